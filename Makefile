@@ -1,0 +1,79 @@
+# The two commands: `make run` and `make test`. Every other target is a step they use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON310 ?= $(shell scripts/find-python310)
+VENV := .venv
+RASA_VENV := .venv-rasa
+MODEL := models/privacy-assistant.tar.gz
+TRAINING_DATA := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+PIP_QUIET ?= --quiet --disable-pip-version-check
+
+.PHONY: help install train run test test-conversations test-python lint bench lock clean
+
+help:
+	@echo "make run    - install what is missing, train if the training data changed, start everything"
+	@echo "make test   - the same setup, then the whole test suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - benchmarks (results go in docs/benchmarks.md)"
+
+# --- environments: created once, reinstalled only when their lock file changes -------------
+$(VENV)/.installed: pyproject.toml requirements/app.lock
+	@test -n "$(PYTHON310)" || exit 1
+	@echo ">> Creating $(VENV) (action server, backend, knowledge engine, tests) with $(PYTHON310)"
+	@test -x $(VENV)/bin/python || $(PYTHON310) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip setuptools wheel
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) -c requirements/app.lock -e '.[dev]'
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@test -n "$(PYTHON310)" || exit 1
+	@echo ">> Creating $(RASA_VENV) (Rasa Open Source 3.6.21) with $(PYTHON310); this takes a few minutes"
+	@test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip setuptools wheel
+	$(RASA_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements/rasa.lock
+	@touch $@
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed
+
+# --- the model: trained only when the training data, config or Rasa version changed ------
+$(MODEL): $(TRAINING_DATA) requirements/rasa.lock | $(RASA_VENV)/.installed
+	@echo ">> Training the Rasa model (NLU and dialogue)"
+	$(RASA_VENV)/bin/rasa train --fixed-model-name privacy-assistant --out models
+	@touch $@
+
+train: $(MODEL)
+
+# --- the two commands ----------------------------------------------------------------------
+run: install $(MODEL)
+	$(VENV)/bin/privacy-assistant run
+
+test: install $(MODEL) test-conversations test-python
+
+test-conversations: install $(MODEL)
+	$(RASA_VENV)/bin/rasa data validate --quiet
+	$(RASA_VENV)/bin/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out var/test-results
+
+test-python: install $(MODEL)
+	$(VENV)/bin/python -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: install $(MODEL)
+	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json
+	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json --baseline
+	$(VENV)/bin/python scripts/bench_turns.py
+
+# Re-pin both environments from what is installed (after changing pyproject.toml or
+# requirements/rasa.in and installing).
+lock:
+	@echo "# Pinned versions of the modern environment (.venv). Regenerate with: make lock" > requirements/app.lock
+	$(VENV)/bin/python -m pip freeze --exclude-editable >> requirements/app.lock
+	@echo "# Pinned versions of the Rasa environment (.venv-rasa). Regenerate with: make lock" > requirements/rasa.lock
+	$(RASA_VENV)/bin/python -m pip freeze >> requirements/rasa.lock
+
+clean:
+	rm -rf models var/test-results
