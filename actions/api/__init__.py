@@ -1,0 +1,1 @@
+"""HTTP clients for the backend APIs (one module per API). Nothing runs at import time."""

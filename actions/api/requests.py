@@ -1,0 +1,338 @@
+"""Typed client for the backend's privacy-request and verification API.
+
+Synchronous (httpx.Client) with an explicit time-out: calls are short, and an async action can
+wrap them in `asyncio.to_thread` if it must not block the event loop. Build one with
+`from_env()`; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from actions.api.errors import (
+    BackendError,
+    BackendUnavailable,
+    Conflict,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+    VerificationFailed,
+)
+
+__all__ = [
+    "AuditEntry",
+    "BackendError",
+    "BackendUnavailable",
+    "Channel",
+    "CodeSent",
+    "Conflict",
+    "NotFound",
+    "PrivacyRequest",
+    "PrivacyRequestsClient",
+    "RateLimited",
+    "RequestStatus",
+    "RequestType",
+    "Unauthorized",
+    "ValidationFailed",
+    "VerificationFailed",
+    "VerificationResult",
+    "backend_url",
+    "from_env",
+]
+
+DEFAULT_TIMEOUT = 5.0
+_VERIFICATION_CODES = {"invalid_code", "code_expired", "code_superseded", "too_many_attempts",
+                       "already_verified"}
+
+
+class RequestType(str, enum.Enum):
+    KNOW = "know"
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    DELETION = "deletion"
+    CORRECTION = "correction"
+
+
+class RequestStatus(str, enum.Enum):
+    PENDING_VERIFICATION = "pending_verification"
+    VERIFIED = "verified"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CLOSED_UNVERIFIED = "closed_unverified"
+
+
+class Channel(str, enum.Enum):
+    WEB = "web"
+    SLACK = "slack"
+    REST = "rest"
+    AGENT = "agent"
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _req_dt(value: str) -> datetime:
+    parsed = _dt(value)
+    assert parsed is not None
+    return parsed
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    reference: str
+    type: RequestType
+    status: RequestStatus
+    email: str
+    name: str | None
+    region: str | None
+    jurisdiction: str
+    authorized_agent: bool
+    details: str | None
+    channel: Channel
+    conversation_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    verified_at: datetime | None
+    due_at: datetime
+    extensions_used: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PrivacyRequest:
+        return cls(
+            reference=data["reference"], type=RequestType(data["type"]),
+            status=RequestStatus(data["status"]), email=data["email"], name=data.get("name"),
+            region=data.get("region"), jurisdiction=data["jurisdiction"],
+            authorized_agent=bool(data["authorized_agent"]), details=data.get("details"),
+            channel=Channel(data["channel"]), conversation_id=data.get("conversation_id"),
+            created_at=_req_dt(data["created_at"]), updated_at=_req_dt(data["updated_at"]),
+            verified_at=_dt(data.get("verified_at")), due_at=_req_dt(data["due_at"]),
+            extensions_used=int(data["extensions_used"]),
+        )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    verification_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    id: str
+    purpose: str
+    email: str
+    verified_at: datetime
+    request_reference: str | None
+
+
+class PrivacyRequestsClient:
+    def __init__(self, base_url: str, token: str, timeout: float = DEFAULT_TIMEOUT,
+                 *, transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PrivacyRequestsClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, *, json: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None,
+              headers: dict[str, str] | None = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=json, params=params,
+                                          headers=headers)
+        except httpx.TimeoutException as exc:
+            raise BackendUnavailable(f"the backend did not answer in time ({method} {path})"
+                                     ) from exc
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(f"cannot reach the backend: {type(exc).__name__}") from exc
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise BackendUnavailable("the backend answered with invalid JSON",
+                                         status_code=response.status_code) from exc
+        raise _error_for(response)
+
+    # -- requests ----------------------------------------------------------------------------
+    def create_request(
+        self, type: RequestType | str, email: str, *, name: str | None = None,
+        region: str | None = None, authorized_agent: bool = False, details: str | None = None,
+        channel: Channel | str = Channel.REST, conversation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PrivacyRequest:
+        """Create a request (a code is emailed). Pass a stable `idempotency_key` so that a retry
+        or a double submit returns the same request instead of a second one."""
+        body: dict[str, Any] = {
+            "type": RequestType(type).value, "email": email, "name": name, "region": region,
+            "authorized_agent": authorized_agent, "details": details,
+            "channel": Channel(channel).value, "conversation_id": conversation_id,
+        }
+        key = idempotency_key or uuid.uuid4().hex
+        data = self._call("POST", "/api/v1/requests", json=body,
+                          headers={"Idempotency-Key": key})
+        return PrivacyRequest.from_json(data)
+
+    def get_request(self, reference: str) -> PrivacyRequest:
+        return PrivacyRequest.from_json(self._call("GET", f"/api/v1/requests/{_seg(reference)}"))
+
+    def list_requests(self, *, email: str | None = None, type: RequestType | str | None = None,
+                      status: RequestStatus | str | None = None,
+                      due_before: date | datetime | None = None) -> list[PrivacyRequest]:
+        params = {"email": email,
+                  "type": RequestType(type).value if type else None,
+                  "status": RequestStatus(status).value if status else None,
+                  "due_before": due_before.isoformat() if due_before else None}
+        data = self._call("GET", "/api/v1/requests",
+                          params={k: v for k, v in params.items() if v is not None})
+        return [PrivacyRequest.from_json(item) for item in data]
+
+    def update_status(self, reference: str, status: RequestStatus | str, *, actor: str,
+                      note: str | None = None) -> PrivacyRequest:
+        body = {"status": RequestStatus(status).value, "actor": actor, "note": note}
+        return PrivacyRequest.from_json(
+            self._call("PATCH", f"/api/v1/requests/{_seg(reference)}", json=body))
+
+    def verify_request(self, reference: str, code: str) -> PrivacyRequest:
+        return PrivacyRequest.from_json(self._call(
+            "POST", f"/api/v1/requests/{_seg(reference)}/verify", json={"code": code}))
+
+    def resend_code(self, reference: str) -> CodeSent:
+        return _code_sent(self._call("POST", f"/api/v1/requests/{_seg(reference)}/resend-code"))
+
+    def extend(self, reference: str, *, actor: str, reason: str) -> PrivacyRequest:
+        return PrivacyRequest.from_json(self._call(
+            "POST", f"/api/v1/requests/{_seg(reference)}/extend",
+            json={"actor": actor, "reason": reason}))
+
+    def audit(self, reference: str) -> list[AuditEntry]:
+        data = self._call("GET", f"/api/v1/requests/{_seg(reference)}/audit")
+        return [AuditEntry(actor=e["actor"], action=e["action"], before=e.get("before"),
+                           after=e.get("after"), note=e.get("note"),
+                           created_at=_req_dt(e["created_at"])) for e in data]
+
+    # -- verification ------------------------------------------------------------------------
+    def start_status_lookup(self, reference: str, email: str,
+                            conversation_id: str | None = None) -> CodeSent:
+        """Always succeeds the same way; a code is emailed only if reference and email match."""
+        return _code_sent(self._call("POST", "/api/v1/requests/lookup", json={
+            "reference": reference, "email": email, "conversation_id": conversation_id}))
+
+    def start_verification(self, email: str, purpose: str,
+                           conversation_id: str | None = None) -> CodeSent:
+        return _code_sent(self._call("POST", "/api/v1/verifications", json={
+            "email": email, "purpose": purpose, "conversation_id": conversation_id}))
+
+    def confirm_verification(self, verification_id: str, code: str) -> VerificationResult:
+        data = self._call("POST", f"/api/v1/verifications/{_seg(verification_id)}/confirm",
+                          json={"code": code})
+        return VerificationResult(id=data["id"], purpose=data["purpose"], email=data["email"],
+                                  verified_at=_req_dt(data["verified_at"]),
+                                  request_reference=data.get("request_reference"))
+
+    def health(self) -> bool:
+        try:
+            return bool(self._call("GET", "/health").get("database") == "ok")
+        except BackendError:
+            return False
+
+
+def _seg(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value.strip(), safe="")
+
+
+def _code_sent(data: dict[str, Any]) -> CodeSent:
+    return CodeSent(verification_id=data["verification_id"],
+                    expires_at=_req_dt(data["expires_at"]))
+
+
+def _error_for(response: httpx.Response) -> BackendError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = str(body.get("error", ""))
+    message = str(body.get("message") or f"HTTP {status}")
+    if code in _VERIFICATION_CODES:
+        return VerificationFailed(message, status_code=status, code=code,
+                                  attempts_left=int(body.get("attempts_left") or 0))
+    kinds: dict[int, type[BackendError]] = {401: Unauthorized, 403: Unauthorized, 404: NotFound,
+                                            409: Conflict, 400: ValidationFailed,
+                                            413: ValidationFailed, 422: ValidationFailed,
+                                            429: RateLimited}
+    if status >= 500:
+        return BackendUnavailable(message, status_code=status, code=code)
+    return kinds.get(status, BackendError)(message, status_code=status, code=code)
+
+
+def _default_token_file() -> Path:
+    var_dir = os.environ.get("VAR_DIR")
+    if var_dir:
+        return Path(var_dir) / "api_token"
+    root = Path(__file__).resolve().parents[2]
+    base = root if (root / "pyproject.toml").is_file() else Path.cwd()
+    return base / "var" / "api_token"
+
+
+def backend_url() -> str:
+    """`BACKEND_URL`, else `http://BACKEND_HOST:BACKEND_PORT` (a wildcard host means loopback)."""
+    url = os.environ.get("BACKEND_URL", "").strip()
+    if url:
+        return url
+    host = os.environ.get("BACKEND_HOST", "").strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = os.environ.get("BACKEND_PORT", "").strip() or "8000"
+    return f"http://{host}:{port}"
+
+
+def from_env(timeout: float | None = None) -> PrivacyRequestsClient:
+    """Client for `backend_url()` with `PRIVACY_API_TOKEN` (or the backend's var/api_token)."""
+    token = os.environ.get("PRIVACY_API_TOKEN", "").strip()
+    if not token:
+        path = _default_token_file()
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise BackendUnavailable(
+                f"no PRIVACY_API_TOKEN and no token file at {path}; start the backend first"
+            ) from exc
+    if timeout is None:
+        timeout = float(os.environ.get("BACKEND_TIMEOUT") or DEFAULT_TIMEOUT)
+    return PrivacyRequestsClient(backend_url(), token, timeout=timeout)

@@ -1,0 +1,76 @@
+"""One JSON error shape for every failure: {"error": <code>, "message": <text>, ...}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.headers = headers
+        self.extra = extra
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"No {what} with that identifier.")
+
+
+def _describe(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    details: list[dict[str, Any]] = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        # Never echo the submitted input back: it may contain a code or personal data.
+        details.append({"field": ".".join(loc), "message": err.get("msg", ""),
+                        "type": err.get("type", "")})
+    types = {d["type"] for d in details}
+    if "json_invalid" in types:
+        return "Malformed JSON body.", details
+    extra = [d["field"].split(".")[-1] for d in details if d["type"] == "extra_forbidden"]
+    if extra:
+        return f"Unknown field(s): {', '.join(extra)}.", details
+    first = details[0] if details else {"field": "", "message": "invalid input"}
+    return f"Invalid {first['field'] or 'input'}: {first['message']}", details
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    body = {"error": exc.code, "message": exc.message, **exc.extra}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    message, details = _describe(list(exc.errors()))
+    return JSONResponse(
+        {"error": "validation_failed", "message": message, "details": details}, status_code=422
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": code, "message": str(exc.detail)},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import Engine
+
+from privacy_backend import __version__, errors
+from privacy_backend.clock import Clock, utcnow
+from privacy_backend.db import make_engine, make_sessionmaker
+from privacy_backend.mailer import Mailer, make_mailer
+from privacy_backend.middleware import BodySizeLimit
+from privacy_backend.routers import health, requests, verifications
+from privacy_backend.security import api_token, code_secret, require_token
+from privacy_backend.settings import Settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    mailer: Mailer | None = None,
+) -> FastAPI:
+    """Build the app. Does not migrate the database: `privacy-backend serve` does that first."""
+    settings = settings or Settings()
+    owns_engine = engine is None
+    engine = engine or make_engine(settings.sqlalchemy_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Privacy assistant backend",
+        version=__version__,
+        description="Privacy rights requests, one-time email verification and audit trail.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.clock = clock or utcnow
+    app.state.mailer = mailer or make_mailer(settings)
+    app.state.api_token = api_token(settings)
+    app.state.code_secret = code_secret(settings)
+
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+    api.include_router(requests.router)
+    api.include_router(verifications.router)
+    app.include_router(api)
+    return app

@@ -1,0 +1,1 @@
+"""Business logic used by the routers (and the CLI)."""

@@ -1,0 +1,219 @@
+"""Privacy requests: creation (idempotent), the status graph, extensions, audit rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from privacy_backend import deadlines
+from privacy_backend.errors import ApiError
+from privacy_backend.models import AuditEvent, PrivacyRequest, RequestStatus
+from privacy_backend.schemas import RequestCreate
+from privacy_backend.settings import Settings
+
+log = logging.getLogger(__name__)
+S = RequestStatus
+TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    S.PENDING_VERIFICATION: frozenset({S.VERIFIED, S.REJECTED, S.CLOSED_UNVERIFIED}),
+    S.VERIFIED: frozenset({S.IN_PROGRESS, S.REJECTED}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.REJECTED}),
+    S.COMPLETED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.CLOSED_UNVERIFIED: frozenset(),
+}
+OPEN_STATUSES = frozenset({S.PENDING_VERIFICATION, S.VERIFIED, S.IN_PROGRESS})
+
+# No 0/O, 1/I/L or U: easy to read aloud and to type back.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"PR-{chars[:4]}-{chars[4:]}"
+
+
+def normalize_reference(value: str) -> str:
+    """Accept `pr 7kq2 m9xd`, `PR7KQ2M9XD`, ... and return `PR-7KQ2-M9XD`."""
+    compact = "".join(ch for ch in value.upper() if ch.isalnum())
+    compact = compact.removeprefix("PR")
+    if len(compact) != 8:
+        return value.strip().upper()
+    return f"PR-{compact[:4]}-{compact[4:]}"
+
+
+def fingerprint(payload: RequestCreate) -> str:
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    request: PrivacyRequest,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> AuditEvent:
+    event = AuditEvent(request_id=request.id, actor=actor, action=action, before=before,
+                       after=after, note=note, created_at=now)
+    session.add(event)
+    return event
+
+
+def _replay(existing: PrivacyRequest, fp: str) -> PrivacyRequest:
+    if existing.idempotency_fingerprint != fp:
+        raise ApiError(409, "idempotency_conflict",
+                       "This Idempotency-Key was already used with a different request body.")
+    return existing
+
+
+def create(
+    session: Session,
+    data: RequestCreate,
+    *,
+    settings: Settings,
+    now: datetime,
+    idempotency_key: str | None,
+) -> tuple[PrivacyRequest, bool]:
+    """Insert a request (flushed, not committed). Returns (request, created).
+
+    With an idempotency key, a replay returns the stored request; two concurrent inserts with
+    the same key collide on the unique constraint and the loser returns the winner's row.
+    """
+    fp = fingerprint(data)
+    by_key = select(PrivacyRequest).where(PrivacyRequest.idempotency_key == idempotency_key)
+    if idempotency_key is not None:
+        existing = session.scalar(by_key)
+        if existing is not None:
+            return _replay(existing, fp), False
+    jurisdiction = deadlines.jurisdiction_for(
+        data.region, settings.default_jurisdiction, settings.jurisdiction_rules
+    )
+    rule = settings.jurisdiction_rules[jurisdiction]
+    request = PrivacyRequest(
+        reference=new_reference(),
+        type=data.type,
+        status=S.PENDING_VERIFICATION,
+        email=data.email,
+        name=data.name,
+        region=data.region,
+        jurisdiction=jurisdiction,
+        authorized_agent=data.authorized_agent,
+        details=data.details,
+        channel=data.channel,
+        conversation_id=data.conversation_id,
+        created_at=now,
+        updated_at=now,
+        due_at=deadlines.initial_due(now, rule),
+        extensions_used=0,
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=fp if idempotency_key is not None else None,
+    )
+    session.add(request)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalar(by_key) if idempotency_key is not None else None
+        if existing is None:
+            raise
+        log.info("concurrent create with the same Idempotency-Key: returning %s",
+                 existing.reference)
+        return _replay(existing, fp), False
+    record(session, request, actor="requester", action="created", now=now,
+           after={"status": request.status.value, "type": request.type.value,
+                  "channel": request.channel.value, "due_at": request.due_at.isoformat(),
+                  "jurisdiction": jurisdiction})
+    return request, True
+
+
+def transition(
+    session: Session,
+    request: PrivacyRequest,
+    to: RequestStatus,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    current = request.status
+    if to not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
+        raise ApiError(409, "illegal_transition",
+                       f"Cannot move a request from '{current.value}' to '{to.value}'. "
+                       f"Allowed next statuses: {allowed}.",
+                       current_status=current.value)
+    request.status = to
+    request.updated_at = now
+    if to is S.VERIFIED:
+        request.verified_at = now
+    record(session, request, actor=actor, action="status_changed", now=now,
+           before={"status": current.value}, after={"status": to.value}, note=note)
+    session.flush()
+
+
+def extend(
+    session: Session,
+    request: PrivacyRequest,
+    *,
+    settings: Settings,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    rule = settings.jurisdiction_rules.get(request.jurisdiction)
+    if request.status not in OPEN_STATUSES:
+        raise ApiError(409, "illegal_transition",
+                       f"A '{request.status.value}' request can no longer be extended.")
+    if rule is None or not deadlines.can_extend(rule, request.extensions_used):
+        raise ApiError(409, "extension_not_allowed",
+                       f"The deadline of this request ({request.jurisdiction}) cannot be "
+                       "extended again.")
+    before = request.due_at
+    request.due_at = deadlines.extended_due(before, rule)
+    request.extensions_used += 1
+    request.extension_reason = reason
+    request.updated_at = now
+    record(session, request, actor=actor, action="extended", now=now, note=reason,
+           before={"due_at": before.isoformat()}, after={"due_at": request.due_at.isoformat()})
+    session.flush()
+
+
+def close_unverified(session: Session, *, settings: Settings, now: datetime,
+                     request: PrivacyRequest | None = None) -> int:
+    """Close requests still unverified after `unverified_close_days` (all, or just `request`).
+
+    Flushes but does not commit. Returns how many were closed.
+    """
+    cutoff = now - timedelta(days=settings.unverified_close_days)
+    if request is not None:
+        stale = [request] if (request.status is S.PENDING_VERIFICATION
+                              and request.created_at <= cutoff) else []
+    else:
+        stale = list(session.scalars(
+            select(PrivacyRequest)
+            .where(PrivacyRequest.status == S.PENDING_VERIFICATION,
+                   PrivacyRequest.created_at <= cutoff)
+            .with_for_update()
+        ))
+    for item in stale:
+        transition(session, item, S.CLOSED_UNVERIFIED, actor="system", now=now,
+                   note=f"not verified within {settings.unverified_close_days} days")
+    return len(stale)
+
+
+def get_by_reference(session: Session, reference: str) -> PrivacyRequest | None:
+    return session.scalar(
+        select(PrivacyRequest).where(PrivacyRequest.reference == normalize_reference(reference))
+    )

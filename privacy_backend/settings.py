@@ -1,0 +1,103 @@
+"""Service configuration, read from the environment (and an optional `.env`) in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _default_var_dir() -> Path:
+    """`var/` under the project root in a source checkout, else under the working directory."""
+    root = _PACKAGE_DIR.parent
+    if (root / "pyproject.toml").is_file():
+        return root / "var"
+    return Path.cwd() / "var"
+
+
+class DeadlineRule(BaseModel):
+    """How long a jurisdiction gives us to answer, and how it may be extended."""
+
+    model_config = {"extra": "forbid"}
+
+    days: int = Field(default=0, ge=0)
+    months: int = Field(default=0, ge=0)
+    extension_days: int = Field(default=0, ge=0)
+    extension_months: int = Field(default=0, ge=0)
+    max_extensions: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _has_period(self) -> DeadlineRule:
+        if self.days == 0 and self.months == 0:
+            raise ValueError("a deadline rule needs `days` or `months`")
+        return self
+
+
+DEFAULT_RULES: dict[str, DeadlineRule] = {
+    # CCPA/CPRA: 45 calendar days from receipt, one further 45 days with notice.
+    "US": DeadlineRule(days=45, extension_days=45, max_extensions=1),
+    # GDPR art. 12(3): one month from receipt, extendable once by two further months.
+    "GDPR": DeadlineRule(months=1, extension_months=2, max_extensions=1),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+
+    backend_host: str = "127.0.0.1"
+    backend_port: int = 8000
+    var_dir: Path = Field(default_factory=_default_var_dir)
+    database_url: str | None = None
+    privacy_api_token: SecretStr | None = None
+    verification_secret: SecretStr | None = None
+
+    mail_backend: Literal["file", "smtp"] = "file"
+    mail_from: str = "Privacy Team <privacy@example.com>"
+    mail_dir: Path | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout: float = 10.0
+
+    max_body_bytes: int = 16 * 1024
+    code_ttl_minutes: int = 15
+    code_max_attempts: int = 5
+    code_hourly_limit: int = 5
+    unverified_close_days: int = 7
+    default_jurisdiction: str = "US"
+    jurisdiction_rules: dict[str, DeadlineRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "privacy_api_token", "verification_secret", "mail_dir",
+                     "smtp_user", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("var_dir", mode="before")
+    @classmethod
+    def _empty_var_dir_is_default(cls, value: object) -> object:
+        return _default_var_dir() if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _default_jurisdiction_known(self) -> Settings:
+        if self.default_jurisdiction not in self.jurisdiction_rules:
+            raise ValueError(
+                f"DEFAULT_JURISDICTION={self.default_jurisdiction!r} has no rule in "
+                f"JURISDICTION_RULES ({', '.join(sorted(self.jurisdiction_rules))})"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'privacy.db'}"
+
+    @property
+    def mail_path(self) -> Path:
+        return self.mail_dir or self.var_dir / "mail"

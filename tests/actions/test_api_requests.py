@@ -1,0 +1,234 @@
+"""The action-side client against a real backend over real HTTP (uvicorn on a loopback port)."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from actions.api import requests as api_requests
+from actions.api.requests import (
+    BackendUnavailable,
+    CodeSent,
+    Conflict,
+    NotFound,
+    PrivacyRequest,
+    PrivacyRequestsClient,
+    RateLimited,
+    RequestStatus,
+    RequestType,
+    Unauthorized,
+    ValidationFailed,
+    VerificationFailed,
+)
+from privacy_backend.db import make_engine, upgrade
+from privacy_backend.main import create_app
+from privacy_backend.settings import Settings
+
+TOKEN = "client-test-token-0123456789abcdef"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Backend:
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.settings = Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN)
+        upgrade(self.settings)
+        self.engine = make_engine(self.settings.sqlalchemy_url)
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(self.settings, engine=self.engine), host="127.0.0.1",
+                                port=self.port, ws="none", log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("backend did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.engine.dispose()
+
+    def mail_count(self) -> int:
+        return len(list((self.var_dir / "mail").glob("*.eml")))
+
+    def last_code(self) -> str:
+        newest = sorted((self.var_dir / "mail").glob("*.eml"))[-1]
+        body = email.message_from_bytes(newest.read_bytes()).get_payload()
+        match = re.search(r"code is: (\d{6})", str(body))
+        assert match
+        return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    server = Backend(tmp_path_factory.mktemp("backend") / "var")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(backend: Backend) -> Iterator[PrivacyRequestsClient]:
+    with PrivacyRequestsClient(backend.url, TOKEN, timeout=5) as c:
+        yield c
+
+
+def test_create_verify_and_track_a_request(client: PrivacyRequestsClient,
+                                           backend: Backend) -> None:
+    created = client.create_request(RequestType.DELETION, "ada@example.com", region="Germany",
+                                    channel="web", conversation_id="conv-7",
+                                    idempotency_key="conv-7-deletion")
+    assert isinstance(created, PrivacyRequest)
+    assert created.status is RequestStatus.PENDING_VERIFICATION
+    assert created.type is RequestType.DELETION and created.jurisdiction == "GDPR"
+    assert created.due_at.tzinfo is not None
+    again = client.create_request("deletion", "ada@example.com", region="Germany",
+                                  channel="web", conversation_id="conv-7",
+                                  idempotency_key="conv-7-deletion")
+    assert again.reference == created.reference
+
+    with pytest.raises(VerificationFailed) as wrong:
+        client.verify_request(created.reference, "000000" if backend.last_code() != "000000"
+                              else "111111")
+    assert wrong.value.reason == "invalid_code" and wrong.value.attempts_left == 4
+    verified = client.verify_request(created.reference, backend.last_code())
+    assert verified.status is RequestStatus.VERIFIED and verified.verified_at is not None
+
+    moved = client.update_status(created.reference, RequestStatus.IN_PROGRESS, actor="staff")
+    assert moved.status is RequestStatus.IN_PROGRESS
+    with pytest.raises(Conflict) as illegal:
+        client.update_status(created.reference, "verified", actor="staff")
+    assert illegal.value.code == "illegal_transition"
+    extended = client.extend(created.reference, actor="staff", reason="complex")
+    assert extended.extensions_used == 1
+    trail = client.audit(created.reference)
+    assert [e.action for e in trail][-1] == "extended"
+    assert client.get_request(created.reference.lower()).status is RequestStatus.IN_PROGRESS
+    listed = client.list_requests(email="ada@example.com", status=RequestStatus.IN_PROGRESS,
+                                  due_before=date(2030, 1, 1))
+    assert [r.reference for r in listed] == [created.reference]
+
+
+def test_status_lookup_and_generic_verification(client: PrivacyRequestsClient,
+                                                backend: Backend) -> None:
+    created = client.create_request("access", "bob@example.com")
+    mails_before = backend.mail_count()
+    started = client.start_status_lookup(created.reference, "bob@example.com")
+    assert isinstance(started, CodeSent)
+    deadline = time.monotonic() + 5  # the lookup mail is sent just after the response
+    while time.monotonic() < deadline and backend.mail_count() == mails_before:
+        time.sleep(0.05)
+    result = client.confirm_verification(started.verification_id, backend.last_code())
+    assert result.request_reference == created.reference
+    decoy = client.start_status_lookup("PR-2222-2222", "bob@example.com")
+    assert isinstance(decoy, CodeSent)
+    pref = client.start_verification("carol@example.com", "preferences", "conv-1")
+    with pytest.raises(VerificationFailed):
+        client.confirm_verification(pref.verification_id, "999999"
+                                    if backend.last_code() != "999999" else "888888")
+    assert client.confirm_verification(pref.verification_id,
+                                       backend.last_code()).email == "carol@example.com"
+
+
+def test_errors_become_typed_exceptions(client: PrivacyRequestsClient, backend: Backend) -> None:
+    with pytest.raises(NotFound):
+        client.get_request("PR-2222-3333")
+    with pytest.raises(ValidationFailed) as invalid:
+        client.create_request("access", "not-an-email")
+    assert invalid.value.status_code == 422 and "email" in invalid.value.message
+    with pytest.raises(ValidationFailed):
+        client.create_request("access", "a@example.com", details="x" * 20_000)  # 413
+    with PrivacyRequestsClient(backend.url, "wrong-token", timeout=5) as bad:
+        with pytest.raises(Unauthorized):
+            bad.get_request("PR-2222-3333")
+    assert client.health() is True
+
+
+def test_too_many_codes_is_rate_limited(client: PrivacyRequestsClient) -> None:
+    created = client.create_request("know", "dora@example.com")
+    for _ in range(4):
+        client.resend_code(created.reference)
+    with pytest.raises(RateLimited) as limited:
+        client.resend_code(created.reference)
+    assert limited.value.code == "too_many_codes" and limited.value.status_code == 429
+
+
+def test_backend_down_is_backend_unavailable() -> None:
+    with PrivacyRequestsClient(f"http://127.0.0.1:{_free_port()}", TOKEN, timeout=2) as down:
+        with pytest.raises(BackendUnavailable, match="cannot reach"):
+            down.get_request("PR-2222-3333")
+        assert down.health() is False
+
+
+def test_slow_backend_times_out() -> None:
+    """A server that accepts the connection and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with PrivacyRequestsClient(f"http://127.0.0.1:{port}", TOKEN, timeout=0.5) as slow:
+            started = time.monotonic()
+            with pytest.raises(BackendUnavailable, match="in time"):
+                slow.create_request("access", "a@example.com")
+            assert time.monotonic() - started < 3
+
+
+def test_from_env_reads_url_token_and_timeout(backend: Backend,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKEND_URL", backend.url)
+    monkeypatch.setenv("PRIVACY_API_TOKEN", TOKEN)
+    monkeypatch.setenv("BACKEND_TIMEOUT", "3")
+    with api_requests.from_env() as client:
+        assert client.health() is True
+        assert client.list_requests(email="nobody@example.com") == []
+
+
+def test_from_env_falls_back_to_the_token_file(backend: Backend, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "api_token").write_text(TOKEN + "\n")
+    monkeypatch.delenv("PRIVACY_API_TOKEN", raising=False)
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("BACKEND_URL", backend.url)
+    with api_requests.from_env() as client:
+        assert client.list_requests(email="nobody@example.com") == []
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "missing"))
+    with pytest.raises(BackendUnavailable, match="no PRIVACY_API_TOKEN"):
+        api_requests.from_env()
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "http://127.0.0.1:8000"),
+    ({"BACKEND_URL": "", "BACKEND_PORT": "9123"}, "http://127.0.0.1:9123"),
+    ({"BACKEND_HOST": "0.0.0.0", "BACKEND_PORT": "8001"}, "http://127.0.0.1:8001"),
+    ({"BACKEND_HOST": "backend.internal"}, "http://backend.internal:8000"),
+    ({"BACKEND_URL": "https://privacy.example.com", "BACKEND_PORT": "1"},
+     "https://privacy.example.com"),
+])
+def test_backend_url_defaults_to_host_and_port(env: dict[str, str], expected: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BACKEND_URL", "BACKEND_HOST", "BACKEND_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert api_requests.backend_url() == expected
+

@@ -1,0 +1,94 @@
+"""Helpers shared by the backend tests (the fixtures themselves live in conftest.py)."""
+
+from __future__ import annotations
+
+import email
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, func, select
+
+from privacy_backend.models import AuditEvent, PrivacyRequest, Verification
+from privacy_backend.settings import Settings
+
+with warnings.catch_warnings():  # starlette warns that it prefers `httpx2`
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+TOKEN = "test-token-" + "x" * 20
+TABLES = (Verification, AuditEvent, PrivacyRequest)  # children first
+
+__all__ = ["TABLES", "TOKEN", "Api", "FakeClock", "TestClient", "row_counts"]
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {m.__tablename__: conn.scalar(select(func.count()).select_from(m)) or 0
+                for m in TABLES}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 3, 10, 14, 30, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    engine: Engine
+    settings: Settings
+    clock: FakeClock
+    headers: dict[str, str] = field(default_factory=lambda: {"Authorization": f"Bearer {TOKEN}"})
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                **kw: Any) -> httpx.Response:
+        return self.client.request(method, url, headers={**self.headers, **(headers or {})}, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kw)
+
+    def mails(self) -> list[Message]:
+        folder = self.settings.mail_path
+        if not folder.exists():
+            return []
+        return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+
+    def last_code(self) -> str:
+        body = self.mails()[-1].get_payload(decode=True)
+        assert isinstance(body, bytes)
+        match = re.search(rb"code is: (\d{6})", body)
+        assert match, body
+        return match.group(1).decode()
+
+    def create(self, **overrides: Any) -> dict[str, Any]:
+        body = {"type": "access", "email": "ada@example.com", "region": "California",
+                "channel": "web", "conversation_id": "conv-1", **overrides}
+        response = self.post("/api/v1/requests", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def verify(self, reference: str) -> dict[str, Any]:
+        response = self.post(f"/api/v1/requests/{reference}/verify",
+                             json={"code": self.last_code()})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def counts(self) -> dict[str, int]:
+        return row_counts(self.engine)

@@ -1,0 +1,102 @@
+"""The mailer: `.eml` files written atomically, and real SMTP against a loopback server."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from privacy_backend.mailer import FileMailer, MailError, SmtpMailer, build_message
+from privacy_backend.main import create_app
+from privacy_backend.settings import Settings
+
+from .smtp_server import LoopbackSMTP
+from .support import TOKEN, Api, FakeClock, TestClient, row_counts
+
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+BODY = {"type": "portability", "email": "ada@example.com", "region": "Colorado"}
+
+
+def test_file_mailer_writes_complete_eml_files_only(tmp_path: Path) -> None:
+    mailer = FileMailer(tmp_path / "mail")
+    mailer.send(build_message("Privacy <p@example.com>", "a@example.com", "Hi", "Body 1"))
+    mailer.send(build_message("Privacy <p@example.com>", "b@example.com", "Hi", "Body 2"))
+    files = sorted((tmp_path / "mail").iterdir())
+    assert [f.suffix for f in files] == [".eml", ".eml"]  # no temporary files left behind
+    parsed = email.message_from_bytes(files[0].read_bytes())
+    assert parsed["To"] == "a@example.com" and parsed["Message-ID"]
+
+
+def test_created_request_mail_is_an_eml_with_the_code(api: Api) -> None:
+    ref = api.create()["reference"]
+    [path] = list(api.settings.mail_path.glob("*.eml"))
+    text = path.read_text()
+    assert "Subject: Your verification code" in text and ref in text
+    assert re.search(r"code is: \d{6}", text)
+
+
+def test_file_mailer_failure_is_a_503_and_writes_nothing(db: Engine, tmp_path: Path,
+                                                         clock: FakeClock) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    settings = Settings(_env_file=None, var_dir=tmp_path / "var", privacy_api_token=TOKEN,
+                        mail_dir=blocker / "mail")
+    with TestClient(create_app(settings, engine=db, clock=clock)) as client:
+        before = row_counts(db)
+        response = client.post("/api/v1/requests", headers=HEADERS, json=BODY)
+        assert response.status_code == 503
+        assert response.json()["error"] == "mail_unavailable"
+        assert row_counts(db) == before
+
+
+def test_smtp_delivery_through_a_real_smtp_conversation(db: Engine, tmp_path: Path,
+                                                        clock: FakeClock) -> None:
+    with LoopbackSMTP() as smtp:
+        settings = Settings(_env_file=None, var_dir=tmp_path / "var", privacy_api_token=TOKEN,
+                            mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                            smtp_starttls=False, smtp_user="bot", smtp_password="pw",
+                            mail_from="Privacy Team <privacy@example.com>")
+        with TestClient(create_app(settings, engine=db, clock=clock)) as client:
+            response = client.post("/api/v1/requests", headers=HEADERS, json=BODY)
+            assert response.status_code == 201
+            [received] = smtp.messages
+            assert smtp.logins == [("bot", "pw")]
+            assert received.sender == "privacy@example.com"
+            assert received.recipients == ["ada@example.com"]
+            message = email.message_from_bytes(received.data)
+            assert message["Subject"] == "Your verification code"
+            code = re.search(r"code is: (\d{6})", message.get_payload()).group(1)  # type: ignore[union-attr]
+            ref = response.json()["reference"]
+            verified = client.post(f"/api/v1/requests/{ref}/verify", headers=HEADERS,
+                                   json={"code": code})
+            assert verified.json()["status"] == "verified"
+    assert not (tmp_path / "var" / "mail").exists()
+
+
+def test_smtp_starttls_required_but_not_offered_fails_cleanly(tmp_path: Path) -> None:
+    with LoopbackSMTP() as smtp:
+        settings = Settings(_env_file=None, var_dir=tmp_path, smtp_host="127.0.0.1",
+                            smtp_port=smtp.port, smtp_starttls=True)
+        with pytest.raises(MailError, match="SMTP delivery"):
+            SmtpMailer(settings).send(build_message("p@example.com", "a@example.com", "s", "b"))
+        assert smtp.messages == []
+
+
+def test_smtp_down_is_a_503_and_writes_nothing(db: Engine, tmp_path: Path,
+                                               clock: FakeClock) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connection refused
+    settings = Settings(_env_file=None, var_dir=tmp_path / "var", privacy_api_token=TOKEN,
+                        mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
+                        smtp_timeout=2)
+    with TestClient(create_app(settings, engine=db, clock=clock)) as client:
+        before = row_counts(db)
+        response = client.post("/api/v1/requests", headers=HEADERS, json=BODY,
+                               )
+        assert response.status_code == 503
+        assert row_counts(db) == before
