@@ -1,0 +1,120 @@
+"""The supervisor behind `make run`: it waits for health checks, prints the URLs, and on
+Ctrl-C leaves no process behind — not even a grandchild."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from tests.conftest import PROJECT_ROOT, free_port
+
+# Each fake service serves /health over HTTP and starts a grandchild that would outlive a
+# naive supervisor (it ignores SIGTERM); both write their pid to a file.
+FAKE_SERVICE = textwrap.dedent(
+    """
+    import http.server, os, subprocess, sys
+    port, pid_dir = int(sys.argv[1]), sys.argv[2]
+    child = subprocess.Popen([sys.executable, "-c",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+    open(os.path.join(pid_dir, f"{port}.pids"), "w").write(f"{os.getpid()} {child.pid}")
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+        def log_message(self, *args): pass
+    http.server.HTTPServer(("127.0.0.1", port), Health).serve_forever()
+    """
+)
+
+SUPERVISOR = textwrap.dedent(
+    """
+    import sys
+    from privacy_assistant.config import resolve
+    from privacy_assistant.stack import Service, run
+    pid_dir, script, ports = sys.argv[1], sys.argv[2], sys.argv[3:]
+    services = [
+        Service(name=f"fake{i}", argv=[sys.executable, script, port, pid_dir],
+                health_url=f"http://127.0.0.1:{port}/health", ready_timeout=30)
+        for i, port in enumerate(ports)
+    ]
+    env = resolve({"VAR_DIR": pid_dir + "/var", "PATH": ""})
+    sys.exit(run(env, services=services))
+    """
+)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_ctrl_c_stops_every_process_and_grandchild(tmp_path: Path) -> None:
+    script = tmp_path / "fake_service.py"
+    script.write_text(FAKE_SERVICE)
+    ports = [str(free_port()), str(free_port())]
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path), str(script), *ports],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert supervisor.stdout is not None
+    lines = []
+    for line in supervisor.stdout:
+        lines.append(line)
+        if "Press Ctrl-C to stop" in line:
+            break
+    assert any("The privacy assistant is ready" in line for line in lines), lines
+    pids = [int(p) for f in tmp_path.glob("*.pids") for p in f.read_text().split()]
+    assert len(pids) == 4 and all(alive(pid) for pid in pids)
+
+    supervisor.send_signal(signal.SIGINT)
+    rest = supervisor.communicate(timeout=30)[0]
+    assert supervisor.returncode == 0, rest
+    assert "All processes stopped." in rest
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if alive(pid)] == []
+
+
+def test_a_service_that_dies_stops_the_others_and_fails(tmp_path: Path) -> None:
+    script = tmp_path / "fake_service.py"
+    script.write_text(FAKE_SERVICE)
+    ports = [str(free_port()), str(free_port())]
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path), str(script), *ports],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert supervisor.stdout is not None
+    for line in supervisor.stdout:
+        if "Press Ctrl-C to stop" in line:
+            break
+    first = int((tmp_path / f"{ports[0]}.pids").read_text().split()[0])
+    os.kill(first, signal.SIGKILL)
+    rest = supervisor.communicate(timeout=30)[0]
+    assert supervisor.returncode == 1
+    assert "fake0 stopped" in rest
+    pids = [int(p) for f in tmp_path.glob("*.pids") for p in f.read_text().split()]
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if alive(pid)] == []
+
+
+def test_a_service_that_cannot_start_is_reported_with_its_output(tmp_path: Path) -> None:
+    supervisor = subprocess.run(
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path), "/nonexistent/service.py",
+         str(free_port())],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert supervisor.returncode == 1
+    assert "Could not start the assistant: fake0 exited with code 2" in supervisor.stdout
+    assert "No such file or directory" in supervisor.stdout
