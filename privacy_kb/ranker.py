@@ -1,0 +1,163 @@
+"""Lexical ranking of passages: BM25 (bm25s) over body and heading fields, a concept field
+(privacy synonym groups), a category field (the OPP-115 practice categories), question-type
+cues, and typo correction on the question side.
+
+The same `Ranker` serves the knowledge base and the PolicyQA benchmark; every feature is a
+field of `RankerConfig`, so the benchmark can switch each one off and measure it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import bm25s
+import numpy as np
+
+from privacy_kb.analysis import Analyzer, normalize_chat
+from privacy_kb.vocabulary import CATEGORIES, GENERIC_WORDS, QUESTION_CUES, SYNONYM_GROUPS
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    # Tuned on PolicyQA dev (docs/benchmarks.md); bm25s defaults are k1=1.5, b=0.75.
+    k1: float = 0.9
+    b: float = 0.4
+    heading_weight: float = 0.5  # 0 switches the heading field off
+    # weight of the concept field: a question word also matches its synonym group; 0 = off
+    expansion_weight: float = 1.0
+    fuzzy: bool = True  # map an unknown question word to a corpus word one edit away
+    category_weight: float = 3.0  # weight of the OPP-115 category field; 0 = off
+    category_k1: float = 2.0  # its own k1: how many category words a segment has counts
+    cue_weight: float = 0.3  # weight of words a question type implies ("why" -> purpose)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as weighted index keys."""
+
+    text: str
+    keys: tuple[str, ...]  # the question's own content keys (after typo correction)
+    weights: dict[str, float] = field(default_factory=dict)
+    concepts: tuple[str, ...] = ()  # synonym groups the keys belong to
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class _Field:
+    """One BM25 index over one field of every passage."""
+
+    def __init__(self, docs: list[list[str]], k1: float, b: float) -> None:
+        self.index = bm25s.BM25(k1=k1, b=b)
+        self.vocab: dict[str, int] = {}
+        if any(docs):  # bm25s cannot index a field that is empty everywhere
+            self.index.index(docs, show_progress=False)
+            self.vocab = self.index.vocab_dict
+
+    def scores(self, keys: Sequence[str]) -> np.ndarray | None:
+        known = [k for k in keys if k in self.vocab]
+        return self.index.get_scores(known) if known else None
+
+
+class Ranker:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        headings: Sequence[str],
+        analyzer: Analyzer,
+        config: RankerConfig | None = None,
+    ) -> None:
+        self.config = config or RankerConfig()
+        self.analyzer = analyzer
+        self.size = len(texts)
+        body_words = [analyzer.words(t) for t in texts]
+        self.body_keys = [[analyzer.key(w) for w in ws] for ws in body_words]
+        self.heading_keys = [analyzer.keys(h) for h in headings]
+        self.body = _Field(self.body_keys, self.config.k1, self.config.b)
+        self.heading = _Field(self.heading_keys, self.config.k1, self.config.b)
+        self.synonyms, self.groups = self._synonyms()
+        self.concepts = _Field([self._concepts(k) for k in self.body_keys],
+                               self.config.k1, self.config.b)
+        self.categories: dict[str, list[str]] = {}
+        for name, words in CATEGORIES.items():
+            for k in {analyzer.key(w) for w in words}:
+                self.categories.setdefault(k, []).append(f"#{name}")
+        self.category = _Field([self._categories(b) + self._categories(h) for b, h in
+                                zip(self.body_keys, self.heading_keys, strict=True)],
+                               self.config.category_k1, self.config.b)
+        self.cues = [(re.compile(pattern), tuple(analyzer.key(w) for w in words))
+                     for pattern, words in QUESTION_CUES]
+        self.generic = {analyzer.key(w) for w in GENERIC_WORDS}
+        self._near: dict[str, str] = {}
+        if self.config.fuzzy:
+            for word in sorted({w for ws in body_words for w in ws if len(w) >= 4}):
+                for d in _deletions(word) | {word}:
+                    self._near.setdefault(d, word)
+
+    def _synonyms(self) -> tuple[dict[str, set[str]], dict[str, list[str]]]:
+        """Each key's synonyms, and the concept tokens ("~3": group 3) each key stands for."""
+        synonyms: dict[str, set[str]] = {}
+        groups: dict[str, list[str]] = {}
+        for n, group in enumerate(SYNONYM_GROUPS):
+            keys = {self.analyzer.key(w) for w in group}
+            for k in keys:
+                synonyms.setdefault(k, set()).update(keys - {k})
+                groups.setdefault(k, []).append(f"~{n}")
+        return synonyms, groups
+
+    def _concepts(self, keys: Sequence[str]) -> list[str]:
+        return [c for k in keys for c in self.groups.get(k, ())]
+
+    def _categories(self, keys: Sequence[str]) -> list[str]:
+        return [c for k in keys for c in self.categories.get(k, ())]
+
+    def _correct(self, word: str) -> str:
+        key = self.analyzer.key(word)
+        if (not self.config.fuzzy or len(word) < 5 or key in self.body.vocab
+                or key in self.synonyms):
+            return key
+        for candidate in [word, *_deletions(word)]:
+            near = self._near.get(candidate)
+            if near is not None:
+                return self.analyzer.key(near)
+        return key
+
+    def parse(self, question: str) -> Query:
+        keys = tuple(dict.fromkeys(
+            k for k in (self._correct(w) for w in self.analyzer.words(question))
+            if k not in self.generic))
+        weights = dict.fromkeys(keys, 1.0)
+        if self.config.cue_weight > 0:
+            lowered = normalize_chat(question)
+            for pattern, cue_keys in self.cues:
+                if pattern.search(lowered):
+                    for k in cue_keys:
+                        weights.setdefault(k, self.config.cue_weight)
+        return Query(question, keys, weights, tuple(self._concepts(keys)))
+
+    def scores(self, query: Query) -> np.ndarray:
+        """Score of every passage for `query` (array indexed like the passages)."""
+        total = np.zeros(self.size, dtype=np.float32)
+        by_weight: dict[float, list[str]] = {}
+        for key, weight in query.weights.items():
+            by_weight.setdefault(weight, []).append(key)
+        fields = [(self.body, 1.0), (self.heading, self.config.heading_weight)]
+        for index, field_weight in fields:
+            if field_weight <= 0:
+                continue
+            for weight, keys in by_weight.items():
+                s = index.scores(keys)
+                if s is not None:
+                    total += (field_weight * weight) * s
+        if self.config.expansion_weight > 0 and query.concepts:
+            s = self.concepts.scores(list(dict.fromkeys(query.concepts)))
+            if s is not None:
+                total += self.config.expansion_weight * s
+        if self.config.category_weight > 0 and query.keys:
+            s = self.category.scores(list(dict.fromkeys(self._categories(query.keys))))
+            if s is not None:
+                total += self.config.category_weight * s
+        return total

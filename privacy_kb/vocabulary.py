@@ -1,0 +1,125 @@
+"""Privacy vocabulary: chat short forms, synonym groups and the words that carry no topic.
+
+The groups are written as plain words; the analyzer reduces them to index keys, so "kids",
+"kid" and "Kid's" all land on the same key. A question word in a group is expanded with the
+group's other members at a lower weight (see `RankerConfig.expansion_weight`).
+"""
+
+from __future__ import annotations
+
+# Chat spellings and short forms, replaced word for word before analysis.
+SHORT_FORMS: dict[str, str] = {
+    "u": "you",
+    "ya": "you",
+    "ur": "your",
+    "yr": "your",
+    "r": "are",
+    "wat": "what",
+    "wht": "what",
+    "whats": "what is",
+    "pls": "please",
+    "plz": "please",
+    "abt": "about",
+    "info": "information",
+    "infos": "information",
+    "ppl": "people",
+    "stuff": "information",
+    "msg": "message",
+    "msgs": "messages",
+    "thx": "thanks",
+    "e-mail": "email",
+    "e-mails": "emails",
+    "where do you get": "source obtain",
+    "where you get": "source obtain",
+    "how long": "retain long",
+    "opt-out": "optout",
+    "opt out": "optout",
+    "opting out": "optout",
+    "do not track": "donottrack",
+    "dnt": "donottrack",
+    "ccpa": "california",
+    "cpra": "california",
+}
+
+# Each group: words a visitor and the statement use for the same idea.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("sell", "sale", "sold", "selling", "rent", "trade", "monetize"),
+    ("share", "disclose", "disclosure", "give", "pass", "transfer"),
+    ("delete", "deletion", "erase", "remove", "removal", "wipe", "forget"),
+    ("child", "kid", "minor", "teen", "teenager", "underage", "parent", "guardian"),
+    ("advertising", "advertise", "advertisement", "ad", "ads", "marketing", "market",
+     "promotional", "promotion", "newsletter", "spam"),
+    ("cookie", "tracking", "track", "tracker", "beacon", "pixel", "donottrack"),
+    ("unsubscribe", "optout", "opt", "stop", "preference", "choice"),
+    ("retain", "retention", "keep", "store", "storage", "hold", "long"),
+    ("secure", "security", "protect", "protection", "safe", "safety", "encryption",
+     "encrypt", "hack", "breach", "safeguard"),
+    ("change", "update", "modify", "revise", "amend", "correct", "edit"),
+    ("access", "copy", "obtain", "download", "see", "view"),
+    ("portability", "portable", "export", "port", "transmit", "machine-readable"),
+    ("contact", "reach", "email", "write", "address", "mail", "office", "team"),
+    ("complaint", "complain", "concern"),
+    ("partner", "contractor", "supplier", "vendor", "provider", "processor", "affiliate"),
+    ("collect", "collection", "gather", "capture", "record"),
+    ("data", "information", "detail"),
+    ("discriminate", "discrimination", "penalize", "punish", "retaliate"),
+    ("california", "resident", "state"),
+    ("link", "website", "site", "third-party"),
+    ("request", "ask", "submit", "exercise"),
+    ("right", "rights", "entitle", "law", "legal"),
+    ("password", "credential", "login"),
+)
+
+# Words that name the privacy domain even outside any group above.
+PRIVACY_TERMS: tuple[str, ...] = (
+    "privacy", "private", "gdpr", "consent", "identifier", "ip", "location", "browser",
+    "device", "payment", "credit", "card", "billing", "demographic", "profile", "account",
+    "statement", "policy", "phishing", "fraud", "consumer", "purpose",
+    "processing", "process", "third", "party", "broker", "anonymize", "identity", "personal",
+    "age", "gender", "name", "phone", "cookie",
+)
+
+# Question words that say nothing about the topic; ignored by the support test.
+GENERIC_WORDS: tuple[str, ...] = (
+    "boomi", "company", "please", "tell", "want", "like", "need", "get", "let", "thing",
+    "way", "happen", "hey", "hi", "hello", "thank", "thanks", "really", "also", "ok", "okay",
+    "lol", "anything", "something", "know", "say", "mean", "find", "guy", "folk",
+    "exactly", "possible", "allow", "able", "go", "look", "got", "ever",
+)
+
+# Question types and the words their answers tend to use ("why" is a stopword, but asks for a
+# purpose; "how do i" asks for a procedure). Patterns match the lower-cased question.
+QUESTION_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"\bwhy\b|\bwhat for\b|\breason", ("purpose", "use", "to")),
+    (r"\bhow (?:do|can|could|would|should|to) (?:i|we|you)?\b|\bhow \w+ i\b",
+     ("contact", "request", "email", "click", "send", "submit")),
+    (r"\bwho\b|\bwhom\b", ("third", "party", "partner", "affiliate", "share", "provider")),
+    (r"\bwhen\b", ("time", "date", "notify", "period")),
+    (r"\bwhere\b", ("location", "store", "server", "country", "transfer")),
+)
+
+# The OPP-115 annotation categories (Wilson et al. 2016), which PolicyQA's questions were
+# written on, each as the words a policy and a question use for it. A category is one token of
+# the `category` field, so a question about sharing meets a segment about disclosure to
+# vendors even when no word is shared.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "first-party": ("collect", "collection", "gather", "obtain", "receive", "automatically",
+                    "purpose", "use", "usage", "analytics", "improve", "personalize"),
+    "third-party": ("third", "party", "parties", "share", "disclose", "disclosure", "sell",
+                    "sale", "rent", "affiliate", "partner", "vendor", "advertiser", "provider",
+                    "subsidiary", "transfer", "outside", "others", "recipient", "contractor"),
+    "choice": ("opt", "optout", "choice", "choose", "preference", "setting", "unsubscribe",
+               "consent", "decline", "disable", "control", "option", "withdraw", "refuse"),
+    "access": ("access", "edit", "correct", "correction", "update", "review", "delete",
+               "deletion", "modify", "remove", "erase", "profile", "request", "inaccurate"),
+    "retention": ("retain", "retention", "keep", "store", "storage", "period", "long",
+                  "duration", "archive", "indefinitely", "expire"),
+    "security": ("secure", "security", "protect", "protection", "encrypt", "encryption",
+                 "safeguard", "ssl", "firewall", "unauthorized", "breach", "safe"),
+    "policy-change": ("change", "amend", "revise", "notify", "notice", "effective", "post",
+                      "material", "modification", "revision"),
+    "do-not-track": ("track", "tracking", "donottrack", "signal", "header", "cookie",
+                     "beacon", "pixel"),
+    "audience": ("child", "minor", "13", "coppa", "parent", "guardian", "age", "california",
+                 "europe", "eu", "european", "international", "resident", "country"),
+}
