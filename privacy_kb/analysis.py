@@ -36,9 +36,13 @@ def plain_text(markdown: str) -> str:
     return _MARKUP.sub(" ", _LINK.sub(r"\1", markdown))
 
 
+# "12 yo", "12-year-old", "12 yrs old": a stated age.
+_AGE = re.compile(r"\b(\d{1,2}) ?(?:yo|y/o|-?years?-?old|yrs? old)\b")
+
+
 def normalize_chat(text: str) -> str:
     """Lower-case and spell out chat short forms: "do u sell my info" -> "do you sell my ..."."""
-    text = text.lower().replace("’", "'")
+    text = _AGE.sub(r"age \1", text.lower().replace("’", "'"))
     return _SHORT_FORM.sub(lambda m: SHORT_FORMS[m.group(1)], text)
 
 

@@ -31,6 +31,10 @@ class RankerConfig:
     category_weight: float = 3.0  # weight of the OPP-115 category field; 0 = off
     category_k1: float = 2.0  # its own k1: how many category words a segment has counts
     cue_weight: float = 0.3  # weight of words a question type implies ("why" -> purpose)
+    # Second stage: the top `rerank_depth` passages gain `sentence_weight` × (top score) ×
+    # (share of the question's idf-weighted keys that their best sentence covers); 0 = off.
+    sentence_weight: float = 0.0
+    rerank_depth: int = 10
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,23 @@ class Query:
     keys: tuple[str, ...]  # the question's own content keys (after typo correction)
     weights: dict[str, float] = field(default_factory=dict)
     concepts: tuple[str, ...] = ()  # synonym groups the keys belong to
+
+
+# Sentence boundaries inside a passage: a blank line, the start of a list item, or a sentence
+# end followed by a capital. Hard-broken lines (an address block) stay together.
+_SENTENCE_BREAK = re.compile(
+    r"\n\s*\n|\n(?=\s*(?:[*\-•] |\d+\. |[a-z]\. ))|(?<=[.!?])\s+(?=[A-Z\"“])")
+# Things a passage states without naming them: an e-mail address is an "email address", an
+# address block (street or suite number, or a US state and ZIP) is a "postal address".
+_ANNOTATIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), ("email", "address")),
+    (re.compile(r"\b\d+ [A-Z][\w ]*\b(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Suite)\b"
+                r"|\b[A-Z]{2} \d{5}\b"), ("postal", "mail", "address")),
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_BREAK.split(text) if s.strip()]
 
 
 def _deletions(word: str) -> set[str]:
@@ -74,11 +95,26 @@ class Ranker:
         self.analyzer = analyzer
         self.size = len(texts)
         body_words = [analyzer.words(t) for t in texts]
-        self.body_keys = [[analyzer.key(w) for w in ws] for ws in body_words]
+        self.body_keys = [[analyzer.key(w) for w in ws] + self._annotations(t)
+                          for ws, t in zip(body_words, texts, strict=True)]
         self.heading_keys = [analyzer.keys(h) for h in headings]
         self.body = _Field(self.body_keys, self.config.k1, self.config.b)
         self.heading = _Field(self.heading_keys, self.config.k1, self.config.b)
         self.synonyms, self.groups = self._synonyms()
+        # Each passage's sentences as key sets, with the synonym groups they stand for.
+        self.sentences: list[list[frozenset[str]]] = []
+        for t, h in zip(texts, self.heading_keys, strict=True):
+            sets = []
+            for s in split_sentences(t):
+                keys = set(analyzer.keys(s)) | set(self._annotations(s)) | set(h)
+                sets.append(frozenset(keys | set(self._concepts(sorted(keys)))))
+            self.sentences.append(sets or [frozenset(h)])
+        n = max(self.size, 1)
+        df: dict[str, int] = {}
+        for passage_keys in self.body_keys:
+            for k in set(passage_keys):
+                df[k] = df.get(k, 0) + 1
+        self.idf = {k: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for k, d in df.items()}
         self.concepts = _Field([self._concepts(k) for k in self.body_keys],
                                self.config.k1, self.config.b)
         self.categories: dict[str, list[str]] = {}
@@ -108,6 +144,10 @@ class Ranker:
                 groups.setdefault(k, []).append(f"~{n}")
         return synonyms, groups
 
+    def _annotations(self, text: str) -> list[str]:
+        return [self.analyzer.key(w) for pattern, words in _ANNOTATIONS
+                for _ in pattern.finditer(text) for w in words]
+
     def _concepts(self, keys: Sequence[str]) -> list[str]:
         return [c for k in keys for c in self.groups.get(k, ())]
 
@@ -121,7 +161,8 @@ class Ranker:
             return key
         for candidate in [word, *_deletions(word)]:
             near = self._near.get(candidate)
-            if near is not None:
+            # typos rarely hit the first letter ("letter" is not a typo of "better")
+            if near is not None and near[0] == word[0]:
                 return self.analyzer.key(near)
         return key
 
@@ -138,8 +179,46 @@ class Ranker:
                         weights.setdefault(k, self.config.cue_weight)
         return Query(question, keys, weights, tuple(self._concepts(keys)))
 
-    def scores(self, query: Query) -> np.ndarray:
-        """Score of every passage for `query` (array indexed like the passages)."""
+    def scores(self, query: Query, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Score of passages lo..hi (default: all) for `query`, the best few reranked by
+        their best sentence."""
+        total = self.first_stage(query)[lo:hi]
+        if self.config.sentence_weight > 0 and query.keys:
+            self._rerank(query, total, lo)
+        return total
+
+    def sentence_match(self, query: Query, i: int) -> float:
+        """Share of the question's idf-weighted keys that passage i's best sentence covers
+        (a key counts when the sentence has it or a word of its synonym group)."""
+        wanted = []
+        for k, w in query.weights.items():
+            if k in self.idf:
+                wanted.append((k, tuple(self.groups.get(k, ())), w * self.idf[k]))
+        total = sum(w for _, _, w in wanted)
+        if total <= 0:
+            return 0.0
+        best = 0.0
+        for sentence in self.sentences[i]:
+            got = sum(w for k, groups, w in wanted
+                      if k in sentence or any(g in sentence for g in groups))
+            best = max(best, got)
+        return best / total
+
+    def _rerank(self, query: Query, scores: np.ndarray, offset: int) -> None:
+        depth = min(self.config.rerank_depth, len(scores))
+        if depth == 0:
+            return
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        best = float(scores.max())
+        if best <= 0:
+            return
+        bonus = self.config.sentence_weight * best
+        for j in top:
+            if scores[j] > 0:
+                scores[j] += bonus * self.sentence_match(query, offset + int(j))
+
+    def first_stage(self, query: Query) -> np.ndarray:
+        """BM25 score of every passage over the fields (array indexed like the passages)."""
         total = np.zeros(self.size, dtype=np.float32)
         by_weight: dict[float, list[str]] = {}
         for key, weight in query.weights.items():

@@ -63,10 +63,30 @@ HELD_OUT: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "questions_heldout.yml").read_text(encoding="utf-8"))
 
 
+def test_expected_headings_exist(kb: KnowledgeBase) -> None:
+    """Every expected heading is a real one (a YAML flow list splits an unquoted heading
+    that contains a comma, which silently made a right answer count as wrong)."""
+    headings = {p.heading for p in kb.passages}
+    entries = [*ANSWERED, *HELD_OUT["answered"], *HELD_OUT["second_set"]["answered"]]
+    assert {h for e in entries for h in _expected(e)} - headings == set()
+
+
 def test_held_out_questions_floor(kb: KnowledgeBase) -> None:
-    """Questions never tuned on (docs/benchmarks.md): a floor, not a per-question target."""
+    """Questions never tuned on (docs/benchmarks.md): a floor, not a per-question target.
+    The first set was tuned on in the third round (its misses were named as goals)."""
     right = sum(
         (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
         for e in HELD_OUT["answered"])
-    assert right >= 13, f"{right}/{len(HELD_OUT['answered'])}"
+    assert right >= 16, f"{right}/{len(HELD_OUT['answered'])}"
     assert all(kb.answer(q) is None for q in HELD_OUT["declined"])
+
+
+def test_second_held_out_set_floor(kb: KnowledgeBase) -> None:
+    """The third round's untuned set: a floor at its first-run score (12/20, 2/5 declined);
+    the three product questions it answers are listed in docs/benchmarks.md."""
+    second = HELD_OUT["second_set"]
+    right = sum(
+        (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
+        for e in second["answered"])
+    assert right >= 12, f"{right}/{len(second['answered'])}"
+    assert sum(kb.answer(q) is None for q in second["declined"]) >= 2
