@@ -69,7 +69,8 @@ class KnowledgeBase:
                       for b, h in zip(self.ranker.body_keys, self.ranker.heading_keys,
                                       strict=True)]
         self._sentences = [self._split(p) for p in self.passages]
-        self.support = SupportTest(self.analyzer, self.ranker.synonyms)
+        known = set(self.ranker.body.vocab) | set(self.ranker.heading.vocab)
+        self.support = SupportTest(self.analyzer, self.ranker.synonyms, known)
 
     @classmethod
     def from_directory(cls, path: str | Path, config: RankerConfig | None = None,

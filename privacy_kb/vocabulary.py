@@ -27,6 +27,12 @@ SHORT_FORMS: dict[str, str] = {
     "msg": "message",
     "msgs": "messages",
     "thx": "thanks",
+    "wut": "what",
+    "kinda": "kind of",
+    "yall": "you",
+    "y'all": "you",
+    "im": "i am",
+    "yo": "hey",
     "e-mail": "email",
     "e-mails": "emails",
     "where do you get": "source obtain",
@@ -46,9 +52,10 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("sell", "sale", "sold", "selling", "rent", "trade", "monetize"),
     ("share", "disclose", "disclosure", "give", "pass", "transfer"),
     ("delete", "deletion", "erase", "remove", "removal", "wipe", "forget"),
-    ("child", "kid", "minor", "teen", "teenager", "underage", "parent", "guardian"),
+    ("child", "kid", "minor", "teen", "teenager", "underage", "parent", "guardian", "daughter",
+     "son"),
     ("advertising", "advertise", "advertisement", "ad", "ads", "marketing", "market",
-     "promotional", "promotion", "newsletter", "spam"),
+     "promotional", "promotion", "promo", "newsletter", "spam"),
     ("cookie", "tracking", "track", "tracker", "beacon", "pixel", "donottrack"),
     ("unsubscribe", "optout", "opt", "stop", "preference", "choice"),
     ("retain", "retention", "keep", "store", "storage", "hold", "long"),
@@ -57,8 +64,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("change", "update", "modify", "revise", "amend", "correct", "edit"),
     ("access", "copy", "obtain", "download", "see", "view"),
     ("portability", "portable", "export", "port", "transmit", "machine-readable"),
-    ("contact", "reach", "email", "write", "address", "mail", "postal", "letter", "office",
-     "team"),
+    ("contact", "reach", "email", "write", "address", "mail", "postal", "letter", "office"),
     ("complaint", "complain", "concern"),
     ("partner", "contractor", "supplier", "vendor", "provider", "processor", "affiliate"),
     ("collect", "collection", "gather", "capture", "record"),
@@ -76,8 +82,22 @@ PRIVACY_TERMS: tuple[str, ...] = (
     "privacy", "private", "gdpr", "consent", "identifier", "ip", "location", "browser",
     "device", "payment", "credit", "card", "billing", "demographic", "profile", "account",
     "statement", "policy", "phishing", "fraud", "consumer", "purpose",
-    "processing", "process", "third", "party", "broker", "anonymize", "identity", "personal",
+    "processing", "third", "party", "broker", "brokers", "anonymize", "identity", "personal",
     "age", "gender", "name", "phone", "cookie",
+)
+
+# Verbs the statement uses about personal data that product questions use about their own
+# objects ("delete my process", "share a process with my team"): weaker evidence of a privacy
+# question than a privacy noun (see `privacy_kb.support`). Groups are named by a member.
+ACTION_GROUPS: tuple[str, ...] = (
+    "share", "delete", "change", "access", "retain", "portability", "contact", "request",
+)
+
+# The product's own nouns that the statement happens to use in another sense ("how we process
+# your information", "integrity", "in connection with"): evidence against a privacy question,
+# like a word the knowledge base never uses.
+PRODUCT_TERMS: tuple[str, ...] = (
+    "process", "integration", "connection", "database", "environment", "deployment",
 )
 
 # Question words that say nothing about the topic; ignored by the support test.
