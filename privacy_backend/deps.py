@@ -38,8 +38,14 @@ def get_code_secret(request: Request) -> bytes:
     return secret
 
 
+def get_unsubscribe_secret(request: Request) -> bytes:
+    secret: bytes = request.app.state.unsubscribe_secret
+    return secret
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 SecretDep = Annotated[bytes, Depends(get_code_secret)]
+UnsubscribeSecretDep = Annotated[bytes, Depends(get_unsubscribe_secret)]

@@ -13,8 +13,8 @@ from privacy_backend.clock import Clock, utcnow
 from privacy_backend.db import make_engine, make_sessionmaker
 from privacy_backend.mailer import Mailer, make_mailer
 from privacy_backend.middleware import BodySizeLimit
-from privacy_backend.routers import health, requests, verifications
-from privacy_backend.security import api_token, code_secret, require_token
+from privacy_backend.routers import health, preferences, requests, unsubscribe, verifications
+from privacy_backend.security import api_token, code_secret, require_token, unsubscribe_secret
 from privacy_backend.settings import Settings
 
 
@@ -39,7 +39,9 @@ def create_app(
     app = FastAPI(
         title="Privacy assistant backend",
         version=__version__,
-        description="Privacy rights requests, one-time email verification and audit trail.",
+        description=("Privacy rights requests, one-time email verification and audit trail; "
+                     "marketing preferences with their history and one-click unsubscribe "
+                     "links (RFC 8058)."),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -49,12 +51,15 @@ def create_app(
     app.state.mailer = mailer or make_mailer(settings)
     app.state.api_token = api_token(settings)
     app.state.code_secret = code_secret(settings)
+    app.state.unsubscribe_secret = unsubscribe_secret(settings)
 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(unsubscribe.router)  # public: the signed token is the credential
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
     api.include_router(requests.router)
     api.include_router(verifications.router)
+    api.include_router(preferences.router)
     app.include_router(api)
     return app

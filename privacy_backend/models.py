@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 models: privacy requests, their audit trail, and one-time verifications."""
+"""SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications, and
+marketing preferences with their change history."""
 
 from __future__ import annotations
 
@@ -75,6 +76,16 @@ class VerificationPurpose(str, enum.Enum):
     REQUEST = "request"
     STATUS_LOOKUP = "status_lookup"
     PREFERENCES = "preferences"
+
+
+class PreferenceSource(str, enum.Enum):
+    """Where a marketing-preference change came from."""
+
+    CHAT = "chat"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+    AGENT = "agent"
+    SLACK = "slack"
+    API = "api"
 
 
 def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
@@ -154,3 +165,46 @@ class Verification(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MarketingPreference(Base):
+    """The current marketing choices of one email address (normalised to lower case).
+
+    `channels` maps channel -> topic -> subscribed. A row exists only once something was
+    changed; addresses without a row have the documented defaults.
+    """
+
+    __tablename__ = "marketing_preferences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    global_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    channels: Mapped[dict[str, dict[str, bool]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    changes: Mapped[list[PreferenceChange]] = relationship(
+        back_populates="preference", order_by="PreferenceChange.id"
+    )
+
+
+class PreferenceChange(Base):
+    """One effective change: only the settings that changed, before and after."""
+
+    __tablename__ = "preference_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    preference_id: Mapped[int] = mapped_column(
+        ForeignKey("marketing_preferences.id"), index=True
+    )
+    source: Mapped[PreferenceSource] = mapped_column(_enum(PreferenceSource, "preference_source"))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+    preference: Mapped[MarketingPreference] = relationship(back_populates="changes")

@@ -1,4 +1,5 @@
-"""Secrets on disk (API token, code-hashing key) and bearer-token authentication."""
+"""Secrets on disk (API token, code-hashing key, unsubscribe-link key) and bearer-token
+authentication."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def code_secret(settings: Settings) -> bytes:
     if settings.verification_secret is not None and settings.verification_secret.get_secret_value():
         return settings.verification_secret.get_secret_value().encode()
     return load_or_create_secret(settings.var_dir / "verification_secret").encode()
+
+
+def unsubscribe_secret(settings: Settings) -> bytes:
+    if settings.unsubscribe_secret is not None and settings.unsubscribe_secret.get_secret_value():
+        return settings.unsubscribe_secret.get_secret_value().encode()
+    return load_or_create_secret(settings.var_dir / "unsubscribe_secret").encode()
 
 
 def require_token(

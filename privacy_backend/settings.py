@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,11 @@ DEFAULT_RULES: dict[str, DeadlineRule] = {
 }
 
 
+DEFAULT_PREFERENCE_CHANNELS = ["email", "sms", "phone", "postal"]
+DEFAULT_PREFERENCE_TOPICS = ["product_news", "events", "newsletters", "promotions"]
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
 
@@ -54,6 +60,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     privacy_api_token: SecretStr | None = None
     verification_secret: SecretStr | None = None
+    unsubscribe_secret: SecretStr | None = None
+    public_base_url: str | None = None
 
     mail_backend: Literal["file", "smtp"] = "file"
     mail_from: str = "Privacy Team <privacy@example.com>"
@@ -74,8 +82,15 @@ class Settings(BaseSettings):
     jurisdiction_rules: dict[str, DeadlineRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     log_level: str = "INFO"
 
+    preference_channels: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PREFERENCE_CHANNELS))
+    preference_topics: list[str] = Field(default_factory=lambda: list(DEFAULT_PREFERENCE_TOPICS))
+    unsubscribe_link_ttl_days: int = Field(default=60, ge=1)
+    unsubscribe_mailto: str | None = None
+
     @field_validator("database_url", "privacy_api_token", "verification_secret", "mail_dir",
-                     "smtp_user", "smtp_password", mode="before")
+                     "smtp_user", "smtp_password", "unsubscribe_secret", "public_base_url",
+                     "unsubscribe_mailto", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -84,6 +99,23 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_var_dir_is_default(cls, value: object) -> object:
         return _default_var_dir() if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("preference_channels", "preference_topics", mode="after")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one name")
+        bad = [name for name in value if not _NAME.match(name) or name == "all"]
+        if bad:
+            raise ValueError(f"names are lowercase identifiers (a-z, 0-9, _; not 'all'): {bad}")
+        if len(set(value)) != len(value):
+            raise ValueError("names must be unique")
+        return value
+
+    @field_validator("public_base_url", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") if value else value
 
     @model_validator(mode="after")
     def _default_jurisdiction_known(self) -> Settings:
@@ -101,3 +133,15 @@ class Settings(BaseSettings):
     @property
     def mail_path(self) -> Path:
         return self.mail_dir or self.var_dir / "mail"
+
+    @property
+    def public_url(self) -> str:
+        """`PUBLIC_BASE_URL`, else this server's own address (a wildcard host means loopback)."""
+        if self.public_base_url:
+            return self.public_base_url
+        host = self.backend_host
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            host = "127.0.0.1"
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.backend_port}"

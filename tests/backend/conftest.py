@@ -17,7 +17,7 @@ from privacy_backend.db import make_engine, upgrade
 from privacy_backend.main import create_app
 from privacy_backend.settings import Settings
 
-from .support import TABLES, TOKEN, Api, FakeClock, TestClient
+from .support import ALL_TABLES, TOKEN, Api, FakeClock, TestClient
 
 ENV_VARS = [name.upper() for name in Settings.model_fields] + ["BACKEND_URL", "BACKEND_TIMEOUT"]
 POSTGRES_URL = os.environ.get(
@@ -80,7 +80,7 @@ def db(engine: Engine) -> Iterator[Engine]:
     """The engine, emptied after the test (tests commit for real, like the service does)."""
     yield engine
     with engine.begin() as conn:
-        for model in TABLES:
+        for model in ALL_TABLES:
             conn.execute(model.__table__.delete())
 
 

@@ -13,7 +13,13 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, func, select
 
-from privacy_backend.models import AuditEvent, PrivacyRequest, Verification
+from privacy_backend.models import (
+    AuditEvent,
+    MarketingPreference,
+    PreferenceChange,
+    PrivacyRequest,
+    Verification,
+)
 from privacy_backend.settings import Settings
 
 with warnings.catch_warnings():  # starlette warns that it prefers `httpx2`
@@ -22,14 +28,17 @@ with warnings.catch_warnings():  # starlette warns that it prefers `httpx2`
 
 TOKEN = "test-token-" + "x" * 20
 TABLES = (Verification, AuditEvent, PrivacyRequest)  # children first
+PREFERENCE_TABLES = (PreferenceChange, MarketingPreference)
+ALL_TABLES = TABLES + PREFERENCE_TABLES
 
-__all__ = ["TABLES", "TOKEN", "Api", "FakeClock", "TestClient", "row_counts"]
+__all__ = ["ALL_TABLES", "PREFERENCE_TABLES", "TABLES", "TOKEN", "Api", "FakeClock", "TestClient",
+           "row_counts"]
 
 
-def row_counts(engine: Engine) -> dict[str, int]:
+def row_counts(engine: Engine, tables: tuple[type[Any], ...] = TABLES) -> dict[str, int]:
     with engine.connect() as conn:
         return {m.__tablename__: conn.scalar(select(func.count()).select_from(m)) or 0
-                for m in TABLES}
+                for m in tables}
 
 
 class FakeClock:
@@ -64,6 +73,9 @@ class Api:
     def patch(self, url: str, **kw: Any) -> httpx.Response:
         return self.request("PATCH", url, **kw)
 
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", url, **kw)
+
     def mails(self) -> list[Message]:
         folder = self.settings.mail_path
         if not folder.exists():
@@ -92,3 +104,7 @@ class Api:
 
     def counts(self) -> dict[str, int]:
         return row_counts(self.engine)
+
+    def all_counts(self) -> dict[str, int]:
+        """Rows in every table, marketing preferences and their history included."""
+        return row_counts(self.engine, ALL_TABLES)

@@ -1,0 +1,238 @@
+"""Marketing preferences: defaults, validation against the configured channels and topics,
+serialised read-modify-write, and one history row per effective change.
+
+Defaults (an address with no row): `global_opt_out` false and every topic false, i.e. no
+marketing consent on record and no opt-out either. Nothing is sent on a `false`. The defaults
+are fixed on purpose: if they were configurable, changing them would silently re-subscribe
+everyone who unsubscribed while the defaults already said "not subscribed".
+
+Concurrent writers on one address are serialised: PostgreSQL locks the row (`SELECT ... FOR
+UPDATE`), SQLite takes its write lock when the transaction begins (`BEGIN IMMEDIATE`, see
+`db.py`). Two first writes for a new address collide on the unique email; the loser retries
+against the winner's row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from privacy_backend.errors import ApiError
+from privacy_backend.models import MarketingPreference, PreferenceChange, PreferenceSource
+from privacy_backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ChannelChoices = Mapping[str, "bool | Mapping[str, bool]"]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    global_opt_out: bool
+    channels: dict[str, dict[str, bool]]
+
+    def flat(self) -> dict[str, bool]:
+        """`{"global_opt_out": ..., "channels.email.promotions": ..., ...}`"""
+        out = {"global_opt_out": self.global_opt_out}
+        for channel, topics in self.channels.items():
+            for topic, value in topics.items():
+                out[f"channels.{channel}.{topic}"] = value
+        return out
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    email: str
+    preferences: Preferences
+    updated_at: datetime | None
+    change: PreferenceChange | None  # None: nothing changed (or an idempotent replay)
+    replayed: bool = False
+
+
+def defaults(settings: Settings) -> Preferences:
+    return Preferences(
+        global_opt_out=False,
+        channels={c: dict.fromkeys(settings.preference_topics, False)
+                  for c in settings.preference_channels},
+    )
+
+
+def state_of(row: MarketingPreference | None, settings: Settings) -> Preferences:
+    """The stored choices over the defaults, for the channels and topics configured now."""
+    base = defaults(settings)
+    if row is None:
+        return base
+    stored = row.channels or {}
+    channels = {
+        channel: {topic: bool(stored.get(channel, {}).get(topic, value))
+                  for topic, value in topics.items()}
+        for channel, topics in base.channels.items()
+    }
+    return Preferences(global_opt_out=bool(row.global_opt_out), channels=channels)
+
+
+def check_names(choices: ChannelChoices, settings: Settings) -> None:
+    """422 naming every unknown channel or topic (nothing is written)."""
+    details: list[dict[str, str]] = []
+    for channel, value in choices.items():
+        if channel not in settings.preference_channels:
+            details.append({"field": f"body.channels.{channel}", "type": "unknown_channel",
+                            "message": f"unknown channel '{channel}'"})
+            continue
+        if isinstance(value, Mapping):
+            details.extend(
+                {"field": f"body.channels.{channel}.{topic}", "type": "unknown_topic",
+                 "message": f"unknown topic '{topic}' on channel '{channel}'"}
+                for topic in value if topic not in settings.preference_topics
+            )
+    if details:
+        names = ", ".join(d["message"] for d in details)
+        raise ApiError(
+            422, "validation_failed",
+            f"Unknown {names}. Channels: {', '.join(settings.preference_channels)}; topics: "
+            f"{', '.join(settings.preference_topics)}.",
+            details=details,
+        )
+
+
+def merged(base: Preferences, *, global_opt_out: bool | None,
+           choices: ChannelChoices | None) -> Preferences:
+    channels = {c: dict(t) for c, t in base.channels.items()}
+    for channel, value in (choices or {}).items():
+        if isinstance(value, Mapping):
+            channels[channel].update({t: bool(v) for t, v in value.items()})
+        else:
+            channels[channel] = dict.fromkeys(channels[channel], bool(value))
+    return Preferences(
+        global_opt_out=base.global_opt_out if global_opt_out is None else global_opt_out,
+        channels=channels,
+    )
+
+
+def diff(before: Preferences, after: Preferences) -> tuple[dict[str, bool], dict[str, bool]]:
+    old, new = before.flat(), after.flat()
+    changed = [key for key in new if old.get(key) != new[key]]
+    return {k: old[k] for k in changed}, {k: new[k] for k in changed}
+
+
+def fingerprint(method: str, email: str, body: Mapping[str, Any]) -> str:
+    canonical = json.dumps({"method": method, "email": email, "body": body}, sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def get_row(session: Session, email: str, *, lock: bool = False) -> MarketingPreference | None:
+    query = select(MarketingPreference).where(MarketingPreference.email == email)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def read(session: Session, email: str, settings: Settings) -> WriteResult:
+    row = get_row(session, email)
+    return WriteResult(email=email, preferences=state_of(row, settings),
+                       updated_at=row.updated_at if row else None, change=None)
+
+
+def history(session: Session, email: str, *, limit: int, offset: int) -> list[PreferenceChange]:
+    return list(session.scalars(
+        select(PreferenceChange)
+        .join(MarketingPreference)
+        .where(MarketingPreference.email == email)
+        .order_by(PreferenceChange.id)
+        .limit(limit).offset(offset)
+    ))
+
+
+def write(
+    session: Session,
+    email: str,
+    change: Callable[[Preferences], Preferences],
+    *,
+    settings: Settings,
+    source: PreferenceSource,
+    now: datetime,
+    actor: str | None = None,
+    conversation_id: str | None = None,
+    idempotency_key: str | None = None,
+    idempotency_fingerprint: str | None = None,
+) -> WriteResult:
+    """Apply `change` to the current choices (flushed, not committed).
+
+    Records one `PreferenceChange` with only the settings that changed; a write that changes
+    nothing writes nothing (no row, no history). With an idempotency key already recorded,
+    returns the current state without applying anything again (409 if the body differs).
+    """
+    for attempt in (1, 2):
+        try:
+            return _write_once(session, email, change, settings=settings, source=source,
+                               now=now, actor=actor, conversation_id=conversation_id,
+                               idempotency_key=idempotency_key,
+                               idempotency_fingerprint=idempotency_fingerprint)
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+            log.info("concurrent first write for one address (or one Idempotency-Key): retrying")
+    raise AssertionError("unreachable")
+
+
+def _write_once(
+    session: Session,
+    email: str,
+    change: Callable[[Preferences], Preferences],
+    *,
+    settings: Settings,
+    source: PreferenceSource,
+    now: datetime,
+    actor: str | None,
+    conversation_id: str | None,
+    idempotency_key: str | None,
+    idempotency_fingerprint: str | None,
+) -> WriteResult:
+    row = get_row(session, email, lock=True)
+    if idempotency_key is not None:
+        earlier = session.scalar(
+            select(PreferenceChange).where(PreferenceChange.idempotency_key == idempotency_key)
+        )
+        if earlier is not None:
+            if earlier.idempotency_fingerprint != idempotency_fingerprint:
+                raise ApiError(409, "idempotency_conflict", "This Idempotency-Key was already "
+                               "used with a different request body or address.")
+            return WriteResult(email=email, preferences=state_of(row, settings),
+                               updated_at=row.updated_at if row else None, change=None,
+                               replayed=True)
+    before = state_of(row, settings)
+    after = change(before)
+    old, new = diff(before, after)
+    if not new:
+        return WriteResult(email=email, preferences=before,
+                           updated_at=row.updated_at if row else None, change=None)
+    if row is None:
+        row = MarketingPreference(email=email, created_at=now, version=0)
+        session.add(row)
+    row.global_opt_out = after.global_opt_out
+    # A new dict each time (so the JSON column is seen as dirty); choices stored for channels
+    # or topics no longer configured are kept, in case the configuration comes back.
+    stored = row.channels or {}
+    row.channels = {c: {**stored.get(c, {}), **after.channels.get(c, {})}
+                    for c in {*stored, *after.channels}}
+    row.updated_at = now
+    row.version = (row.version or 0) + 1
+    session.flush()
+    record = PreferenceChange(
+        preference_id=row.id, source=source, actor=actor, conversation_id=conversation_id,
+        before=old, after=new, created_at=now, idempotency_key=idempotency_key,
+        idempotency_fingerprint=idempotency_fingerprint if idempotency_key else None,
+    )
+    session.add(record)
+    session.flush()
+    log.info("marketing preferences changed (%d setting(s), source %s)", len(new), source.value)
+    return WriteResult(email=email, preferences=after, updated_at=now, change=record)
