@@ -26,10 +26,7 @@ DEFAULTS: dict[str, str] = {
     "RASA_MODEL": "models/privacy-assistant.tar.gz",
     "RASA_CORS": "*",
     "TRACKER_STORE_DIALECT": "sqlite",
-    "TRACKER_STORE_HOST": "",
-    "TRACKER_STORE_PORT": "",
-    "TRACKER_STORE_USER": "",
-    "TRACKER_STORE_PASSWORD": "",
+    "TRACKER_STORE_URL": "",
     "KNOWLEDGE_DIR": "data/knowledge",
     "MAIL_BACKEND": "file",
 }

@@ -1,0 +1,133 @@
+"""The knowledge actions, run as the action server runs them: a real domain loaded from
+disk, trackers built from events, the real knowledge base."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge import ActionAnswerPrivacyQuestion, ActionTellMeMore, knowledge_base
+from privacy_kb.document import load_document
+from tests.conftest import PROJECT_ROOT
+
+DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
+STATEMENT_FILE = PROJECT_ROOT / "data" / "knowledge" / "privacy_statement.md"
+STATEMENT = STATEMENT_FILE.read_text("utf-8")
+STATEMENT_PLAIN = load_document(STATEMENT_FILE).plain
+
+
+def tracker_after(text: str, intent: str = "ask_privacy", **slots: Any) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events = [{"event": "user", "text": text, "parse_data": message}]
+    return Tracker("visitor", slots, message, events, False, None, {}, "action_listen")
+
+
+def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    return dispatcher.messages, events
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture(autouse=True)
+def site(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITE_URL", "http://privacy.example.test")
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(PROJECT_ROOT / "data" / "knowledge"))
+    knowledge_base.cache_clear()
+
+
+def test_answer_quotes_the_statement_and_names_its_section() -> None:
+    messages, events = run(ActionAnswerPrivacyQuestion(), tracker_after("do u sell my data??"))
+    [message] = messages
+    assert message["response"] == "utter_answer_from_statement"
+    assert normalise(message["quote"]) in normalise(STATEMENT_PLAIN)
+    assert message["heading"] == "Special Considerations for California Residents"
+    citation = message["custom"]["citation"]
+    assert citation["heading"] == message["heading"]
+    assert message["link"] == f"http://privacy.example.test/#{citation['anchor']}"
+    assert f"{{#{citation['anchor']}}}" in STATEMENT
+    assert events[0] == SlotSet("last_question", "do u sell my data??")
+    assert events[1]["name"] == "shown_passages" and len(events[1]["value"]) == 1
+
+
+def test_every_response_the_actions_use_exists_in_the_domain() -> None:
+    used = {"utter_answer_from_statement", "utter_statement_silent", "utter_default",
+            "utter_no_more", "utter_nothing_to_expand"}
+    assert used <= set(DOMAIN["responses"])
+    template = DOMAIN["responses"]["utter_answer_from_statement"][0]["text"]
+    variables = set(re.findall(r"{(\w+)}", template))
+    assert variables == {"quote", "heading", "link"}
+
+
+def test_question_the_statement_does_not_cover_is_declined() -> None:
+    messages, events = run(
+        ActionAnswerPrivacyQuestion(), tracker_after("can you reset my platform password?")
+    )
+    assert [m["response"] for m in messages] == ["utter_statement_silent"]
+    assert SlotSet("last_question", None) in events
+
+
+def test_not_understood_message_gets_the_reprompt_not_policy() -> None:
+    messages, _ = run(
+        ActionAnswerPrivacyQuestion(), tracker_after("blorp zzz", intent="nlu_fallback")
+    )
+    assert [m["response"] for m in messages] == ["utter_default"]
+
+
+def test_low_confidence_privacy_question_is_still_answered() -> None:
+    messages, _ = run(
+        ActionAnswerPrivacyQuestion(),
+        tracker_after("how long do u keep my stuff", intent="nlu_fallback"),
+    )
+    assert messages[0]["response"] == "utter_answer_from_statement"
+
+
+def test_tell_me_more_never_repeats_a_passage() -> None:
+    question = "what information do you collect about me"
+    _, events = run(ActionAnswerPrivacyQuestion(), tracker_after(question))
+    shown = events[1]["value"]
+    seen_quotes = set()
+    for _ in range(2):
+        tracker = tracker_after("tell me more", intent="tell_me_more",
+                                last_question=question, shown_passages=shown)
+        messages, more_events = run(ActionTellMeMore(), tracker)
+        if messages[0]["response"] == "utter_no_more":
+            break
+        assert messages[0]["quote"] not in seen_quotes
+        seen_quotes.add(messages[0]["quote"])
+        new_shown = more_events[0]["value"]
+        assert new_shown[:-1] == shown and new_shown[-1] not in shown
+        shown = new_shown
+    assert seen_quotes, "tell me more found nothing else for a broad question"
+
+
+def test_tell_me_more_without_a_question_asks_for_one() -> None:
+    messages, events = run(ActionTellMeMore(), tracker_after("tell me more", "tell_me_more"))
+    assert [m["response"] for m in messages] == ["utter_nothing_to_expand"]
+    assert events == []
+
+
+def test_knowledge_base_is_built_once_and_not_at_import() -> None:
+    assert knowledge_base.cache_info().currsize == 0
+    assert knowledge_base() is knowledge_base()
+
+
+def test_knowledge_dir_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "privacy_statement.md").write_text(STATEMENT, "utf-8")
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(tmp_path))
+    knowledge_base.cache_clear()
+    messages, _ = run(ActionAnswerPrivacyQuestion(), tracker_after("do you use cookies?"))
+    assert messages[0]["heading"] == "Our Use of Cookies and Other Technologies"

@@ -1,0 +1,104 @@
+"""The real assistant: backend, action server and Rasa server on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from privacy_assistant.config import resolve
+from privacy_assistant.stack import Stack
+from tests.conftest import PROJECT_ROOT, free_port
+
+MODEL = PROJECT_ROOT / "models" / "privacy-assistant.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not MODEL.is_file():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
+    var_dir: Path = tmp_path_factory.mktemp("var")
+    overrides = {
+        "VAR_DIR": str(var_dir),
+        "BACKEND_PORT": str(free_port()),
+        "ACTION_SERVER_PORT": str(free_port()),
+        "RASA_PORT": str(free_port()),
+        "PRIVACY_API_TOKEN": "",
+        "RASA_API_TOKEN": "",
+        "DATABASE_URL": "",
+        "TRACKER_STORE_DB": "",
+        "MAIL_DIR": "",
+        "SITE_URL": "",
+        "BACKEND_URL": "",
+        "RASA_URL": "",
+        "ACTION_SERVER_URL": "",
+    }
+    base = {k: v for k, v in os.environ.items() if k not in overrides}
+    base.update({k: v for k, v in overrides.items() if v})
+    env = resolve(base)
+    with Stack(env, output=sys.stderr) as running:
+        yield running
+
+
+class Chat:
+    """One visitor talking to the assistant over Rasa's REST channel."""
+
+    def __init__(self, rasa_url: str, sender: str) -> None:
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.sender = sender
+
+    def say(self, text: str) -> list[dict[str, Any]]:
+        response = requests.post(
+            self.url, json={"sender": self.sender, "message": text}, timeout=30
+        )
+        response.raise_for_status()
+        messages: list[dict[str, Any]] = response.json()
+        return messages
+
+    def reply(self, text: str) -> str:
+        """All the text the assistant answered with."""
+        return "\n".join(m["text"] for m in self.say(text) if "text" in m)
+
+    def ask(self, text: str) -> tuple[str, dict[str, Any] | None]:
+        """The reply's text and its citation (Rasa's REST channel sends a response's
+        `json_message` as a message of its own, after the text)."""
+        messages = self.say(text)
+        texts = [m["text"] for m in messages if "text" in m]
+        citations = [m["custom"]["citation"] for m in messages if "citation" in m.get("custom", {})]
+        assert len(citations) <= 1, messages
+        return "\n".join(texts), (citations[0] if citations else None)
+
+
+@pytest.fixture
+def chat(stack: Stack, request: pytest.FixtureRequest) -> Chat:
+    return Chat(stack.env["RASA_URL"], sender=f"e2e-{request.node.name}")
+
+
+class Backend:
+    """The backend's request API, as the privacy team's tools call it."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.url = stack.env["BACKEND_URL"]
+        self.headers = {"Authorization": f"Bearer {stack.env['PRIVACY_API_TOKEN']}"}
+
+    def requests_for(self, email: str) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.url}/api/v1/requests", params={"email": email},
+                                headers=self.headers, timeout=10)
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()
+        return found
+
+
+@pytest.fixture
+def backend(stack: Stack) -> Backend:
+    return Backend(stack)
+
+
+@pytest.fixture
+def mail_dir(stack: Stack) -> Path:
+    return Path(stack.env["MAIL_DIR"])

@@ -1,0 +1,85 @@
+"""A short conversation with the real processes over Rasa's REST channel."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from privacy_assistant.stack import Stack
+from privacy_kb.document import load_document
+from tests.e2e.conftest import Chat
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def statement_text(stack: Stack) -> str:
+    """The statement as a reader sees it (markdown rendered to plain text)."""
+    return load_document(Path(stack.env["KNOWLEDGE_DIR"]) / "privacy_statement.md").plain
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_all_three_processes_answer_their_health_checks(stack: Stack) -> None:
+    for service in stack.services:
+        assert requests.get(service.health_url, timeout=5).status_code == 200, service.name
+
+
+def test_greeting_bot_challenge_and_capabilities(chat: Chat) -> None:
+    greeting = chat.say("hello")
+    assert "privacy assistant" in greeting[0]["text"]
+    bot = chat.say("are you a bot?")
+    assert "automated assistant" in bot[0]["text"]
+    capabilities = chat.say("what can you do?")
+    assert "privacy statement" in capabilities[0]["text"]
+
+
+def test_statement_question_is_answered_with_a_quote_and_its_heading(
+    chat: Chat, stack: Stack
+) -> None:
+    text, citation = chat.ask("what data do you collect?")
+    assert citation is not None, text
+    assert citation["heading"] in text
+    assert citation["anchor"] in text  # the link to the section on the demo page
+    assert isinstance(citation["score"], float)
+    quote = re.search(r"“(.+)”", text, flags=re.S)
+    assert quote, text
+    # The quote is the statement's own words, not a paraphrase.
+    assert normalise(quote.group(1)) in normalise(statement_text(stack))
+    assert "collect" in citation["heading"].lower()
+
+
+def test_tell_me_more_gives_a_different_passage(chat: Chat) -> None:
+    first_text, first = chat.ask("do you sell my data?")
+    second_text, second = chat.ask("tell me more")
+    assert first is not None and second is not None
+    assert second_text != first_text
+
+
+def test_off_topic_is_declined_without_policy_text(chat: Chat) -> None:
+    text, citation = chat.ask("tell me a joke")
+    assert citation is None
+    assert "outside what I can help with" in text
+
+
+def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
+    sender = "e2e-restart"
+    chat = Chat(stack.env["RASA_URL"], sender)
+    chat.say("what data do you collect?")
+    stack.restart("rasa")
+    # The tracker came back from the SQL tracker store: "tell me more" still knows the
+    # question asked before the restart.
+    text, citation = chat.ask("tell me more")
+    assert citation is not None, text
+    token = stack.env["RASA_API_TOKEN"]
+    tracker = requests.get(
+        f"{stack.env['RASA_URL']}/conversations/{sender}/tracker",
+        params={"token": token},
+        timeout=10,
+    ).json()
+    said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
+    assert said[:2] == ["what data do you collect?", "tell me more"]
