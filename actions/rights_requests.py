@@ -1,0 +1,403 @@
+"""Privacy rights requests in the chat: collect, confirm, verify by emailed code, file;
+and look up a request's status after verifying the email again.
+
+The backend does the work (request API, one-time codes, audit); these actions read slots,
+call `actions.api.requests`, and pick responses. Every backend failure is answered politely
+and leaves the conversation where a retry files exactly one request (the idempotency key
+lives in the `request_key` slot until the request is filed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api.errors import (
+    BackendError,
+    BackendUnavailable,
+    RateLimited,
+    VerificationFailed,
+)
+from actions.api.requests import Channel, PrivacyRequest, PrivacyRequestsClient, from_env
+from actions.request_types import LABELS, TYPES, detect_request_type
+
+T = TypeVar("T")
+SKIPPED = "-"
+REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]*([A-Z0-9]{4})\b")
+MAX_FIELD = 200
+MAX_DETAILS = 1000
+
+# Slots of one request; cleared when it is filed, cancelled or started over.
+REQUEST_SLOTS = ("request_type", "requester_email", "requester_name", "requester_region",
+                 "correction_details", "authorized_agent", "request_confirmed", "request_key")
+VERIFICATION_SLOTS = ("verification_code", "verification_id", "verification_purpose",
+                      "request_reference", "lookup_reference")
+CHANNELS = {"socketio": Channel.WEB, "slack": Channel.SLACK, "rest": Channel.REST}
+STATUS_LABELS = {
+    "pending_verification": "waiting for the email to be verified",
+    "verified": "verified and queued for our privacy team",
+    "in_progress": "in progress with our privacy team",
+    "completed": "completed",
+    "rejected": "closed without action (we wrote to you with the reason)",
+    "closed_unverified": "closed, because the email was not verified within 7 days",
+}
+
+
+def requests_client() -> PrivacyRequestsClient:
+    """A client for the backend request API, configured from the environment."""
+    return from_env()
+
+
+async def call_backend(method: Callable[[PrivacyRequestsClient], T]) -> T:
+    """Run one client call off the event loop; the client raises BackendError subclasses."""
+
+    def run() -> T:
+        with requests_client() as client:
+            return method(client)
+
+    return await asyncio.to_thread(run)
+
+
+def reset(*names: str) -> list[EventType]:
+    return [SlotSet(name, None) for name in names]
+
+
+def long_date(moment: datetime) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+def optional(value: str | None) -> str | None:
+    return None if value in (None, "", SKIPPED) else value
+
+
+class ValidateRightsRequestForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_rights_request_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("request_type") == "correction":
+            return domain_slots
+        return [slot for slot in domain_slots if slot != "correction_details"]
+
+    async def extract_request_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("request_type"):
+            return {}
+        # Only the message that started the form, or the answer to "which request?".
+        requested = tracker.get_slot("requested_slot")
+        if requested not in (None, "request_type"):
+            return {}
+        detected = detect_request_type(tracker.latest_message.get("text") or "")
+        return {"request_type": detected} if detected else {}
+
+    def validate_request_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"request_type": value if value in TYPES else None}
+
+    def validate_requester_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = valid_email(str(value or ""), dispatcher)
+        return {"requester_email": email}
+
+    def validate_requester_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"requester_name": bounded(value, MAX_FIELD, dispatcher)}
+
+    def validate_requester_region(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"requester_region": bounded(value, MAX_FIELD, dispatcher)}
+
+    def validate_correction_details(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"correction_details": bounded(value, MAX_DETAILS, dispatcher)}
+
+
+def valid_email(text: str, dispatcher: CollectingDispatcher) -> str | None:
+    """The address in `text` (normalised), or None after telling the visitor why not."""
+    candidates = [word.strip("<>()[],;:.!?'\"") for word in text.split() if "@" in word]
+    if len(candidates) != 1:
+        dispatcher.utter_message(response="utter_invalid_email",
+                                 reason="I couldn't find one email address in that")
+        return None
+    try:
+        checked = validate_email(candidates[0], check_deliverability=False)
+    except EmailNotValidError as error:
+        dispatcher.utter_message(response="utter_invalid_email", reason=str(error).rstrip("."))
+        return None
+    return str(checked.normalized)
+
+
+def bounded(value: Any, limit: int, dispatcher: CollectingDispatcher) -> str | None:
+    text = " ".join(str(value or "").split())
+    if not text:
+        return None
+    if len(text) > limit:
+        dispatcher.utter_message(response="utter_too_long", limit=limit)
+        return None
+    return text
+
+
+class ActionAskRequestConfirmed(Action):
+    """Summarise the request and ask whether to send the verification code."""
+
+    def name(self) -> str:
+        return "action_ask_request_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        agent = tracker.get_slot("authorized_agent")
+        details = optional(tracker.get_slot("correction_details"))
+        dispatcher.utter_message(
+            response="utter_ask_request_confirmed",
+            request_label=LABELS.get(tracker.get_slot("request_type") or "", "privacy"),
+            email=tracker.get_slot("requester_email"),
+            name=optional(tracker.get_slot("requester_name")) or "not given",
+            region=optional(tracker.get_slot("requester_region")) or "not given",
+            on_behalf="yes, as an authorized agent" if agent else "no, for myself",
+            details=f"\n• What to correct: {details}" if details else "",
+        )
+        return []
+
+
+class ActionSubmitRightsRequest(Action):
+    """File the confirmed request; the backend emails the one-time code."""
+
+    def name(self) -> str:
+        return "action_submit_rights_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not tracker.get_slot("request_confirmed"):
+            dispatcher.utter_message(response="utter_request_not_confirmed")
+            return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
+        key = tracker.get_slot("request_key") or f"chat-{uuid.uuid4().hex}"
+        channel = CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.REST)
+        try:
+            request = await call_backend(lambda client: client.create_request(
+                tracker.get_slot("request_type"), tracker.get_slot("requester_email"),
+                name=optional(tracker.get_slot("requester_name")),
+                region=optional(tracker.get_slot("requester_region")),
+                authorized_agent=bool(tracker.get_slot("authorized_agent")),
+                details=optional(tracker.get_slot("correction_details")),
+                channel=channel, conversation_id=tracker.sender_id, idempotency_key=key,
+            ))
+        except (BackendUnavailable, RateLimited) as error:
+            # Nothing is lost: the answers and the key stay, so "try again" files it once.
+            limited = isinstance(error, RateLimited)
+            dispatcher.utter_message(
+                response="utter_too_many_codes" if limited else "utter_request_not_filed")
+            return [SlotSet("request_key", key), SlotSet("backend_outcome", "unavailable")]
+        except BackendError:
+            dispatcher.utter_message(response="utter_request_refused")
+            return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
+        dispatcher.utter_message(response="utter_code_sent", email=request.email)
+        return [
+            SlotSet("request_key", key),
+            SlotSet("request_reference", request.reference),
+            SlotSet("verification_purpose", "request"),
+            SlotSet("verification_code", None),
+            SlotSet("backend_outcome", "ok"),
+        ]
+
+
+class ValidateVerificationForm(FormValidationAction):
+    """Check the code with the backend: for a filed request, or for a status lookup."""
+
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def validate_verification_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        code = "".join(str(value or "").split())
+        digits = "".join(ch for ch in code if ch.isdigit())
+        if len(digits) != 6:
+            dispatcher.utter_message(response="utter_code_format")
+            return {"verification_code": None}
+        purpose = tracker.get_slot("verification_purpose")
+        try:
+            if purpose == "request":
+                reference = tracker.get_slot("request_reference")
+                await call_backend(lambda client: client.verify_request(reference, digits))
+                return {"verification_code": "verified"}
+            verification_id = tracker.get_slot("verification_id")
+            result = await call_backend(
+                lambda client: client.confirm_verification(verification_id, digits))
+            return {"verification_code": "verified",
+                    "request_reference": result.request_reference}
+        except VerificationFailed as error:
+            if error.reason == "invalid_code" and error.attempts_left > 0:
+                dispatcher.utter_message(response="utter_wrong_code",
+                                         attempts_left=error.attempts_left)
+                return {"verification_code": None}
+            dispatcher.utter_message(response="utter_code_unusable")
+            return {"verification_code": "failed"}
+        except BackendError:
+            dispatcher.utter_message(response="utter_backend_down")
+            return {"verification_code": None}
+
+
+class ActionVerificationDone(Action):
+    """After the code form: confirm the filed request, or show the looked-up status."""
+
+    def name(self) -> str:
+        return "action_verification_done"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        done = [*reset(*VERIFICATION_SLOTS)]
+        reference = tracker.get_slot("request_reference")
+        if tracker.get_slot("verification_code") != "verified" or not reference:
+            return done
+        try:
+            request = await call_backend(lambda client: client.get_request(reference))
+        except BackendError:
+            dispatcher.utter_message(response="utter_backend_down")
+            return done
+        if tracker.get_slot("verification_purpose") == "request":
+            tell_filed(dispatcher, request)
+            return [*done, *reset(*REQUEST_SLOTS)]
+        dispatcher.utter_message(
+            response="utter_request_status", reference=request.reference,
+            request_label=LABELS[request.type.value],
+            status=STATUS_LABELS.get(request.status.value, request.status.value),
+            received=long_date(request.created_at), due=long_date(request.due_at),
+        )
+        return [*done, SlotSet("requester_email", None)]
+
+
+def tell_filed(dispatcher: CollectingDispatcher, request: PrivacyRequest) -> None:
+    dispatcher.utter_message(
+        response="utter_request_filed", reference=request.reference,
+        request_label=LABELS[request.type.value], due=long_date(request.due_at),
+        email=request.email,
+    )
+    if request.type.value in ("deletion", "access"):
+        dispatcher.utter_message(response="utter_quote_no_guarantee")
+    dispatcher.utter_message(response="utter_quote_no_discrimination")
+
+
+class ValidateStatusLookupForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_status_lookup_form"
+
+    def validate_lookup_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = REFERENCE.search(str(value or "").upper())
+        if match is None:
+            dispatcher.utter_message(response="utter_invalid_reference")
+            return {"lookup_reference": None}
+        return {"lookup_reference": f"PR-{match.group(1)}-{match.group(2)}"}
+
+    def validate_requester_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"requester_email": valid_email(str(value or ""), dispatcher)}
+
+
+class ActionStartStatusLookup(Action):
+    """Ask the backend to email a code if reference and email match. The visitor is told
+    the same thing either way, so the chat reveals nothing about other people's requests."""
+
+    def name(self) -> str:
+        return "action_start_status_lookup"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reference = tracker.get_slot("lookup_reference")
+        email = tracker.get_slot("requester_email")
+        try:
+            sent = await call_backend(lambda client: client.start_status_lookup(
+                reference, email, conversation_id=tracker.sender_id))
+        except BackendError as error:
+            limited = isinstance(error, RateLimited)
+            dispatcher.utter_message(
+                response="utter_too_many_codes" if limited else "utter_backend_down")
+            return [SlotSet("backend_outcome", "unavailable"),
+                    *reset("lookup_reference", "requester_email")]
+        dispatcher.utter_message(response="utter_status_code_sent")
+        return [
+            SlotSet("verification_id", sent.verification_id),
+            SlotSet("verification_purpose", "status"),
+            SlotSet("verification_code", None),
+            SlotSet("backend_outcome", "ok"),
+        ]
+
+
+class ActionResendCode(Action):
+    def name(self) -> str:
+        return "action_resend_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            if tracker.get_slot("verification_purpose") == "request":
+                reference = tracker.get_slot("request_reference")
+                await call_backend(lambda client: client.resend_code(reference))
+                dispatcher.utter_message(response="utter_code_sent",
+                                         email=tracker.get_slot("requester_email"))
+                return []
+            reference, email = (tracker.get_slot("lookup_reference"),
+                                tracker.get_slot("requester_email"))
+            sent = await call_backend(lambda client: client.start_status_lookup(
+                reference, email, conversation_id=tracker.sender_id))
+        except RateLimited:
+            dispatcher.utter_message(response="utter_too_many_codes")
+            return []
+        except BackendError:
+            dispatcher.utter_message(response="utter_backend_down")
+            return []
+        dispatcher.utter_message(response="utter_status_code_sent")
+        return [SlotSet("verification_id", sent.verification_id)]
+
+
+class ActionCancelRequest(Action):
+    def name(self) -> str:
+        return "action_cancel_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        loop = (tracker.active_loop or {}).get("name")
+        filed_unverified = loop == "verification_form" and (
+            tracker.get_slot("verification_purpose") == "request")
+        dispatcher.utter_message(
+            response="utter_cancelled_unverified" if filed_unverified else "utter_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None),
+                *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
+
+
+class ActionRestartRequest(Action):
+    def name(self) -> str:
+        return "action_restart_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_starting_over")
+        return [SlotSet("requested_slot", None), *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]

@@ -1,0 +1,38 @@
+"""Read what the backend's file mailer sent (var/mail/*.eml), as a person reads their inbox."""
+
+from __future__ import annotations
+
+import email
+import re
+import time
+from email.message import Message
+from pathlib import Path
+
+
+def messages_to(mail_dir: Path, address: str) -> list[Message]:
+    found = []
+    for path in sorted(mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes())
+        if address.lower() in str(message["To"]).lower():
+            found.append(message)
+    return found
+
+
+def body(message: Message) -> str:
+    part = message.get_body(("plain",)) if hasattr(message, "get_body") else message
+    payload = (part or message).get_payload(decode=True)
+    return payload.decode("utf-8") if isinstance(payload, bytes) else str(payload)
+
+
+def latest_code(mail_dir: Path, address: str, after: int = 0, timeout: float = 10) -> str:
+    """The 6-digit code in the newest message to `address`, waiting until more than `after`
+    messages have arrived (a status-lookup code is sent just after the HTTP answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = messages_to(mail_dir, address)
+        if len(messages) > after:
+            match = re.search(r"\b(\d{6})\b", body(messages[-1]))
+            assert match, body(messages[-1])
+            return match.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no new mail to {address} in {mail_dir}")
