@@ -39,8 +39,10 @@ install: $(VENV)/.installed $(RASA_VENV)/.installed
 # --- the model: trained only when the training data, config or Rasa version changed ------
 $(MODEL): $(TRAINING_DATA) requirements/rasa.lock | $(RASA_VENV)/.installed
 	@echo ">> Training the Rasa model (NLU and dialogue)"
+	@mkdir -p models && touch models/.training-started
 	$(RASA_VENV)/bin/rasa train --fixed-model-name privacy-assistant --out models
-	@touch $@
+	@# Date the model by when training started, so that data edited meanwhile retrains.
+	@touch -r models/.training-started $@ && rm -f models/.training-started
 
 train: $(MODEL)
 

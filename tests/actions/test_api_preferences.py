@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_api_requests import TOKEN, Backend, _free_port
 
 from actions.api import preferences as api_preferences
 from actions.api.preferences import (
@@ -23,6 +22,7 @@ from actions.api.preferences import (
     Unauthorized,
     ValidationFailed,
 )
+from tests.actions.test_api_requests import TOKEN, Backend, _free_port
 
 
 @pytest.fixture(scope="module")
