@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.handoff import misunderstood_twice
 from actions.request_types import LABELS, detect_request_type
 from privacy_kb import Answer, KnowledgeBase
 
@@ -80,6 +81,8 @@ class ActionAnswerPrivacyQuestion(Action):
         answer = knowledge_base().answer(question, audience=PUBLIC) if question else None
         if answer is None:
             understood = tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback"
+            if not understood and misunderstood_twice(tracker):
+                return [FollowupAction("action_handoff")]
             # A privacy question the statement does not cover is declined as such; a message
             # that was not understood at all gets the re-prompt instead.
             dispatcher.utter_message(

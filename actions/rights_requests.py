@@ -26,10 +26,10 @@ from actions.api.errors import (
     BackendError,
     BackendUnavailable,
     RateLimited,
-    VerificationFailed,
 )
 from actions.api.requests import Channel, PrivacyRequest, PrivacyRequestsClient, from_env
 from actions.request_types import LABELS, TYPES, detect_request_type
+from actions.verified_email import recently_verified
 
 T = TypeVar("T")
 SKIPPED = "-"
@@ -211,6 +211,8 @@ class ActionSubmitRightsRequest(Action):
         except BackendError:
             dispatcher.utter_message(response="utter_request_refused")
             return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
+        if recently_verified(tracker, request.email):
+            return await self._already_verified(dispatcher, request, key)
         dispatcher.utter_message(response="utter_code_sent", email=request.email)
         return [
             SlotSet("request_key", key),
@@ -221,71 +223,23 @@ class ActionSubmitRightsRequest(Action):
         ]
 
 
-class ValidateVerificationForm(FormValidationAction):
-    """Check the code with the backend: for a filed request, or for a status lookup."""
-
-    def name(self) -> str:
-        return "validate_verification_form"
-
-    async def validate_verification_code(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        code = "".join(str(value or "").split())
-        digits = "".join(ch for ch in code if ch.isdigit())
-        if len(digits) != 6:
-            dispatcher.utter_message(response="utter_code_format")
-            return {"verification_code": None}
-        purpose = tracker.get_slot("verification_purpose")
-        try:
-            if purpose == "request":
-                reference = tracker.get_slot("request_reference")
-                await call_backend(lambda client: client.verify_request(reference, digits))
-                return {"verification_code": "verified"}
-            verification_id = tracker.get_slot("verification_id")
-            result = await call_backend(
-                lambda client: client.confirm_verification(verification_id, digits))
-            return {"verification_code": "verified",
-                    "request_reference": result.request_reference}
-        except VerificationFailed as error:
-            if error.reason == "invalid_code" and error.attempts_left > 0:
-                dispatcher.utter_message(response="utter_wrong_code",
-                                         attempts_left=error.attempts_left)
-                return {"verification_code": None}
-            dispatcher.utter_message(response="utter_code_unusable")
-            return {"verification_code": "failed"}
-        except BackendError:
-            dispatcher.utter_message(response="utter_backend_down")
-            return {"verification_code": None}
-
-
-class ActionVerificationDone(Action):
-    """After the code form: confirm the filed request, or show the looked-up status."""
-
-    def name(self) -> str:
-        return "action_verification_done"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    @staticmethod
+    async def _already_verified(
+        dispatcher: CollectingDispatcher, request: PrivacyRequest, key: str
     ) -> list[EventType]:
-        done = [*reset(*VERIFICATION_SLOTS)]
-        reference = tracker.get_slot("request_reference")
-        if tracker.get_slot("verification_code") != "verified" or not reference:
-            return done
+        """The visitor proved this address a moment ago in the same conversation: record
+        that verification on the request instead of asking for another code."""
         try:
-            request = await call_backend(lambda client: client.get_request(reference))
+            verified = await call_backend(lambda client: client.update_status(
+                request.reference, "verified", actor="privacy-assistant",
+                note="email verified by one-time code earlier in this conversation"))
         except BackendError:
-            dispatcher.utter_message(response="utter_backend_down")
-            return done
-        if tracker.get_slot("verification_purpose") == "request":
-            tell_filed(dispatcher, request)
-            return [*done, *reset(*REQUEST_SLOTS)]
-        dispatcher.utter_message(
-            response="utter_request_status", reference=request.reference,
-            request_label=LABELS[request.type.value],
-            status=STATUS_LABELS.get(request.status.value, request.status.value),
-            received=long_date(request.created_at), due=long_date(request.due_at),
-        )
-        return [*done, SlotSet("requester_email", None)]
+            dispatcher.utter_message(response="utter_code_sent", email=request.email)
+            return [SlotSet("request_key", key), SlotSet("request_reference", request.reference),
+                    SlotSet("verification_purpose", "request"),
+                    SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]
+        tell_filed(dispatcher, verified)
+        return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
 
 
 def tell_filed(dispatcher: CollectingDispatcher, request: PrivacyRequest) -> None:
@@ -346,34 +300,6 @@ class ActionStartStatusLookup(Action):
             SlotSet("verification_code", None),
             SlotSet("backend_outcome", "ok"),
         ]
-
-
-class ActionResendCode(Action):
-    def name(self) -> str:
-        return "action_resend_code"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        try:
-            if tracker.get_slot("verification_purpose") == "request":
-                reference = tracker.get_slot("request_reference")
-                await call_backend(lambda client: client.resend_code(reference))
-                dispatcher.utter_message(response="utter_code_sent",
-                                         email=tracker.get_slot("requester_email"))
-                return []
-            reference, email = (tracker.get_slot("lookup_reference"),
-                                tracker.get_slot("requester_email"))
-            sent = await call_backend(lambda client: client.start_status_lookup(
-                reference, email, conversation_id=tracker.sender_id))
-        except RateLimited:
-            dispatcher.utter_message(response="utter_too_many_codes")
-            return []
-        except BackendError:
-            dispatcher.utter_message(response="utter_backend_down")
-            return []
-        dispatcher.utter_message(response="utter_status_code_sent")
-        return [SlotSet("verification_id", sent.verification_id)]
 
 
 class ActionCancelRequest(Action):

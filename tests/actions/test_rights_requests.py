@@ -16,8 +16,8 @@ from actions.rights_requests import (
     ActionSubmitRightsRequest,
     ValidateRightsRequestForm,
     ValidateStatusLookupForm,
-    ValidateVerificationForm,
 )
+from actions.verification import ValidateVerificationForm
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,29 @@ class Backend:
         return found
 
 
+    def preferences(self, email: str) -> dict[str, Any]:
+        response = requests.get(f"{self.url}/api/v1/preferences", params={"email": email},
+                                headers=self.headers, timeout=10)
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found
+
+    def history(self, email: str) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.url}/api/v1/preferences/history",
+                                params={"email": email}, headers=self.headers, timeout=10)
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()
+        return found
+
+    def subscribe_everything(self, email: str) -> None:
+        """What the marketing system records when someone signs up for all of it."""
+        response = requests.patch(
+            f"{self.url}/api/v1/preferences", params={"email": email}, headers=self.headers,
+            json={"channels": {c: True for c in ("email", "sms", "phone", "postal")},
+                  "source": "api"}, timeout=10)
+        response.raise_for_status()
+
+
 @pytest.fixture
 def backend(stack: Stack) -> Backend:
     return Backend(stack)

@@ -1,0 +1,86 @@
+"""Hand a conversation to a person: when the visitor asks for one, when a topic needs one
+(a complaint, a legal threat, a child's data), or after two messages in a row the assistant
+did not understand. The backend records the handoff for the agent console; the bot pauses
+itself so that the agent's replies are the only ones, and resumes when the agent hands back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api.errors import BackendError
+from actions.api.handoffs import HandoffsClient
+from actions.rights_requests import CHANNELS
+
+REASONS = {
+    "request_human": "The visitor asked for a person.",
+    "escalate_topic": "A topic that needs a person (complaint, legal, a child's data).",
+    "nlu_fallback": "The assistant did not understand two messages in a row.",
+}
+SUMMARY_MESSAGES = 5
+SUMMARY_CHARS = 500
+
+
+def handoffs_client() -> HandoffsClient:
+    return HandoffsClient.from_env()
+
+
+def misunderstood_twice(tracker: Tracker) -> bool:
+    """The latest message and the one before it were both not understood: the first got
+    the re-prompt (utter_default), and this one is a low-confidence message too."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2 or not all(intent_of(e) == "nlu_fallback" for e in users[-2:]):
+        return False
+    previous = users[-2]
+    after = tracker.events[tracker.events.index(previous) + 1:]
+    said = [e.get("metadata", {}).get("utter_action") for e in after if e.get("event") == "bot"]
+    return "utter_default" in said
+
+
+def intent_of(event: dict[str, Any]) -> str:
+    return str(((event.get("parse_data") or {}).get("intent") or {}).get("name", ""))
+
+
+def summary(tracker: Tracker) -> str:
+    """The visitor's last few messages, for the agent's queue (buttons show as their intent)."""
+    said = [str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
+    text = " / ".join(s for s in said[-SUMMARY_MESSAGES:] if s)
+    return text[:SUMMARY_CHARS]
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "request_human")
+        channel = CHANNELS.get(tracker.get_latest_input_channel() or "", None)
+
+        def create() -> Any:
+            with handoffs_client() as client:
+                return client.create(
+                    conversation_id=tracker.sender_id,
+                    channel=channel.value if channel else "rest",
+                    reason=REASONS.get(intent, REASONS["request_human"]),
+                    summary=summary(tracker),
+                )
+
+        try:
+            handoff = await asyncio.to_thread(create)
+        except BackendError:
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return []
+        if handoff.agents_online < 1:
+            # The request stays in the queue; an agent who takes it later pauses the bot.
+            dispatcher.utter_message(response="utter_handoff_no_agents")
+            return []
+        dispatcher.utter_message(response="utter_handoff_connecting")
+        return [ConversationPaused()]

@@ -1,0 +1,198 @@
+"""Marketing choices in the chat: opt out (a channel, a topic, or everything), opt back in,
+and see the current choices, after the email is verified with a one-time code (or was
+verified earlier in the same conversation: see actions.verification).
+
+The backend's preference API records each change with its source and conversation; these
+actions read slots, call `actions.api.preferences`, and pick responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api.errors import BackendError, RateLimited
+from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
+from actions.api.preferences import from_env as preferences_from_env
+from actions.preference_words import (
+    CHANNEL_LABELS,
+    TOPIC_LABELS,
+    detect_channel,
+    detect_topic,
+    wants_everything,
+)
+from actions.rights_requests import call_backend, valid_email
+from actions.verified_email import recently_verified
+
+T = TypeVar("T")
+ACTIONS = {"opt_out_marketing": "opt_out", "subscribe_marketing": "opt_in",
+           "view_preferences": "view"}
+MARKETING_SLOTS = ("marketing_action", "marketing_channel", "marketing_topic", "marketing_key")
+
+
+def preferences_client() -> MarketingPreferencesClient:
+    return preferences_from_env()
+
+
+async def call_preferences(method: Callable[[MarketingPreferencesClient], T]) -> T:
+    def run() -> T:
+        with preferences_client() as client:
+            return method(client)
+
+    return await asyncio.to_thread(run)
+
+
+class ActionPrepareMarketing(Action):
+    """Read what the visitor asked for before the form asks anything."""
+
+    def name(self) -> str:
+        return "action_prepare_marketing"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        action = ACTIONS.get(intent, "view")
+        events: list[EventType] = [SlotSet(name, None) for name in MARKETING_SLOTS]
+        events.append(SlotSet("marketing_action", action))
+        channel, topic = detect_channel(text), detect_topic(text)
+        if action != "view":
+            if wants_everything(text) and channel is None:
+                channel, topic = "all", "all"
+            events.append(SlotSet("marketing_channel", channel))
+            if topic is not None:
+                events.append(SlotSet("marketing_topic", topic))
+        verified = tracker.get_slot("verified_email")
+        if recently_verified(tracker, verified):
+            events.append(SlotSet("requester_email", verified))
+        return events
+
+
+class ValidateMarketingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_marketing_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("marketing_action") == "view":
+            return ["requester_email"]
+        if tracker.get_slot("marketing_channel") == "all":
+            return ["marketing_channel", "requester_email"]
+        return domain_slots
+
+    def validate_requester_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"requester_email": valid_email(str(value or ""), dispatcher)}
+
+    def validate_marketing_channel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value in (*CHANNEL_LABELS, "all"):
+            return {"marketing_channel": value}
+        return {"marketing_channel": detect_channel(str(value or ""))}
+
+    def validate_marketing_topic(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value in (*TOPIC_LABELS, "all"):
+            return {"marketing_topic": value}
+        text = str(value or "")
+        return {"marketing_topic": "all" if wants_everything(text) else detect_topic(text)}
+
+
+class ActionStartMarketingVerification(Action):
+    """Send a code to the address, unless this conversation verified it a moment ago."""
+
+    def name(self) -> str:
+        return "action_start_marketing_verification"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        email = tracker.get_slot("requester_email")
+        if recently_verified(tracker, email):
+            return [SlotSet("backend_outcome", "verified")]
+        try:
+            sent = await call_backend(lambda client: client.start_verification(
+                email, "preferences", conversation_id=tracker.sender_id))
+        except BackendError as error:
+            limited = isinstance(error, RateLimited)
+            dispatcher.utter_message(
+                response="utter_too_many_codes" if limited else "utter_backend_down")
+            return [SlotSet("backend_outcome", "declined")]
+        dispatcher.utter_message(response="utter_code_sent", email=email)
+        return [SlotSet("verification_id", sent.verification_id),
+                SlotSet("verification_purpose", "marketing"),
+                SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]
+
+
+def changes_for(action: str, channel: str, topic: str | None) -> dict[str, Any]:
+    """The PATCH body for what the visitor chose."""
+    wanted = action == "opt_in"
+    if channel == "all":
+        if not wanted:
+            return {"global_opt_out": True}
+        return {"global_opt_out": False, "channels": {c: True for c in CHANNEL_LABELS}}
+    choice: bool | dict[str, bool] = wanted if topic in (None, "all") else {str(topic): wanted}
+    return {"channels": {channel: choice}, **({"global_opt_out": False} if wanted else {})}
+
+
+def describe(prefs: MarketingPreferences) -> str:
+    if prefs.global_opt_out:
+        return "• You are opted out of all marketing, on every channel."
+    lines = []
+    for channel, label in CHANNEL_LABELS.items():
+        topics = [TOPIC_LABELS[t] for t, on in prefs.channels.get(channel, {}).items() if on]
+        lines.append(f"• {label.capitalize()}: {', '.join(topics) if topics else 'nothing'}")
+    return "\n".join(lines)
+
+
+async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker
+                          ) -> list[EventType]:
+    """Show or change the verified visitor's choices; the outcome drives the next rule."""
+    email = tracker.get_slot("requester_email")
+    action = tracker.get_slot("marketing_action")
+    key = tracker.get_slot("marketing_key") or f"chat-{uuid.uuid4().hex}"
+    try:
+        if action == "view":
+            prefs = await call_preferences(lambda client: client.get(email))
+            dispatcher.utter_message(response="utter_marketing_view", email=email,
+                                     choices=describe(prefs))
+            return [SlotSet("backend_outcome", "ok"), *[SlotSet(s, None) for s in MARKETING_SLOTS]]
+        changes = changes_for(action, tracker.get_slot("marketing_channel"),
+                              tracker.get_slot("marketing_topic"))
+        prefs = await call_preferences(lambda client: client.update(
+            email, changes, source="chat", conversation_id=tracker.sender_id,
+            idempotency_key=key))
+    except BackendError:
+        # Nothing half-applied: the PATCH is one transaction, and the key makes a retry
+        # record the change once.
+        dispatcher.utter_message(response="utter_marketing_not_changed")
+        return [SlotSet("marketing_key", key), SlotSet("backend_outcome", "apply_failed")]
+    dispatcher.utter_message(
+        response="utter_marketing_opted_out" if action == "opt_out" else "utter_marketing_opted_in",
+        choices=describe(prefs))
+    if action == "opt_out":
+        dispatcher.utter_message(response="utter_quote_marketing_timing")
+    return [SlotSet("backend_outcome", "ok"), *[SlotSet(s, None) for s in MARKETING_SLOTS]]
+
+
+class ActionApplyMarketing(Action):
+    def name(self) -> str:
+        return "action_apply_marketing"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await apply_marketing(dispatcher, tracker)
