@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -83,4 +83,7 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_no_agents")
             return []
         dispatcher.utter_message(response="utter_handoff_connecting")
-        return [ConversationPaused()]
+        # A paused conversation never runs the action_listen that would follow this action;
+        # record it first, so that when the agent hands back the tracker is in the listening
+        # state the rules expect (otherwise the handback intent falls through to fallback).
+        return [ActionExecuted("action_listen"), ConversationPaused()]

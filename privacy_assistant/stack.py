@@ -180,6 +180,8 @@ class Stack:
             "Chat over REST": f"{self.env['RASA_URL']}/webhooks/rest/webhook",
             "Chat over socket.io": f"{self.env['RASA_URL']}/socket.io",
             "Rasa HTTP API (token in var/rasa_api_token)": self.env["RASA_URL"],
+            "Demo page with the chat widget": f"{self.env['BACKEND_URL']}/",
+            "Agent console": f"{self.env['BACKEND_URL']}/console",
             "Backend API docs": f"{self.env['BACKEND_URL']}/docs",
             "Backend health": f"{self.env['BACKEND_URL']}/health",
             "Action server": self.env["ACTION_SERVER_URL"],

@@ -1,11 +1,14 @@
-"""`privacy-backend` console script: serve, migrate, close-unverified."""
+"""`privacy-backend` console script: serve, migrate, close-unverified, create-agent."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import sys
 from collections.abc import Sequence
 
+from privacy_backend import logging_privacy
 from privacy_backend.settings import Settings
 
 log = logging.getLogger("privacy_backend")
@@ -26,9 +29,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not args.no_migrate:
         _migrate(settings)
     app = create_app(settings)
-    uvicorn.run(app, host=args.host or settings.backend_host,
-                port=args.port or settings.backend_port, log_level=settings.log_level.lower(),
-                ws="none")  # no websockets here; rasa-sdk pins an old `websockets`
+    # No websockets here (rasa-sdk pins an old `websockets` that uvicorn's would trip on).
+    config = uvicorn.Config(app, host=args.host or settings.backend_host,
+                            port=args.port or settings.backend_port,
+                            log_level=settings.log_level.lower(), ws="none")
+    server = uvicorn.Server(config)
+    # After uvicorn has configured its loggers, so the filter stays on the access logger.
+    logging_privacy.install()
+    server.run()
     return 0
 
 
@@ -53,6 +61,59 @@ def cmd_close_unverified(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+MIN_PASSWORD = 12
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise SystemExit("The passwords differ; nothing was created.")
+    return first
+
+
+def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a support agent for the console (or, with --reset-password, set a new one)."""
+    from sqlalchemy import select
+
+    from privacy_backend.clock import utcnow
+    from privacy_backend.db import make_engine, make_sessionmaker
+    from privacy_backend.models import Agent
+    from privacy_backend.services import agents
+
+    password = _read_password(args)
+    if len(password) < MIN_PASSWORD:
+        print(f"The password needs at least {MIN_PASSWORD} characters; nothing was created.",
+              file=sys.stderr)
+        return 2
+    _migrate(settings)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            if args.reset_password:
+                agent = session.scalar(select(Agent).where(
+                    Agent.email == agents.normalise_email(args.email)))
+                if agent is None:
+                    print(f"No agent {args.email}.", file=sys.stderr)
+                    return 1
+                agents.set_password(agent, password)
+                agent.name = args.name or agent.name
+            else:
+                try:
+                    agent = agents.create_agent(session, args.email, args.name or args.email,
+                                                password, now=utcnow())
+                except agents.AgentExists:
+                    print(f"An agent {args.email} exists already (use --reset-password).",
+                          file=sys.stderr)
+                    return 1
+            session.commit()
+            print(f"agent {agent.email} ({agent.name}) can log in at /console")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="privacy-backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         "close-unverified",
         help="close requests not verified within UNVERIFIED_CLOSE_DAYS (for a daily cron)",
     ).set_defaults(func=cmd_close_unverified)
+    agent = sub.add_parser("create-agent", help="create a support agent for the console")
+    agent.add_argument("email")
+    agent.add_argument("--name", help="shown to colleagues and in the transcript")
+    agent.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin (no prompt)")
+    agent.add_argument("--reset-password", action="store_true",
+                       help="set a new password for an existing agent")
+    agent.set_defaults(func=cmd_create_agent)
     return parser
 
 
@@ -76,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO; Rasa's HTTP API takes its token in the query.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return int(args.func(settings, args))
 
 

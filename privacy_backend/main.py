@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from privacy_backend import __version__, errors
@@ -13,9 +15,20 @@ from privacy_backend.clock import Clock, utcnow
 from privacy_backend.db import make_engine, make_sessionmaker
 from privacy_backend.mailer import Mailer, make_mailer
 from privacy_backend.middleware import BodySizeLimit
-from privacy_backend.routers import health, preferences, requests, unsubscribe, verifications
+from privacy_backend.routers import (
+    console,
+    handoffs,
+    health,
+    preferences,
+    requests,
+    site,
+    unsubscribe,
+    verifications,
+)
 from privacy_backend.security import api_token, code_secret, require_token, unsubscribe_secret
 from privacy_backend.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(
@@ -41,7 +54,8 @@ def create_app(
         version=__version__,
         description=("Privacy rights requests, one-time email verification and audit trail; "
                      "marketing preferences with their history and one-click unsubscribe "
-                     "links (RFC 8058)."),
+                     "links (RFC 8058); human handoffs and the agent console (`/console`); "
+                     "the demo page with the chat widget (`/`)."),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -57,9 +71,13 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)  # public: the signed token is the credential
+    app.include_router(site.router)  # public: the statement and the chat widget
+    app.include_router(console.router)  # agent session cookie + CSRF token
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
     api.include_router(requests.router)
     api.include_router(verifications.router)
     api.include_router(preferences.router)
+    api.include_router(handoffs.router)
     app.include_router(api)
     return app

@@ -1,5 +1,6 @@
-"""SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications, and
-marketing preferences with their change history."""
+"""SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications,
+marketing preferences with their change history, and human handoffs with the support agents
+(accounts, console sessions, failed logins) who take them."""
 
 from __future__ import annotations
 
@@ -208,3 +209,72 @@ class PreferenceChange(Base):
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     preference: Mapped[MarketingPreference] = relationship(back_populates="changes")
+
+
+class HandoffStatus(str, enum.Enum):
+    """`waiting` for an agent -> `active` (an agent took it) -> `closed`."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class Agent(Base):
+    """A support agent who can take conversations over in the console."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AgentSession(Base):
+    """A console login. Only a SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    agent: Mapped[Agent] = relationship()
+
+
+class LoginAttempt(Base):
+    """One failed console login, for the lockout (the email as typed, lower-cased)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Handoff(Base):
+    """A conversation handed from the bot to a person."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[HandoffStatus] = mapped_column(_enum(HandoffStatus, "handoff_status"),
+                                                  index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+
+    agent: Mapped[Agent | None] = relationship()

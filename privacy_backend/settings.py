@@ -48,6 +48,7 @@ DEFAULT_RULES: dict[str, DeadlineRule] = {
 
 DEFAULT_PREFERENCE_CHANNELS = ["email", "sms", "phone", "postal"]
 DEFAULT_PREFERENCE_TOPICS = ["product_news", "events", "newsletters", "promotions"]
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -88,9 +89,22 @@ class Settings(BaseSettings):
     unsubscribe_link_ttl_days: int = Field(default=60, ge=1)
     unsubscribe_mailto: str | None = None
 
+    # The demo page, the chat widget and the agent console (human handoff).
+    rasa_url: str = DEFAULT_RASA_URL
+    widget_rasa_url: str | None = None
+    rasa_api_token: SecretStr | None = None
+    rasa_timeout: float = 10.0
+    site_url: str | None = None
+    knowledge_dir: Path = Field(default_factory=lambda: _PACKAGE_DIR.parent / "data" / "knowledge")
+    agent_session_hours: float = Field(default=8.0, gt=0)
+    agent_online_minutes: float = Field(default=3.0, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+
     @field_validator("database_url", "privacy_api_token", "verification_secret", "mail_dir",
                      "smtp_user", "smtp_password", "unsubscribe_secret", "public_base_url",
-                     "unsubscribe_mailto", mode="before")
+                     "unsubscribe_mailto", "rasa_api_token", "site_url", "widget_rasa_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -112,9 +126,29 @@ class Settings(BaseSettings):
             raise ValueError("names must be unique")
         return value
 
-    @field_validator("public_base_url", mode="after")
+    @field_validator("public_base_url", "site_url", mode="after")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") if value else value
+
+    @field_validator("rasa_url", mode="before")
+    @classmethod
+    def _empty_rasa_url_is_default(cls, value: object) -> object:
+        return DEFAULT_RASA_URL if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("knowledge_dir", mode="before")
+    @classmethod
+    def _knowledge_dir(cls, value: object) -> object:
+        """Empty: the project's data/knowledge; relative: from the project root."""
+        if isinstance(value, str) and not value.strip():
+            return _PACKAGE_DIR.parent / "data" / "knowledge"
+        if isinstance(value, (str, Path)) and not Path(value).is_absolute():
+            return _PACKAGE_DIR.parent / value
+        return value
+
+    @field_validator("rasa_url", "widget_rasa_url", mode="after")
+    @classmethod
+    def _rasa_url_no_trailing_slash(cls, value: str | None) -> str | None:
         return value.strip().rstrip("/") if value else value
 
     @model_validator(mode="after")

@@ -1,0 +1,2 @@
+"""Custom Rasa input/output channels. Loaded by the Rasa server (the .venv-rasa environment),
+named in credentials.yml."""

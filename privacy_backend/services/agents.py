@@ -1,0 +1,139 @@
+"""Support agents: accounts with argon2 password hashes, console sessions kept server-side
+(only a SHA-256 of the cookie value is stored), and the lockout after repeated failures."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from privacy_backend.models import Agent, AgentSession, LoginAttempt
+from privacy_backend.settings import Settings
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a password: equalises the time of unknown-email logins")
+TOUCH_EVERY = timedelta(seconds=20)  # write last_seen_at at most this often per session
+
+
+class LoginFailed(Exception):
+    """Wrong email or password (deliberately not saying which)."""
+
+
+class LockedOut(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed logins")
+        self.retry_after = retry_after
+
+
+class AgentExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class NewSession:
+    cookie_value: str
+    record: AgentSession
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def create_agent(session: Session, email: str, name: str, password: str, *, now: datetime
+                 ) -> Agent:
+    email = normalise_email(email)
+    if session.scalar(select(Agent).where(Agent.email == email)) is not None:
+        raise AgentExists(email)
+    agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password),
+                  active=True, created_at=now)
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def set_password(agent: Agent, password: str) -> None:
+    agent.password_hash = _hasher.hash(password)
+
+
+def _recent_failures(session: Session, email: str, since: datetime) -> list[datetime]:
+    return list(session.scalars(
+        select(LoginAttempt.created_at)
+        .where(LoginAttempt.email == email, LoginAttempt.created_at > since)
+        .order_by(LoginAttempt.created_at)
+    ))
+
+
+def authenticate(session: Session, email: str, password: str, *, settings: Settings,
+                 now: datetime) -> Agent:
+    """The agent, or LoginFailed / LockedOut. Failures are recorded (the caller commits)."""
+    email = normalise_email(email)[:254]
+    window = timedelta(minutes=settings.login_window_minutes)
+    failures = _recent_failures(session, email, now - window)
+    if len(failures) >= settings.login_max_failures:
+        unlock = failures[-settings.login_max_failures] + window
+        raise LockedOut(retry_after=max(1, math.ceil((unlock - now).total_seconds())))
+    agent = session.scalar(select(Agent).where(Agent.email == email))
+    try:
+        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+        ok = agent is not None and agent.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or agent is None:
+        session.add(LoginAttempt(email=email, created_at=now))
+        raise LoginFailed()
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    if _hasher.check_needs_rehash(agent.password_hash):
+        set_password(agent, password)
+    return agent
+
+
+def start_session(session: Session, agent: Agent, *, settings: Settings, now: datetime
+                  ) -> NewSession:
+    cookie_value = secrets.token_urlsafe(32)
+    record = AgentSession(
+        token_hash=token_hash(cookie_value), csrf_token=secrets.token_urlsafe(32),
+        agent_id=agent.id, created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.agent_session_hours),
+    )
+    session.add(record)
+    session.flush()
+    return NewSession(cookie_value=cookie_value, record=record)
+
+
+def live_session(session: Session, cookie_value: str, *, now: datetime) -> AgentSession | None:
+    """The live session for a cookie (touching its last-seen time), or None."""
+    record = session.scalar(select(AgentSession).where(
+        AgentSession.token_hash == token_hash(cookie_value)))
+    if (record is None or record.ended_at is not None or record.expires_at <= now
+            or not record.agent.active):
+        return None
+    if now - record.last_seen_at >= TOUCH_EVERY:
+        record.last_seen_at = now
+        session.commit()
+    return record
+
+
+def end_session(record: AgentSession, *, now: datetime) -> None:
+    record.ended_at = now
+
+
+def agents_online(session: Session, *, settings: Settings, now: datetime) -> int:
+    """Agents with a live session seen in the last AGENT_ONLINE_MINUTES."""
+    seen_since = now - timedelta(minutes=settings.agent_online_minutes)
+    count = session.scalar(
+        select(func.count(func.distinct(AgentSession.agent_id))).where(
+            AgentSession.ended_at.is_(None), AgentSession.expires_at > now,
+            AgentSession.last_seen_at >= seen_since)
+    )
+    return int(count or 0)

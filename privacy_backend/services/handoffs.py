@@ -1,0 +1,125 @@
+"""Handoffs: waiting -> active (an agent took it) -> closed, one open handoff per
+conversation, and the transcript an agent reads (from Rasa's tracker events)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_backend.errors import ApiError
+from privacy_backend.handoff_schemas import HandoffCreate, HandoffOut, TranscriptLine
+from privacy_backend.models import Agent, Handoff, HandoffStatus
+
+OPEN = (HandoffStatus.WAITING, HandoffStatus.ACTIVE)
+
+
+def open_for(session: Session, conversation_id: str) -> Handoff | None:
+    return session.scalar(
+        select(Handoff).where(Handoff.conversation_id == conversation_id,
+                              Handoff.status.in_(OPEN)).order_by(Handoff.id.desc()).limit(1))
+
+
+def create(session: Session, body: HandoffCreate, *, now: datetime) -> tuple[Handoff, bool]:
+    """The new handoff and True, or the conversation's open one and False."""
+    existing = open_for(session, body.conversation_id)
+    if existing is not None:
+        return existing, False
+    handoff = Handoff(conversation_id=body.conversation_id, channel=body.channel,
+                      reason=body.reason, summary=body.summary, status=HandoffStatus.WAITING,
+                      created_at=now)
+    session.add(handoff)
+    session.flush()
+    return handoff, True
+
+
+def queue(session: Session) -> list[Handoff]:
+    """Waiting handoffs (oldest first), then active ones."""
+    found = session.scalars(select(Handoff).where(Handoff.status.in_(OPEN))
+                            .order_by(Handoff.created_at, Handoff.id))
+    return sorted(found, key=lambda h: h.status is not HandoffStatus.WAITING)
+
+
+def get(session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise ApiError(404, "not_found", "No handoff with that identifier.")
+    return handoff
+
+
+def take(handoff: Handoff, agent: Agent, *, now: datetime) -> None:
+    if handoff.status is HandoffStatus.ACTIVE and handoff.agent_id == agent.id:
+        return
+    if handoff.status is not HandoffStatus.WAITING:
+        taken_by = handoff.agent.name if handoff.agent else None
+        raise ApiError(409, "not_waiting",
+                       f"This handoff is '{handoff.status.value}'"
+                       + (f" and taken by {taken_by}." if taken_by else "."),
+                       current_status=handoff.status.value)
+    handoff.status = HandoffStatus.ACTIVE
+    handoff.agent_id = agent.id
+    handoff.agent = agent
+    handoff.taken_at = now
+
+
+def untake(handoff: Handoff) -> None:
+    """Undo `take` (the bot could not be paused)."""
+    handoff.status = HandoffStatus.WAITING
+    handoff.agent_id = None
+    handoff.agent = None
+    handoff.taken_at = None
+
+
+def require_owner(handoff: Handoff, agent: Agent) -> None:
+    """Only the agent who took the conversation may write to it."""
+    if handoff.status is not HandoffStatus.ACTIVE:
+        raise ApiError(409, "not_active",
+                       f"This handoff is '{handoff.status.value}': take it over first.",
+                       current_status=handoff.status.value)
+    if handoff.agent_id != agent.id:
+        raise ApiError(403, "not_your_conversation",
+                       "Another agent has taken this conversation over.")
+
+
+def close(handoff: Handoff, *, reason: str, now: datetime) -> None:
+    handoff.status = HandoffStatus.CLOSED
+    handoff.closed_at = now
+    handoff.close_reason = reason
+
+
+def out(handoff: Handoff, agents_online: int) -> HandoffOut:
+    return HandoffOut(
+        id=handoff.id, conversation_id=handoff.conversation_id, channel=handoff.channel,
+        reason=handoff.reason, summary=handoff.summary, status=handoff.status,
+        agent_name=handoff.agent.name if handoff.agent else None,
+        created_at=handoff.created_at, taken_at=handoff.taken_at, closed_at=handoff.closed_at,
+        close_reason=handoff.close_reason, agents_online=agents_online)
+
+
+_SYSTEM = {"pause": "The bot was paused.", "resume": "The bot was resumed.",
+           "session_started": "A new session started."}
+
+
+def transcript(events: list[dict[str, Any]]) -> list[TranscriptLine]:
+    """What the visitor and the bot or agent said, with pause and resume marks."""
+    lines: list[TranscriptLine] = []
+    for event in events:
+        kind = event.get("event")
+        stamp = event.get("timestamp")
+        if kind == "user":
+            lines.append(TranscriptLine(kind="user", text=str(event.get("text") or ""),
+                                        timestamp=stamp))
+        elif kind == "bot":
+            agent = (event.get("metadata") or {}).get("agent")
+            buttons = [str(b.get("title", "")) for b in
+                       ((event.get("data") or {}).get("buttons") or []) if isinstance(b, dict)]
+            text = str(event.get("text") or "")
+            if not text and not buttons:
+                continue
+            lines.append(TranscriptLine(kind="agent" if agent else "bot", text=text,
+                                        timestamp=stamp, agent=agent, buttons=buttons))
+        elif kind in _SYSTEM:
+            lines.append(TranscriptLine(kind="system", text=_SYSTEM[str(kind)], timestamp=stamp))
+    return lines

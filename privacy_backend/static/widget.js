@@ -1,0 +1,209 @@
+/* The privacy assistant's chat widget: Rasa's socket.io channel, no framework.
+ *
+ * The conversation survives a page reload: the session id and the rendered history are kept
+ * in localStorage, and the stored session id is sent with `session_request`, so Rasa keeps
+ * talking in the same conversation. Bot buttons send their payload and show their title.
+ * Links to sections of this page scroll to the section. */
+(function () {
+  "use strict";
+
+  var STORE_KEY = "privacy-assistant-chat";
+  var MAX_HISTORY = 200;
+  var LINK = /\((https?:\/\/[^\s)]+)\)/g;
+  var config = JSON.parse(document.getElementById("chat-widget-config").textContent);
+
+  function load() {
+    try {
+      var state = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
+      if (state && Array.isArray(state.history)) return state;
+    } catch (e) { /* a broken entry starts a new conversation */ }
+    return { sessionId: null, history: [], open: false };
+  }
+  var state = load();
+  function save() {
+    state.history = state.history.slice(-MAX_HISTORY);
+    try { window.localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* full */ }
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  // --- the widget's elements ------------------------------------------------------------
+  var root = el("div", { "class": "pa-chat" });
+  var launcher = el("button", { type: "button", "class": "pa-launcher",
+    "aria-expanded": "false", "aria-controls": "pa-panel" }, "Chat with our privacy assistant");
+  var panel = el("section", { id: "pa-panel", "class": "pa-panel", role: "region",
+    "aria-labelledby": "pa-title" });
+  panel.hidden = true;
+  var header = el("div", { "class": "pa-header" });
+  var title = el("h2", { id: "pa-title", "class": "pa-title" }, config.title);
+  var closeButton = el("button", { type: "button", "class": "pa-close",
+    "aria-label": "Close the chat" }, "×");
+  header.append(title, closeButton);
+  var status = el("p", { "class": "pa-status", role: "status", "data-state": "connecting" },
+    "Connecting…");
+  var log = el("div", { "class": "pa-log", role: "log", "aria-live": "polite",
+    "aria-label": "Conversation", tabindex: "0" });
+  var form = el("form", { "class": "pa-form" });
+  var label = el("label", { "for": "pa-input", "class": "pa-visually-hidden" },
+    "Your message");
+  var input = el("input", { id: "pa-input", type: "text", autocomplete: "off",
+    maxlength: "1000", placeholder: "Ask about your privacy…" });
+  var send = el("button", { type: "submit", "class": "pa-send" }, "Send");
+  form.append(label, input, send);
+  panel.append(header, status, log, form);
+  root.append(panel, launcher);
+  document.body.appendChild(root);
+
+  // --- rendering ------------------------------------------------------------------------
+  function isThisPage(url) {
+    if (!url.hash) return false;
+    var here = window.location.origin + window.location.pathname;
+    var site = (config.siteUrl || "").replace(/\/$/, "") + "/";
+    var there = url.origin + url.pathname;
+    return there === here || there === site;
+  }
+
+  function scrollToSection(id) {
+    var target = document.getElementById(id);
+    if (!target) return false;
+    target.scrollIntoView({ behavior: "smooth", block: "start" });
+    target.focus({ preventScroll: true });
+    history.replaceState(null, "", "#" + id);
+    return true;
+  }
+
+  function renderText(container, text) {
+    var last = 0;
+    text.replace(LINK, function (match, href, offset) {
+      container.append(document.createTextNode(text.slice(last, offset) + "("));
+      var url;
+      try { url = new URL(href); } catch (e) { url = null; }
+      var a = el("a", { href: href }, href);
+      if (url && isThisPage(url)) {
+        a.textContent = "go to the section";
+        a.setAttribute("aria-label", "Go to the section " + decodeURIComponent(url.hash.slice(1)));
+        a.addEventListener("click", function (event) {
+          if (scrollToSection(decodeURIComponent(url.hash.slice(1)))) event.preventDefault();
+        });
+      } else {
+        a.setAttribute("rel", "noopener noreferrer");
+        a.setAttribute("target", "_blank");
+      }
+      container.append(a, document.createTextNode(")"));
+      last = offset + match.length;
+      return match;
+    });
+    container.append(document.createTextNode(text.slice(last)));
+  }
+
+  function render(item) {
+    var bubble = el("div", { "class": "pa-msg pa-" + item.from });
+    var who = el("span", { "class": "pa-visually-hidden" },
+      item.from === "user" ? "You said: " : "Assistant: ");
+    bubble.append(who);
+    var body = el("span", { "class": "pa-text" });
+    renderText(body, item.text || "");
+    bubble.append(body);
+    log.append(bubble);
+    if (item.buttons && item.buttons.length) {
+      var group = el("div", { "class": "pa-buttons", role: "group",
+        "aria-label": "Suggested answers" });
+      item.buttons.forEach(function (b) {
+        var button = el("button", { type: "button", "class": "pa-choice" }, b.title);
+        button.disabled = Boolean(item.answered);
+        button.addEventListener("click", function () {
+          item.answered = true;
+          group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+          sendMessage(b.payload, b.title);
+          input.focus();
+        });
+        group.append(button);
+      });
+      log.append(group);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function add(item) {
+    state.history.push(item);
+    save();
+    render(item);
+  }
+
+  // --- connection -----------------------------------------------------------------------
+  var connected = false;
+  function setStatus(kind, text) {
+    status.dataset.state = kind;
+    status.textContent = text;
+    connected = kind === "online";
+    send.disabled = !connected;
+    send.setAttribute("aria-disabled", String(!connected));
+  }
+  setStatus("connecting", "Connecting to the assistant…");
+
+  var socket = window.io(config.rasaUrl, { path: config.socketPath || "/socket.io",
+    reconnectionDelayMax: 5000 });
+  socket.on("connect", function () {
+    setStatus("connecting", "Connecting to the assistant…");
+    socket.emit("session_request", { session_id: state.sessionId });
+  });
+  socket.on("session_confirm", function (data) {
+    var id = typeof data === "string" ? data : (data && data.session_id);
+    if (id) { state.sessionId = id; save(); }
+    setStatus("online", "Connected");
+  });
+  socket.on("disconnect", function () {
+    setStatus("offline", "Reconnecting… the assistant cannot be reached right now.");
+  });
+  socket.on("connect_error", function () {
+    setStatus("offline", "Reconnecting… the assistant cannot be reached right now.");
+  });
+  socket.on("bot_uttered", function (message) {
+    if (!message) return;
+    if (message.text) {
+      var buttons = (message.quick_replies || message.buttons || []).map(function (b) {
+        return { title: b.title, payload: b.payload };
+      });
+      add({ from: "bot", text: message.text, buttons: buttons });
+    }
+    // Other payloads (e.g. a citation's data) add nothing visible: the text carries the link.
+  });
+
+  function sendMessage(payload, shown) {
+    if (!connected || !state.sessionId) return false;
+    add({ from: "user", text: shown });
+    socket.emit("user_uttered", { message: payload, session_id: state.sessionId });
+    return true;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    if (sendMessage(text, text)) input.value = "";
+  });
+
+  // --- opening and closing --------------------------------------------------------------
+  function setOpen(open, focus) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.textContent = open ? "Hide the chat" : "Chat with our privacy assistant";
+    state.open = open;
+    save();
+    if (open && focus) input.focus();
+    if (!open && focus) launcher.focus();
+  }
+  launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
+  closeButton.addEventListener("click", function () { setOpen(false, true); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") setOpen(false, true);
+  });
+
+  state.history.forEach(render);
+  setOpen(Boolean(state.open), false);
+}());

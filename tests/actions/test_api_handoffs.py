@@ -1,0 +1,69 @@
+"""The action-side handoff client against a real backend over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from actions.api.handoffs import (
+    BackendUnavailable,
+    Handoff,
+    HandoffsClient,
+    HandoffStatus,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
+from tests.actions.test_api_requests import TOKEN, Backend, _free_port
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    server = Backend(tmp_path_factory.mktemp("backend") / "var")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(backend: Backend) -> Iterator[HandoffsClient]:
+    with HandoffsClient(backend.url, TOKEN, timeout=5) as c:
+        yield c
+
+
+def test_create_returns_a_typed_waiting_handoff_once(client: HandoffsClient) -> None:
+    created = client.create(conversation_id="conv-a", channel="web",
+                            reason="The visitor asked for a person.", summary="hello / help")
+    assert isinstance(created, Handoff)
+    assert created.status is HandoffStatus.WAITING and created.is_open
+    assert created.agents_online == 0 and created.agent_name is None
+    assert created.created_at.tzinfo is not None and created.taken_at is None
+    again = client.create(conversation_id="conv-a", channel="web", reason="again")
+    assert again.id == created.id
+    assert client.get(created.id) == created
+    found = client.open_for("conv-a")
+    assert found is not None and found.id == created.id
+    assert client.open_for("conv-none") is None
+
+
+def test_errors_are_the_shared_exceptions(client: HandoffsClient, backend: Backend) -> None:
+    with pytest.raises(ValidationFailed):
+        client.create(conversation_id="", channel="web", reason="x")
+    with pytest.raises(NotFound):
+        client.get(987654)
+    with HandoffsClient(backend.url, "wrong-token", timeout=5) as wrong, \
+            pytest.raises(Unauthorized):
+        wrong.create(conversation_id="conv-b", channel="web", reason="x")
+    with HandoffsClient(f"http://127.0.0.1:{_free_port()}", TOKEN, timeout=2) as down, \
+            pytest.raises(BackendUnavailable):
+        down.create(conversation_id="conv-b", channel="web", reason="x")
+
+
+def test_from_env_reads_the_backend_url_and_token(backend: Backend,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKEND_URL", backend.url)
+    monkeypatch.setenv("PRIVACY_API_TOKEN", TOKEN)
+    with HandoffsClient.from_env() as client:
+        assert client.create(conversation_id="conv-env", channel="rest",
+                             reason="x").conversation_id == "conv-env"

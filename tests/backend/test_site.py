@@ -1,0 +1,64 @@
+"""The demo page: the statement with its anchors, the widget's configuration, and the
+vendored socket.io client served locally."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from privacy_backend.statement_html import block_html, inline
+from privacy_kb.document import load_document
+
+from .support import Api
+
+STATEMENT = Path(__file__).resolve().parents[2] / "data" / "knowledge" / "privacy_statement.md"
+
+
+def test_page_has_every_section_anchor_the_bot_cites(api: Api) -> None:
+    page = api.client.get("/")
+    assert page.status_code == 200
+    ids = set(re.findall(r'<h[1-6] id="([a-z0-9-]+)"', page.text))
+    anchors = {p.anchor for p in load_document(STATEMENT).passages}
+    assert anchors and anchors <= ids
+    assert '<a href="mailto:privacy@boomi.com">privacy@boomi.com</a>' in page.text
+
+
+def test_page_passes_rasa_url_to_the_widget_and_loads_nothing_external(api: Api) -> None:
+    page = api.client.get("/")
+    raw = re.search(r'<script type="application/json" id="chat-widget-config">(.*?)</script>',
+                    page.text, re.S)
+    assert raw
+    config = json.loads(raw.group(1))
+    assert config["rasaUrl"] == api.settings.rasa_url == "http://127.0.0.1:5005"
+    assert config["socketPath"] == "/socket.io"
+    sources = re.findall(r'(?:src|href)="([^"#]+)"', page.text.split('<main')[0] +
+                         page.text.split('</main>')[1])
+    assert sources and all(s.startswith("/static/") for s in sources), sources
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "ws://127.0.0.1:5005" in csp
+
+
+def test_widget_rasa_url_overrides_what_the_browser_uses(api: Api) -> None:
+    api.client.app.state.settings = api.settings.model_copy(  # type: ignore[attr-defined]
+        update={"widget_rasa_url": "https://chat.example.com"})
+    page = api.client.get("/")
+    assert '"rasaUrl": "https://chat.example.com"' in page.text
+    assert "wss://chat.example.com" in page.headers["content-security-policy"]
+
+
+def test_static_files_are_served(api: Api) -> None:
+    for path in ["/static/widget.js", "/static/widget.css", "/static/console.js",
+                 "/static/vendor/socket.io.min.js", "/static/vendor/socket.io.LICENSE"]:
+        assert api.client.get(path).status_code == 200, path
+    assert api.client.get("/static/vendor/socket.io.min.js").text.startswith(
+        "/*!\n * Socket.IO v4.")
+
+
+def test_markdown_is_escaped_and_only_safe_links_survive() -> None:
+    assert inline("<script>x</script> **bold**") == (
+        "&lt;script&gt;x&lt;/script&gt; <strong>bold</strong>")
+    assert inline("[click](javascript:alert)") == "click"
+    assert block_html("## Your Rights {#rights}") == (
+        '<h2 id="rights" tabindex="-1">Your Rights</h2>')
+    assert block_html("* one\n* two") == "<ul><li>one</li><li>two</li></ul>"
