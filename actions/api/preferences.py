@@ -1,7 +1,8 @@
 """Typed client for the backend's marketing-preference API (`/api/v1/preferences`).
 
-Same transport rules as `actions.api.requests`: synchronous httpx with an explicit time-out,
-dataclasses out, and the same exceptions (`BackendUnavailable`, `ValidationFailed`, ...).
+Transport, configuration and error mapping come from `actions.api.base.BackendClient`:
+synchronous httpx with an explicit time-out, dataclasses out, and the same exceptions
+(`BackendUnavailable`, `ValidationFailed`, ...).
 The chat verifies the address first with `PrivacyRequestsClient.start_verification(...,
 purpose="preferences")`; this client only reads and writes the choices. Build one with
 `from_env()`; nothing happens at import time.
@@ -10,15 +11,12 @@ purpose="preferences")`; this client only reads and writes the choices. Build on
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
-
+from actions.api.base import BackendClient, parse_datetime
 from actions.api.errors import (
     BackendError,
     BackendUnavailable,
@@ -27,7 +25,6 @@ from actions.api.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from actions.api.requests import DEFAULT_TIMEOUT, _default_token_file, _error_for, backend_url
 
 __all__ = [
     "BackendError",
@@ -55,10 +52,6 @@ class PreferenceSource(str, enum.Enum):
     API = "api"
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 @dataclass(frozen=True)
 class MarketingPreferences:
     """`updated_at is None`: nothing recorded, these are the defaults (nothing subscribed)."""
@@ -77,7 +70,7 @@ class MarketingPreferences:
         return cls(email=data["email"], global_opt_out=bool(data["global_opt_out"]),
                    channels={c: {t: bool(v) for t, v in topics.items()}
                              for c, topics in data["channels"].items()},
-                   updated_at=_dt(data.get("updated_at")))
+                   updated_at=parse_datetime(data.get("updated_at")))
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ class PreferenceChange:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PreferenceChange:
-        created = _dt(data["created_at"])
+        created = parse_datetime(data["created_at"])
         assert created is not None
         return cls(id=int(data["id"]), source=PreferenceSource(data["source"]),
                    actor=data.get("actor"), conversation_id=data.get("conversation_id"),
@@ -109,44 +102,9 @@ class UnsubscribeLink:
     headers: dict[str, str]  # List-Unsubscribe, List-Unsubscribe-Post
 
 
-class MarketingPreferencesClient:
-    def __init__(self, base_url: str, token: str, timeout: float = DEFAULT_TIMEOUT,
-                 *, transport: httpx.BaseTransport | None = None) -> None:
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> MarketingPreferencesClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def _call(self, method: str, path: str, *, email: str | None = None,
-              json: Any = None, headers: dict[str, str] | None = None) -> Any:
-        params = {"email": email} if email is not None else None
-        try:
-            response = self._http.request(method, path, params=params, json=json,
-                                          headers=headers)
-        except httpx.TimeoutException as exc:
-            raise BackendUnavailable(f"the backend did not answer in time ({method} {path})"
-                                     ) from exc
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(f"cannot reach the backend: {type(exc).__name__}") from exc
-        if response.is_success:
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise BackendUnavailable("the backend answered with invalid JSON",
-                                         status_code=response.status_code) from exc
-        raise _error_for(response)
-
+class MarketingPreferencesClient(BackendClient):
     def get(self, email: str) -> MarketingPreferences:
-        return MarketingPreferences.from_json(self._call("GET", PATH, email=email))
+        return MarketingPreferences.from_json(self._call("GET", PATH, params={"email": email}))
 
     def update(self, email: str, changes: Mapping[str, Any],
                source: PreferenceSource | str = PreferenceSource.CHAT,
@@ -175,18 +133,19 @@ class MarketingPreferencesClient:
                    "conversation_id": conversation_id, "actor": actor}
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return MarketingPreferences.from_json(
-            self._call(method, PATH, email=email, json=payload, headers=headers))
+            self._call(method, PATH, params={"email": email}, json=payload,
+                       headers=headers))
 
     def history(self, email: str) -> list[PreferenceChange]:
         return [PreferenceChange.from_json(item)
-                for item in self._call("GET", f"{PATH}/history", email=email)]
+                for item in self._call("GET", f"{PATH}/history", params={"email": email})]
 
     def unsubscribe_link(self, email: str, scope: str = "all") -> UnsubscribeLink:
         """A signed one-click link for marketing mail; scope `all`, `<channel>` or
         `<channel>:<topic>`."""
         data = self._call("POST", f"{PATH}/unsubscribe-links",
                           json={"email": email, "scope": scope})
-        expires = _dt(data["expires_at"])
+        expires = parse_datetime(data["expires_at"])
         assert expires is not None
         return UnsubscribeLink(url=data["url"], scope=data["scope"], expires_at=expires,
                                headers=dict(data["headers"]))
@@ -194,15 +153,4 @@ class MarketingPreferencesClient:
 
 def from_env(timeout: float | None = None) -> MarketingPreferencesClient:
     """Client for `BACKEND_URL` with `PRIVACY_API_TOKEN` (or the backend's var/api_token)."""
-    token = os.environ.get("PRIVACY_API_TOKEN", "").strip()
-    if not token:
-        path: Path = _default_token_file()
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise BackendUnavailable(
-                f"no PRIVACY_API_TOKEN and no token file at {path}; start the backend first"
-            ) from exc
-    if timeout is None:
-        timeout = float(os.environ.get("BACKEND_TIMEOUT") or DEFAULT_TIMEOUT)
-    return MarketingPreferencesClient(backend_url(), token, timeout=timeout)
+    return MarketingPreferencesClient.from_env(timeout)

@@ -1,22 +1,19 @@
 """Typed client for the backend's privacy-request and verification API.
 
-Synchronous (httpx.Client) with an explicit time-out: calls are short, and an async action can
-wrap them in `asyncio.to_thread` if it must not block the event loop. Build one with
-`from_env()`; nothing happens at import time.
+Transport, configuration and error mapping come from `actions.api.base.BackendClient`. Build
+one with `from_env()`; nothing happens at import time.
 """
 
 from __future__ import annotations
 
 import enum
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-import httpx
-
+from actions.api.base import DEFAULT_TIMEOUT, BackendClient, backend_url, parse_datetime
 from actions.api.errors import (
     BackendError,
     BackendUnavailable,
@@ -29,6 +26,7 @@ from actions.api.errors import (
 )
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "AuditEntry",
     "BackendError",
     "BackendUnavailable",
@@ -48,10 +46,6 @@ __all__ = [
     "backend_url",
     "from_env",
 ]
-
-DEFAULT_TIMEOUT = 5.0
-_VERIFICATION_CODES = {"invalid_code", "code_expired", "code_superseded", "too_many_attempts",
-                       "already_verified"}
 
 
 class RequestType(str, enum.Enum):
@@ -78,12 +72,8 @@ class Channel(str, enum.Enum):
     AGENT = "agent"
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def _req_dt(value: str) -> datetime:
-    parsed = _dt(value)
+    parsed = parse_datetime(value)
     assert parsed is not None
     return parsed
 
@@ -116,7 +106,7 @@ class PrivacyRequest:
             authorized_agent=bool(data["authorized_agent"]), details=data.get("details"),
             channel=Channel(data["channel"]), conversation_id=data.get("conversation_id"),
             created_at=_req_dt(data["created_at"]), updated_at=_req_dt(data["updated_at"]),
-            verified_at=_dt(data.get("verified_at")), due_at=_req_dt(data["due_at"]),
+            verified_at=parse_datetime(data.get("verified_at")), due_at=_req_dt(data["due_at"]),
             extensions_used=int(data["extensions_used"]),
         )
 
@@ -146,43 +136,7 @@ class VerificationResult:
     request_reference: str | None
 
 
-class PrivacyRequestsClient:
-    def __init__(self, base_url: str, token: str, timeout: float = DEFAULT_TIMEOUT,
-                 *, transport: httpx.BaseTransport | None = None) -> None:
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> PrivacyRequestsClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    # -- transport ---------------------------------------------------------------------------
-    def _call(self, method: str, path: str, *, json: dict[str, Any] | None = None,
-              params: dict[str, Any] | None = None,
-              headers: dict[str, str] | None = None) -> Any:
-        try:
-            response = self._http.request(method, path, json=json, params=params,
-                                          headers=headers)
-        except httpx.TimeoutException as exc:
-            raise BackendUnavailable(f"the backend did not answer in time ({method} {path})"
-                                     ) from exc
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(f"cannot reach the backend: {type(exc).__name__}") from exc
-        if response.is_success:
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise BackendUnavailable("the backend answered with invalid JSON",
-                                         status_code=response.status_code) from exc
-        raise _error_for(response)
-
+class PrivacyRequestsClient(BackendClient):
     # -- requests ----------------------------------------------------------------------------
     def create_request(
         self, type: RequestType | str, email: str, *, name: str | None = None,
@@ -267,8 +221,6 @@ class PrivacyRequestsClient:
 
 
 def _seg(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value.strip(), safe="")
 
 
@@ -277,62 +229,6 @@ def _code_sent(data: dict[str, Any]) -> CodeSent:
                     expires_at=_req_dt(data["expires_at"]))
 
 
-def _error_for(response: httpx.Response) -> BackendError:
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    code = str(body.get("error", ""))
-    message = str(body.get("message") or f"HTTP {status}")
-    if code in _VERIFICATION_CODES:
-        return VerificationFailed(message, status_code=status, code=code,
-                                  attempts_left=int(body.get("attempts_left") or 0))
-    kinds: dict[int, type[BackendError]] = {401: Unauthorized, 403: Unauthorized, 404: NotFound,
-                                            409: Conflict, 400: ValidationFailed,
-                                            413: ValidationFailed, 422: ValidationFailed,
-                                            429: RateLimited}
-    if status >= 500:
-        return BackendUnavailable(message, status_code=status, code=code)
-    return kinds.get(status, BackendError)(message, status_code=status, code=code)
-
-
-def _default_token_file() -> Path:
-    var_dir = os.environ.get("VAR_DIR")
-    if var_dir:
-        return Path(var_dir) / "api_token"
-    root = Path(__file__).resolve().parents[2]
-    base = root if (root / "pyproject.toml").is_file() else Path.cwd()
-    return base / "var" / "api_token"
-
-
-def backend_url() -> str:
-    """`BACKEND_URL`, else `http://BACKEND_HOST:BACKEND_PORT` (a wildcard host means loopback)."""
-    url = os.environ.get("BACKEND_URL", "").strip()
-    if url:
-        return url
-    host = os.environ.get("BACKEND_HOST", "").strip()
-    if host in ("", "0.0.0.0", "::", "[::]"):
-        host = "127.0.0.1"
-    elif ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    port = os.environ.get("BACKEND_PORT", "").strip() or "8000"
-    return f"http://{host}:{port}"
-
-
 def from_env(timeout: float | None = None) -> PrivacyRequestsClient:
     """Client for `backend_url()` with `PRIVACY_API_TOKEN` (or the backend's var/api_token)."""
-    token = os.environ.get("PRIVACY_API_TOKEN", "").strip()
-    if not token:
-        path = _default_token_file()
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise BackendUnavailable(
-                f"no PRIVACY_API_TOKEN and no token file at {path}; start the backend first"
-            ) from exc
-    if timeout is None:
-        timeout = float(os.environ.get("BACKEND_TIMEOUT") or DEFAULT_TIMEOUT)
-    return PrivacyRequestsClient(backend_url(), token, timeout=timeout)
+    return PrivacyRequestsClient.from_env(timeout)

@@ -1,4 +1,4 @@
-"""The action-side handoff client against a real backend over real HTTP."""
+"""The action-side handoff client against a real backend over real HTTP (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,7 @@ from actions.api.handoffs import (
     Unauthorized,
     ValidationFailed,
 )
-from tests.actions.test_api_requests import TOKEN, Backend, _free_port
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    server = Backend(tmp_path_factory.mktemp("backend") / "var")
-    server.start()
-    yield server
-    server.stop()
+from tests.actions.conftest import TOKEN, Backend
 
 
 @pytest.fixture
@@ -47,7 +39,8 @@ def test_create_returns_a_typed_waiting_handoff_once(client: HandoffsClient) -> 
     assert client.open_for("conv-none") is None
 
 
-def test_errors_are_the_shared_exceptions(client: HandoffsClient, backend: Backend) -> None:
+def test_errors_are_the_shared_exceptions(client: HandoffsClient, backend: Backend,
+                                          down_url: str) -> None:
     with pytest.raises(ValidationFailed):
         client.create(conversation_id="", channel="web", reason="x")
     with pytest.raises(NotFound):
@@ -55,7 +48,7 @@ def test_errors_are_the_shared_exceptions(client: HandoffsClient, backend: Backe
     with HandoffsClient(backend.url, "wrong-token", timeout=5) as wrong, \
             pytest.raises(Unauthorized):
         wrong.create(conversation_id="conv-b", channel="web", reason="x")
-    with HandoffsClient(f"http://127.0.0.1:{_free_port()}", TOKEN, timeout=2) as down, \
+    with HandoffsClient(down_url, TOKEN, timeout=2) as down, \
             pytest.raises(BackendUnavailable):
         down.create(conversation_id="conv-b", channel="web", reason="x")
 

@@ -1,9 +1,8 @@
 """The marketing-preference client against a real backend over real HTTP (uvicorn on a
-loopback port, as in test_api_requests.py)."""
+loopback port, see conftest.py)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +21,7 @@ from actions.api.preferences import (
     Unauthorized,
     ValidationFailed,
 )
-from tests.actions.test_api_requests import TOKEN, Backend, _free_port
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    server = Backend(tmp_path_factory.mktemp("backend") / "var")
-    server.start()
-    yield server
-    server.stop()
+from tests.actions.conftest import TOKEN, Backend
 
 
 @pytest.fixture
@@ -113,24 +104,19 @@ def test_errors_become_typed_exceptions(client: MarketingPreferencesClient,
             bad.get("ada@example.com")
 
 
-def test_backend_down_is_backend_unavailable() -> None:
-    with MarketingPreferencesClient(f"http://127.0.0.1:{_free_port()}", TOKEN,
-                                    timeout=2) as down:
+def test_backend_down_is_backend_unavailable(down_url: str) -> None:
+    with MarketingPreferencesClient(down_url, TOKEN, timeout=2) as down:
         with pytest.raises(BackendUnavailable, match="cannot reach"):
             down.get("ada@example.com")
 
 
-def test_slow_backend_times_out() -> None:
+def test_slow_backend_times_out(silent_url: str) -> None:
     """A server that accepts the connection and never answers."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        with MarketingPreferencesClient(f"http://127.0.0.1:{port}", TOKEN, timeout=0.5) as slow:
-            started = time.monotonic()
-            with pytest.raises(BackendUnavailable, match="in time"):
-                slow.update("ada@example.com", {"global_opt_out": True}, "chat")
-            assert time.monotonic() - started < 3
+    with MarketingPreferencesClient(silent_url, TOKEN, timeout=0.5) as slow:
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match="in time"):
+            slow.update("ada@example.com", {"global_opt_out": True}, "chat")
+        assert time.monotonic() - started < 3
 
 
 def test_from_env(backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,18 +1,14 @@
-"""The action-side client against a real backend over real HTTP (uvicorn on a loopback port)."""
+"""The action-side client against a real backend over real HTTP (uvicorn on a loopback port,
+see conftest.py)."""
 
 from __future__ import annotations
 
-import email
-import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from actions.api import requests as api_requests
 from actions.api.requests import (
@@ -29,62 +25,7 @@ from actions.api.requests import (
     ValidationFailed,
     VerificationFailed,
 )
-from privacy_backend.db import make_engine, upgrade
-from privacy_backend.main import create_app
-from privacy_backend.settings import Settings
-
-TOKEN = "client-test-token-0123456789abcdef"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Backend:
-    def __init__(self, var_dir: Path) -> None:
-        self.var_dir = var_dir
-        self.settings = Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN)
-        upgrade(self.settings)
-        self.engine = make_engine(self.settings.sqlalchemy_url)
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(self.settings, engine=self.engine), host="127.0.0.1",
-                                port=self.port, ws="none", log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("backend did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.engine.dispose()
-
-    def mail_count(self) -> int:
-        return len(list((self.var_dir / "mail").glob("*.eml")))
-
-    def last_code(self) -> str:
-        newest = sorted((self.var_dir / "mail").glob("*.eml"))[-1]
-        body = email.message_from_bytes(newest.read_bytes()).get_payload()
-        match = re.search(r"code is: (\d{6})", str(body))
-        assert match
-        return match.group(1)
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    server = Backend(tmp_path_factory.mktemp("backend") / "var")
-    server.start()
-    yield server
-    server.stop()
+from tests.actions.conftest import TOKEN, Backend
 
 
 @pytest.fixture
@@ -173,24 +114,20 @@ def test_too_many_codes_is_rate_limited(client: PrivacyRequestsClient) -> None:
     assert limited.value.code == "too_many_codes" and limited.value.status_code == 429
 
 
-def test_backend_down_is_backend_unavailable() -> None:
-    with PrivacyRequestsClient(f"http://127.0.0.1:{_free_port()}", TOKEN, timeout=2) as down:
+def test_backend_down_is_backend_unavailable(down_url: str) -> None:
+    with PrivacyRequestsClient(down_url, TOKEN, timeout=2) as down:
         with pytest.raises(BackendUnavailable, match="cannot reach"):
             down.get_request("PR-2222-3333")
         assert down.health() is False
 
 
-def test_slow_backend_times_out() -> None:
+def test_slow_backend_times_out(silent_url: str) -> None:
     """A server that accepts the connection and never answers."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        with PrivacyRequestsClient(f"http://127.0.0.1:{port}", TOKEN, timeout=0.5) as slow:
-            started = time.monotonic()
-            with pytest.raises(BackendUnavailable, match="in time"):
-                slow.create_request("access", "a@example.com")
-            assert time.monotonic() - started < 3
+    with PrivacyRequestsClient(silent_url, TOKEN, timeout=0.5) as slow:
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match="in time"):
+            slow.create_request("access", "a@example.com")
+        assert time.monotonic() - started < 3
 
 
 def test_from_env_reads_url_token_and_timeout(backend: Backend,

@@ -1,0 +1,141 @@
+"""What every backend client shares: configuration, transport and error mapping.
+
+Synchronous (httpx.Client) with an explicit time-out: calls are short, and an async action can
+wrap them in `asyncio.to_thread` if it must not block the event loop. A client subclasses
+`BackendClient`, adds its resource methods, and is built with `<Client>.from_env()`; nothing
+happens at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from actions.api import errors
+from actions.api.errors import BackendError, BackendUnavailable
+
+__all__ = ["DEFAULT_TIMEOUT", "BackendClient", "api_token", "backend_url", "parse_datetime"]
+
+DEFAULT_TIMEOUT = 5.0
+_VERIFICATION_CODES = {"invalid_code", "code_expired", "code_superseded", "too_many_attempts",
+                       "already_verified"}
+_ERRORS: dict[int, type[BackendError]] = {
+    400: errors.ValidationFailed, 401: errors.Unauthorized, 403: errors.Unauthorized,
+    404: errors.NotFound, 409: errors.Conflict, 413: errors.ValidationFailed,
+    422: errors.ValidationFailed, 429: errors.RateLimited,
+}
+
+_Client = TypeVar("_Client", bound="BackendClient")
+
+
+def backend_url() -> str:
+    """`BACKEND_URL`, else `http://BACKEND_HOST:BACKEND_PORT` (a wildcard host means loopback)."""
+    url = os.environ.get("BACKEND_URL", "").strip()
+    if url:
+        return url
+    host = os.environ.get("BACKEND_HOST", "").strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = os.environ.get("BACKEND_PORT", "").strip() or "8000"
+    return f"http://{host}:{port}"
+
+
+def api_token() -> str:
+    """`PRIVACY_API_TOKEN`, else the token the backend wrote to `<VAR_DIR>/api_token`."""
+    token = os.environ.get("PRIVACY_API_TOKEN", "").strip()
+    if token:
+        return token
+    path = _default_token_file()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise BackendUnavailable(
+            f"no PRIVACY_API_TOKEN and no token file at {path}; start the backend first"
+        ) from exc
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp from the backend's JSON (`Z` accepted); `None` stays `None`."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class BackendClient:
+    """One authenticated httpx client; `_call` turns every failure into a `BackendError`."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = DEFAULT_TIMEOUT,
+                 *, transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+
+    @classmethod
+    def from_env(cls: type[_Client], timeout: float | None = None) -> _Client:
+        """Client for `backend_url()` with `api_token()`; time-out from `BACKEND_TIMEOUT`."""
+        token = api_token()
+        if timeout is None:
+            timeout = float(os.environ.get("BACKEND_TIMEOUT") or DEFAULT_TIMEOUT)
+        return cls(backend_url(), token, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self: _Client) -> _Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, *, json: Any = None,
+              params: Mapping[str, Any] | None = None,
+              headers: Mapping[str, str] | None = None) -> Any:
+        """The decoded JSON body of a 2xx answer; anything else raises a `BackendError`."""
+        try:
+            response = self._http.request(method, path, json=json, params=params,
+                                          headers=headers)
+        except httpx.TimeoutException as exc:
+            raise BackendUnavailable(f"the backend did not answer in time ({method} {path})"
+                                     ) from exc
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(f"cannot reach the backend: {type(exc).__name__}") from exc
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise BackendUnavailable("the backend answered with invalid JSON",
+                                         status_code=response.status_code) from exc
+        raise _error_for(response)
+
+
+def _error_for(response: httpx.Response) -> BackendError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = str(body.get("error", ""))
+    message = str(body.get("message") or f"HTTP {status}")
+    if code in _VERIFICATION_CODES:
+        return errors.VerificationFailed(message, status_code=status, code=code,
+                                         attempts_left=int(body.get("attempts_left") or 0))
+    if status >= 500:
+        return BackendUnavailable(message, status_code=status, code=code)
+    return _ERRORS.get(status, BackendError)(message, status_code=status, code=code)
+
+
+def _default_token_file() -> Path:
+    var_dir = os.environ.get("VAR_DIR")
+    if var_dir:
+        return Path(var_dir) / "api_token"
+    root = Path(__file__).resolve().parents[2]
+    base = root if (root / "pyproject.toml").is_file() else Path.cwd()
+    return base / "var" / "api_token"

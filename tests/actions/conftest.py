@@ -1,0 +1,83 @@
+"""A real backend for the action-side API clients: uvicorn on a free loopback port, its own
+SQLite database and mail folder under a temporary VAR_DIR (one per test module)."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from privacy_backend.db import make_engine, upgrade
+from privacy_backend.main import create_app
+from privacy_backend.settings import Settings
+from tests.conftest import free_port
+
+TOKEN = "client-test-token-0123456789abcdef"
+
+
+class Backend:
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.settings = Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN)
+        upgrade(self.settings)
+        self.engine = make_engine(self.settings.sqlalchemy_url)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(self.settings, engine=self.engine), host="127.0.0.1",
+                                port=self.port, ws="none", log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("backend did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.engine.dispose()
+
+    def mail_count(self) -> int:
+        return len(list((self.var_dir / "mail").glob("*.eml")))
+
+    def last_code(self) -> str:
+        newest = sorted((self.var_dir / "mail").glob("*.eml"))[-1]
+        body = email.message_from_bytes(newest.read_bytes()).get_payload()
+        match = re.search(r"code is: (\d{6})", str(body))
+        assert match
+        return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """A fresh backend per test module, so that each module starts from an empty database."""
+    server = Backend(tmp_path_factory.mktemp("backend") / "var")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def down_url() -> str:
+    """A loopback URL where nothing listens: connecting is refused."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """A loopback URL where a socket accepts the connection and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
