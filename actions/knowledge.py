@@ -7,6 +7,7 @@ question, ask the knowledge base, and pick the response.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,12 @@ def statement_link(anchor: str) -> str:
     return f"{site}/#{anchor}"
 
 
+def one_message(quote: str) -> str:
+    """The quote with its paragraph breaks as single line breaks: channels split a message
+    at blank lines, which would cut a quote apart from its heading. The words are unchanged."""
+    return re.sub(r"\n\s*\n", "\n", quote.strip())
+
+
 def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> None:
     link = statement_link(answer.anchor)
     citation: dict[str, Any] = {
@@ -47,7 +54,7 @@ def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> None:
     }
     dispatcher.utter_message(
         response="utter_answer_from_statement",
-        quote=answer.quote,
+        quote=one_message(answer.quote),
         heading=answer.heading,
         link=link,
         json_message={"citation": citation},

@@ -41,8 +41,10 @@ def test_greeting_bot_challenge_and_capabilities(chat: Chat) -> None:
 def test_statement_question_is_answered_with_a_quote_and_its_heading(
     chat: Chat, stack: Stack
 ) -> None:
-    text, citation = chat.ask("what data do you collect?")
-    assert citation is not None, text
+    messages = chat.say("what data do you collect?")
+    # One message for the quote and its heading, one for the citation data.
+    assert len(messages) == 2 and "text" in messages[0] and "custom" in messages[1], messages
+    text, citation = messages[0]["text"], messages[1]["custom"]["citation"]
     assert citation["heading"] in text
     assert citation["anchor"] in text  # the link to the section on the demo page
     assert isinstance(citation["score"], float)
