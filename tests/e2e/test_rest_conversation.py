@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from privacy_assistant.stack import Stack
 from privacy_kb.document import load_document
@@ -85,3 +86,25 @@ def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     ).json()
     said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
     assert said[:2] == ["what data do you collect?", "tell me more"]
+
+
+def _sample(kind: str, every: int) -> list[dict]:
+    """Every n-th question of the knowledge tests' file, asked through the whole stack."""
+    data = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "knowledge" / "questions.yml").read_text("utf-8"))
+    items = [item if isinstance(item, dict) else {"q": item} for item in data[kind]]
+    return [item for item in items if "known_miss" not in item][::every]
+
+
+@pytest.mark.parametrize("item", _sample("answered", 8), ids=lambda item: item["q"])
+def test_sample_of_visitor_questions_over_rest(chat: Chat, item: dict) -> None:
+    _, citation = chat.ask(item["q"])
+    expected = item["heading"] if isinstance(item["heading"], list) else [item["heading"]]
+    assert citation is not None and citation["heading"] in expected
+
+
+@pytest.mark.parametrize("item", _sample("declined", 4), ids=lambda item: item["q"])
+def test_sample_of_off_topic_questions_over_rest(chat: Chat, item: dict) -> None:
+    text, citation = chat.ask(item["q"])
+    assert citation is None, text
+    assert "“" not in text  # no quoted policy text
