@@ -73,12 +73,17 @@ def _blocks(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _group(text: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Join an introducing paragraph (ending in ':') with the list blocks after it, and a
-    short block with the block before it."""
+    short block with the block before it. A short lead-in of a list starts a passage of its
+    own ("The personal information we collect can include the following:"), so each list
+    of a section is one passage with its lead-in, not the tail of the list before it."""
     groups: list[tuple[int, int]] = []
     joining = False
-    for s, e in blocks:
+    for n, (s, e) in enumerate(blocks):
         block = text[s:e]
-        if groups and (joining and _LIST_ITEM.match(block) or e - s < MIN_PASSAGE_CHARS):
+        lead_in = (block.rstrip().endswith(":") and n + 1 < len(blocks)
+                   and bool(_LIST_ITEM.match(text[blocks[n + 1][0]:blocks[n + 1][1]])))
+        if groups and (joining and _LIST_ITEM.match(block)
+                       or e - s < MIN_PASSAGE_CHARS and not lead_in):
             groups[-1] = (groups[-1][0], e)
             continue
         groups.append((s, e))

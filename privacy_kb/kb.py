@@ -25,6 +25,11 @@ AUDIENCE_SCOPES: dict[str, frozenset[str]] = {
 # The answer is the best of the top few passages that supports it: the category field can lift
 # a passage on the question's topic that lacks the question's own words above one that has them.
 SUPPORT_CANDIDATES = 3
+# The statement's ranker: the product settings plus the practice cue ("what do you collect" ->
+# the passage whose lead-in says "The personal information we collect ..."), which answers the
+# statement's most asked questions and is neutral to slightly negative on PolicyQA segment
+# retrieval (docs/benchmarks.md, fifth round).
+KB_CONFIG = RankerConfig(practice_weight=0.5)
 MAX_QUOTE_CHARS = 600  # longer passages are trimmed to their most relevant sentences
 
 
@@ -64,7 +69,8 @@ class KnowledgeBase:
             raise ValueError("two documents share an id")
         self.passages: list[Passage] = [p for d in documents for p in d.passages]
         self.ranker = Ranker([p.text for p in self.passages],
-                             [p.heading for p in self.passages], self.analyzer, config)
+                             [p.heading for p in self.passages], self.analyzer,
+                             config or KB_CONFIG)
         self._keys = [frozenset(b) | frozenset(h)
                       for b, h in zip(self.ranker.body_keys, self.ranker.heading_keys,
                                       strict=True)]

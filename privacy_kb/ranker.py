@@ -1,9 +1,11 @@
 """Lexical ranking of passages: BM25 (bm25s) over body and heading fields, a concept field
 (privacy synonym groups), a category field (the OPP-115 practice categories), question-type
-cues, and typo correction on the question side.
+cues, a practice cue (a passage whose own sentence states the practice a question asks about:
+collect, use, share, retain), and typo correction on the question side.
 
 The same `Ranker` serves the knowledge base and the PolicyQA benchmark; every feature is a
-field of `RankerConfig`, so the benchmark can switch each one off and measure it.
+field of `RankerConfig`, so the benchmark can switch each one off and measure it. The practice
+cue is off in the default config and on in the knowledge base's (`kb.KB_CONFIG`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from dataclasses import dataclass, field
 import bm25s
 import numpy as np
 
-from privacy_kb.analysis import Analyzer, normalize_chat
-from privacy_kb.vocabulary import CATEGORIES, GENERIC_WORDS, QUESTION_CUES, SYNONYM_GROUPS
+from privacy_kb.analysis import Analyzer, normalize_chat, plain_text
+from privacy_kb.vocabulary import (
+    CATEGORIES,
+    GENERIC_WORDS,
+    PRACTICE_OBJECT,
+    PRACTICE_QUESTIONS,
+    PRACTICE_VERBS,
+    QUESTION_CUES,
+    SYNONYM_GROUPS,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,13 @@ class RankerConfig:
     category_weight: float = 3.0  # weight of the OPP-115 category field; 0 = off
     category_k1: float = 2.0  # its own k1: how many category words a segment has counts
     cue_weight: float = 0.3  # weight of words a question type implies ("why" -> purpose)
+    # A passage that states the practice a question asks about ("what do you collect" and
+    # "The personal information we collect can include:") scores × (1 + practice_weight ×
+    # (0.5 + 0.5 × share of the question's keys in the stating sentence)); one that states
+    # only other practices ÷ (1 + practice_weight × practice_mismatch). Off here (PolicyQA
+    # R@1 0.160 with it, from 0.162); on in the knowledge base (`kb.KB_CONFIG`).
+    practice_weight: float = 0.0
+    practice_mismatch: float = 0.5
     # Second stage: the top `rerank_depth` passages gain `sentence_weight` × (top score) ×
     # (share of the question's idf-weighted keys that their best sentence covers); 0 = off.
     sentence_weight: float = 0.0
@@ -45,6 +62,7 @@ class Query:
     keys: tuple[str, ...]  # the question's own content keys (after typo correction)
     weights: dict[str, float] = field(default_factory=dict)
     concepts: tuple[str, ...] = ()  # synonym groups the keys belong to
+    practices: tuple[str, ...] = ()  # practices asked about (`PRACTICE_QUESTIONS`)
 
 
 # Sentence boundaries inside a passage: a blank line, the start of a list item, or a sentence
@@ -58,6 +76,40 @@ _ANNOTATIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b\d+ [A-Z][\w ]*\b(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Suite)\b"
                 r"|\b[A-Z]{2} \d{5}\b"), ("postal", "mail", "address")),
 )
+
+
+_VERB = {practice: "|".join(verbs) for practice, verbs in PRACTICE_VERBS.items()}
+_ANY_VERB = "|".join(_VERB.values())
+# "We [may / will / also / then / do not ...] <verb>[, <verb> and <verb>] [your] [personal]
+# information", or a sentence whose subject is "[the] [types of] [personal] information we <verb>".
+_STATES = re.compile(
+    r"^we (?:(?:may|will|also|then|do|not|only|can|might|sometimes|generally) )*"
+    rf"(?P<a>(?:{_ANY_VERB})(?:(?:,| and| or) (?:{_ANY_VERB}))*) "
+    r"(?:your |the |such |this )?(?:personal )?(?:information|data)\b"
+    r"|^(?:the )?(?:(?:types|categories|kinds) of )?(?:personal )?(?:information|data) "
+    rf"(?:that )?we (?:may )?(?P<b>{_ANY_VERB})\b")
+_PRACTICE_QUESTIONS = [(name, re.compile(pattern)) for name, pattern in PRACTICE_QUESTIONS]
+_PRACTICE_OBJECT = re.compile(PRACTICE_OBJECT)
+
+
+def stated_practices(text: str) -> list[tuple[str, str]]:
+    """The practices (`PRACTICE_VERBS`) a passage states, each with the sentence stating it."""
+    found: list[tuple[str, str]] = []
+    for sentence in split_sentences(plain_text(text)):
+        m = _STATES.match(re.sub(r"[^\w\s,]", "", sentence.lower()).strip())
+        if m:
+            verbs = re.findall(r"\w+", m["a"] or m["b"])
+            found.extend((p, sentence) for p, vs in PRACTICE_VERBS.items()
+                         if any(v in vs for v in verbs))
+    return found
+
+
+def asked_practices(question: str) -> tuple[str, ...]:
+    """The practices a question asks about, when it names its data."""
+    lowered = normalize_chat(question)
+    if not _PRACTICE_OBJECT.search(lowered):
+        return ()
+    return tuple(name for name, pattern in _PRACTICE_QUESTIONS if pattern.search(lowered))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -127,6 +179,17 @@ class Ranker:
         self.cues = [(re.compile(pattern), tuple(analyzer.key(w) for w in words))
                      for pattern, words in QUESTION_CUES]
         self.generic = {analyzer.key(w) for w in GENERIC_WORDS}
+        # Each passage's stated practices, with the keys (and synonym groups) of the sentence
+        # stating each: a lead-in that also has the question's words ("the personal
+        # information we collect") counts more than one that states the practice in others.
+        self.practices: list[dict[str, list[frozenset[str]]]] = []
+        for t in texts:
+            stated: dict[str, list[frozenset[str]]] = {}
+            for practice, sentence in stated_practices(t):
+                stating = sorted(set(analyzer.keys(sentence)))
+                stated.setdefault(practice, []).append(
+                    frozenset(stating) | frozenset(self._concepts(stating)))
+            self.practices.append(stated)
         self._near: dict[str, str] = {}
         if self.config.fuzzy:
             for word in sorted({w for ws in body_words for w in ws if len(w) >= 4}):
@@ -177,7 +240,8 @@ class Ranker:
                 if pattern.search(lowered):
                     for k in cue_keys:
                         weights.setdefault(k, self.config.cue_weight)
-        return Query(question, keys, weights, tuple(self._concepts(keys)))
+        return Query(question, keys, weights, tuple(self._concepts(keys)),
+                     asked_practices(question) if self.config.practice_weight > 0 else ())
 
     def scores(self, query: Query, lo: int = 0, hi: int | None = None) -> np.ndarray:
         """Score of passages lo..hi (default: all) for `query`, the best few reranked by
@@ -239,4 +303,23 @@ class Ranker:
             s = self.category.scores(list(dict.fromkeys(self._categories(query.keys))))
             if s is not None:
                 total += self.config.category_weight * s
+        if query.practices:
+            self._practice_factor(query, total)
         return total
+
+    def _practice_factor(self, query: Query, total: np.ndarray) -> None:
+        """Passages stating the practice the question asks about score more, the more so the
+        more of the question's keys the stating sentence has; passages stating only other
+        practices (a collection list, for "who gets my data") score less."""
+        w = self.config.practice_weight
+        wanted = [(k, tuple(self.groups.get(k, ()))) for k in query.keys]
+        for i, stated in enumerate(self.practices):
+            if not stated or total[i] <= 0:
+                continue
+            sentences = [s for p in query.practices for s in stated.get(p, ())]
+            if not sentences:
+                total[i] /= 1.0 + w * self.config.practice_mismatch
+                continue
+            cover = max(sum(k in s or any(g in s for g in groups) for k, groups in wanted)
+                        for s in sentences) / max(len(wanted), 1)
+            total[i] *= 1.0 + w * (0.5 + 0.5 * cover)

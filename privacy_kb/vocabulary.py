@@ -144,3 +144,30 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "audience": ("child", "minor", "13", "coppa", "parent", "guardian", "age", "california",
                  "europe", "eu", "european", "international", "resident", "country"),
 }
+
+# Practices a passage can state about personal data, each as the verbs the statement uses
+# for it. A passage states a practice when one of its sentences says so in its own subject
+# and verb: "We use and share your information to:", "The personal information we collect can
+# include the following:", "We will then retain your information for as long as ...". A
+# passage that only mentions the verb in passing ("disclosure of information we collect, use
+# or store") does not.
+PRACTICE_VERBS: dict[str, tuple[str, ...]] = {
+    "collect": ("collect", "obtain", "gather", "receive"),
+    "use": ("use",),
+    "share": ("share", "disclose", "transfer"),
+    "retain": ("retain", "keep", "store"),
+}
+
+# Questions that ask which practice applies to their data: what is collected, what it is used
+# for, who gets it, how long it is kept. Patterns match the question after `normalize_chat`
+# ("how long" reads "retain long"); a question asks only when it also names its data
+# (`PRACTICE_OBJECT`), so "why do u have a privacy statement" asks no practice.
+PRACTICE_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("collect", r"\b(?:collect|gather|captur|record)\w*|\bwhat (?:kinds?|types?|sorts?) of\b"
+                r"|\bwhat (?:personal )?(?:data|information|details)\b|\bsource obtain\b"),
+    ("use", r"\bwhy\b|\bwhat\b.*\bfor\b|\bused? (?:\w+ )?for\b|\bwhat do you do with\b"),
+    ("share", r"\bwho\b|\b(?:share|sharing|shared|give|giving|pass|passing|disclos\w*"
+              r"|transfer\w*)\b"),
+    ("retain", r"\bretain\b|\bforever\b|\b(?:keep|keeping|store|storing|hold|holding)\b"),
+)
+PRACTICE_OBJECT = r"\b(?:data|information|details?|email|emails|phone|personal)\b"

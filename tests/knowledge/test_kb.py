@@ -140,3 +140,69 @@ def test_bad_audience_in_front_matter_is_rejected(tmp_path: Path) -> None:
 def test_empty_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         KnowledgeBase.from_directory(tmp_path)
+
+
+def test_each_list_of_a_section_is_its_own_passage(kb: KnowledgeBase) -> None:
+    """A short lead-in ("The personal information we collect can include the following:")
+    starts its own passage with its list instead of closing the list before it."""
+    collect = [p.plain for p in kb.passages if p.anchor == "info-we-collect"]
+    assert [p.split("\n")[0][:40] for p in collect] == [
+        "The types of information we collect abou",
+        "We also obtain information from third pa",
+        "The personal information we collect can ",
+    ]
+    assert all(p.count(":\n\n") == 1 for p in collect)  # one lead-in and its list each
+
+
+@pytest.mark.parametrize("question", ["what data do you collect?",
+                                      "what data do you collect about me"])
+def test_what_do_you_collect_quotes_the_collection_list(kb: KnowledgeBase,
+                                                        question: str) -> None:
+    answer = kb.answer(question)
+    assert answer is not None
+    assert answer.heading == "Information We Collect"
+    assert answer.quote.startswith(
+        "The personal information we collect can include the following:\n\n"
+        "• Contact details such as your name")
+    assert "• Employment information" in answer.quote
+    assert "• Credentials" in answer.quote
+    assert "Data brokers" not in answer.quote
+    assert len(answer.quote) <= MAX_QUOTE_CHARS
+
+
+@pytest.mark.parametrize(("question", "anchor", "words"), [
+    ("who gets my data", "overview-how-we-use-and-share-your-information",
+     "We may share your personal information"),
+    ("do u give my info to other companies", "overview-how-we-use-and-share-your-information",
+     "We may share your personal information"),
+    ("what do u use my data for", "overview-how-we-use-and-share-your-information",
+     "We use your personal information"),
+    ("do u keep my data forever", "marketing-choices",
+     "We will then retain your information for as long as your account is active"),
+])
+def test_practice_questions_quote_the_stating_passage(kb: KnowledgeBase, question: str,
+                                                      anchor: str, words: str) -> None:
+    answer = kb.answer(question)
+    assert answer is not None
+    assert answer.anchor == anchor
+    assert words in answer.quote
+
+
+def test_stated_practices_need_the_practice_as_subject_and_verb() -> None:
+    from privacy_kb.ranker import asked_practices, stated_practices
+
+    def practices(text: str) -> set[str]:
+        return {p for p, _ in stated_practices(text)}
+
+    assert practices("We use and share your information to:") == {"use", "share"}
+    assert practices("The personal information we collect can include the following:") == {
+        "collect"}
+    assert practices("Please allow 10 days. We will then retain your information for as long "
+                     "as your account is active.") == {"retain"}
+    # the verbs only in passing: no practice stated
+    assert practices("We use appropriate safeguards to help protect against unauthorized "
+                     "access to, use or disclosure of information we collect, use or store.") \
+        == set()
+    assert asked_practices("do u keep my data forever") == ("retain",)
+    assert asked_practices("who gets my data") == ("share",)
+    assert asked_practices("why do u have a privacy statement") == ()  # names no data

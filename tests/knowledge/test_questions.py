@@ -71,12 +71,16 @@ def test_routing_accuracy_floor(kb: KnowledgeBase) -> None:
 HELD_OUT: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "questions_heldout.yml").read_text(encoding="utf-8"))
 
+THIRD_SET: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent / "questions_heldout_r5.yml").read_text(encoding="utf-8"))
+
 
 def test_expected_headings_exist(kb: KnowledgeBase) -> None:
     """Every expected heading is a real one (a YAML flow list splits an unquoted heading
     that contains a comma, which silently made a right answer count as wrong)."""
     headings = {p.heading for p in kb.passages}
-    entries = [*ANSWERED, *HELD_OUT["answered"], *HELD_OUT["second_set"]["answered"]]
+    entries = [*ANSWERED, *HELD_OUT["answered"], *HELD_OUT["second_set"]["answered"],
+               *THIRD_SET["answered"]]
     assert {h for e in entries for h in _expected(e)} - headings == set()
 
 
@@ -88,17 +92,26 @@ def test_held_out_questions_floor(kb: KnowledgeBase) -> None:
         for e in HELD_OUT["answered"])
     # 16 in the third round; the fourth round's support test declines "will u treat me
     # differently if i use my rights" (two words the statement never uses against one privacy
-    # word), so 15.
-    assert right >= 15, f"{right}/{len(HELD_OUT['answered'])}"
+    # word), so 15; the fifth round's practice cue answers "who gets my data": 16.
+    assert right >= 16, f"{right}/{len(HELD_OUT['answered'])}"
     assert all(kb.answer(q) is None for q in HELD_OUT["declined"])
 
 
 def test_second_held_out_set_floor(kb: KnowledgeBase) -> None:
     """The third round's untuned set: first run 12/20 and 2/5 declined; 14/20 and 5/5 after
-    the fourth round's changes (docs/benchmarks.md), which this asserts as a floor."""
+    the fourth round's changes, 17/20 after the fifth's (docs/benchmarks.md): a floor."""
     second = HELD_OUT["second_set"]
     right = sum(
         (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
         for e in second["answered"])
-    assert right >= 14, f"{right}/{len(second['answered'])}"
+    assert right >= 17, f"{right}/{len(second['answered'])}"
     assert all(kb.answer(q) is None for q in second["declined"])
+
+
+def test_third_held_out_set_floor(kb: KnowledgeBase) -> None:
+    """The fifth round's untuned "what / who / why / how long" set (docs/benchmarks.md): its
+    score after that round's changes, as a floor."""
+    right = sum(
+        (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
+        for e in THIRD_SET["answered"])
+    assert right >= 13, f"{right}/{len(THIRD_SET['answered'])}"
