@@ -7,6 +7,7 @@ itself so that the agent's replies are the only ones, and resumes when the agent
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.api.errors import BackendError
 from actions.api.handoffs import HandoffsClient
+from actions.api.requests import Channel
 from actions.rights_requests import CHANNELS
 
 REASONS = {
@@ -23,7 +25,10 @@ REASONS = {
     "escalate_topic": "A topic that needs a person (complaint, legal, a child's data).",
     "nlu_fallback": "The assistant did not understand two messages in a row.",
 }
+# Channels where an agent's messages reach the visitor at once (Rasa pushes them).
+LIVE_CHANNELS = {Channel.WEB}
 SUMMARY_MESSAGES = 5
+ONE_TIME_CODE = re.compile(r"\b\d{6}\b")
 SUMMARY_CHARS = 500
 
 
@@ -51,7 +56,8 @@ def summary(tracker: Tracker) -> str:
     """The visitor's last few messages, for the agent's queue (buttons show as their intent)."""
     said = [str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
     text = " / ".join(s for s in said[-SUMMARY_MESSAGES:] if s)
-    return text[:SUMMARY_CHARS]
+    # A one-time code typed in the chat has no business in the agents' queue.
+    return ONE_TIME_CODE.sub("[code]", text)[:SUMMARY_CHARS]
 
 
 class ActionHandoff(Action):
@@ -63,12 +69,17 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "request_human")
         channel = CHANNELS.get(tracker.get_latest_input_channel() or "", None)
+        if channel not in LIVE_CHANNELS:
+            # An agent's replies are pushed to the visitor; a request/response channel such
+            # as REST cannot receive them, so no live handoff is queued there.
+            dispatcher.utter_message(response="utter_handoff_not_live")
+            return []
 
         def create() -> Any:
             with handoffs_client() as client:
                 return client.create(
                     conversation_id=tracker.sender_id,
-                    channel=channel.value if channel else "rest",
+                    channel=channel.value,
                     reason=REASONS.get(intent, REASONS["request_human"]),
                     summary=summary(tracker),
                 )

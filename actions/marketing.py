@@ -158,10 +158,16 @@ def describe(prefs: MarketingPreferences) -> str:
     return "\n".join(lines)
 
 
-async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker
-                          ) -> list[EventType]:
-    """Show or change the verified visitor's choices; the outcome drives the next rule."""
+async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
+                          verified: bool = False) -> list[EventType]:
+    """Show or change the verified visitor's choices; the outcome drives the next rule.
+    `verified`: the code was checked in this very turn (the slots saying so come after)."""
     email = tracker.get_slot("requester_email")
+    if not (verified or recently_verified(tracker, email)):
+        # Never act for an address this conversation has not proved it owns.
+        dispatcher.utter_message(response="utter_cancelled")
+        return [SlotSet("backend_outcome", "declined"),
+                *[SlotSet(name, None) for name in MARKETING_SLOTS]]
     action = tracker.get_slot("marketing_action")
     key = tracker.get_slot("marketing_key") or f"chat-{uuid.uuid4().hex}"
     try:

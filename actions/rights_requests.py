@@ -143,7 +143,8 @@ def valid_email(text: str, dispatcher: CollectingDispatcher) -> str | None:
     except EmailNotValidError as error:
         dispatcher.utter_message(response="utter_invalid_email", reason=str(error).rstrip("."))
         return None
-    return str(checked.normalized)
+    # The backend keys addresses in lower case; so does the conversation's verified address.
+    return str(checked.normalized).lower()
 
 
 def bounded(value: Any, limit: int, dispatcher: CollectingDispatcher) -> str | None:
@@ -291,7 +292,8 @@ class ActionStartStatusLookup(Action):
             limited = isinstance(error, RateLimited)
             dispatcher.utter_message(
                 response="utter_too_many_codes" if limited else "utter_backend_down")
-            return [SlotSet("backend_outcome", "unavailable"),
+            # "declined", not "unavailable": "try again" retries filing a request, not this.
+            return [SlotSet("backend_outcome", "declined"),
                     *reset("lookup_reference", "requester_email")]
         dispatcher.utter_message(response="utter_status_code_sent")
         return [

@@ -75,13 +75,16 @@ class ActionVerificationDone(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        done = [*reset(*VERIFICATION_SLOTS)]
+        # Whatever happens next, this request or lookup is over: clear its answers, so that
+        # the next one starts empty instead of replaying them. (The actions below read the
+        # slots from the tracker as it came in; these events apply afterwards.)
+        done = [*reset(*VERIFICATION_SLOTS, *REQUEST_SLOTS)]
         if tracker.get_slot("verification_code") != "verified":
             return done
         done += mark_verified(tracker.get_slot("requester_email"))
         purpose = tracker.get_slot("verification_purpose")
         if purpose == "marketing":
-            return [*done, *await apply_marketing(dispatcher, tracker)]
+            return [*done, *await apply_marketing(dispatcher, tracker, verified=True)]
         reference = tracker.get_slot("request_reference")
         if not reference:
             return done
@@ -92,14 +95,14 @@ class ActionVerificationDone(Action):
             return done
         if purpose == "request":
             tell_filed(dispatcher, request)
-            return [*done, *reset(*REQUEST_SLOTS)]
+            return done
         dispatcher.utter_message(
             response="utter_request_status", reference=request.reference,
             request_label=LABELS[request.type.value],
             status=STATUS_LABELS.get(request.status.value, request.status.value),
             received=long_date(request.created_at), due=long_date(request.due_at),
         )
-        return [*done, SlotSet("requester_email", None)]
+        return done
 
 
 
@@ -118,8 +121,13 @@ class ActionResendCode(Action):
                 dispatcher.utter_message(response="utter_code_sent",
                                          email=tracker.get_slot("requester_email"))
                 return []
-            reference, email = (tracker.get_slot("lookup_reference"),
-                                tracker.get_slot("requester_email"))
+            email = tracker.get_slot("requester_email")
+            if tracker.get_slot("verification_purpose") == "marketing":
+                sent = await call_backend(lambda client: client.start_verification(
+                    email, "preferences", conversation_id=tracker.sender_id))
+                dispatcher.utter_message(response="utter_code_sent", email=email)
+                return [SlotSet("verification_id", sent.verification_id)]
+            reference = tracker.get_slot("lookup_reference")
             sent = await call_backend(lambda client: client.start_status_lookup(
                 reference, email, conversation_id=tracker.sender_id))
         except RateLimited:

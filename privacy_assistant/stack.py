@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -273,9 +274,15 @@ def main(argv: list[str] | None = None, run_stack: Callable[..., int] = run) -> 
     if args.command == "env":
         secret_keys = {"RASA_API_TOKEN", "PRIVACY_API_TOKEN", "SMTP_PASSWORD"}
         for key in sorted(_DOCUMENTED & set(env)):
-            print(f"{key}={'<set>' if key in secret_keys else env[key]}")
+            value = "<set>" if key in secret_keys else _hide_password(env[key])
+            print(f"{key}={value}")
         return
     sys.exit(run_stack(env))
+
+
+def _hide_password(value: str) -> str:
+    """`postgresql://rasa:secret@db/rasa` → `postgresql://rasa:***@db/rasa`."""
+    return re.sub(r"(://[^:/@]+:)[^/]*@", r"\1***@", value)
 
 
 _DOCUMENTED = {

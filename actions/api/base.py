@@ -21,7 +21,9 @@ from actions.api.errors import BackendError, BackendUnavailable
 
 __all__ = ["DEFAULT_TIMEOUT", "BackendClient", "api_token", "backend_url", "parse_datetime"]
 
-DEFAULT_TIMEOUT = 5.0
+# Longer than the backend's own SMTP time-out (SMTP_TIMEOUT, 10 s): a request whose code mail
+# is slow must not be reported as failed to the visitor after the backend has filed it.
+DEFAULT_TIMEOUT = 15.0
 _VERIFICATION_CODES = {"invalid_code", "code_expired", "code_superseded", "too_many_attempts",
                        "already_verified"}
 _ERRORS: dict[int, type[BackendError]] = {

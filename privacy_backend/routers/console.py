@@ -234,14 +234,16 @@ def close(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
                        current_status="closed")
     if handoff.status is HandoffStatus.ACTIVE:
         svc.require_owner(handoff, record.agent)
-        session.commit()
-        rasa = _rasa(settings)
-        try:  # never leave the visitor with a silent bot
-            rasa.resume(handoff.conversation_id)
-        except RasaUnavailable as exc:
-            raise _bad_gateway(exc) from None
-        finally:
-            rasa.close()
+    session.commit()
+    # Resume in every case: the bot pauses itself as soon as it queues a web handoff, so a
+    # waiting one closed without being taken would otherwise leave the visitor unanswered.
+    rasa = _rasa(settings)
+    try:
+        rasa.resume(handoff.conversation_id)
+    except RasaUnavailable as exc:
+        raise _bad_gateway(exc) from None
+    finally:
+        rasa.close()
     svc.close(handoff, reason="closed", now=now)
     return _write(handoff, session, settings, now)
 

@@ -69,7 +69,7 @@ def validate(action: Any, slot: str, value: Any, slots: dict[str, Any] | None = 
     ("typed", "stored"),
     [
         ("jane.doe@example.com", "jane.doe@example.com"),
-        ("my email is Jane.Doe@Example.COM", "Jane.Doe@example.com"),
+        ("my email is Jane.Doe@Example.COM", "jane.doe@example.com"),
         ("<bob@example.org>.", "bob@example.org"),
     ],
 )

@@ -6,6 +6,8 @@ import re
 import stat
 from pathlib import Path
 
+import pytest
+
 from privacy_assistant.config import DEFAULTS, GENERATED_SECRETS, resolve
 from tests.conftest import PROJECT_ROOT
 
@@ -54,3 +56,24 @@ def test_relative_paths_resolve_against_the_project(tmp_path: Path) -> None:
     assert env["VAR_DIR"] == str(tmp_path / "state")
     assert env["TRACKER_STORE_DB"] == str(tmp_path / "state" / "rasa_tracker.db")
     assert env["DATABASE_URL"] == f"sqlite:///{tmp_path / 'state' / 'privacy.db'}"
+
+
+def test_printed_configuration_hides_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from privacy_assistant.stack import main
+
+    old = dict(os.environ)
+    os.environ.update({"VAR_DIR": str(tmp_path), "RASA_API_TOKEN": "tok-visible-nowhere",
+                       "DATABASE_URL": "postgresql://app:pa@ss:word@db.internal:5432/privacy"})
+    try:
+        main(["env"])
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    out = capsys.readouterr().out
+    assert "RASA_API_TOKEN=<set>" in out and "tok-visible-nowhere" not in out
+    assert "DATABASE_URL=postgresql://app:***@db.internal:5432/privacy" in out
+    assert "pa@ss:word" not in out

@@ -261,6 +261,14 @@ def test_close_resumes_the_bot_quietly(sam: Console, handoff_id: int,
     assert sam.post(f"/handoffs/{handoff_id}/close").status_code == 409
 
 
+def test_closing_a_waiting_handoff_resumes_the_paused_bot(sam: Console, handoff_id: int,
+                                                          rasa: RasaStandIn) -> None:
+    # The bot paused itself when it queued the handoff; nobody took it.
+    closed = sam.post(f"/handoffs/{handoff_id}/close")
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert rasa.posted(CONVERSATION)[-1].body == [{"event": "resume"}]
+
+
 def test_rasa_down_is_a_502_and_changes_nothing(sam: Console, handoff_id: int,
                                                 rasa: RasaStandIn) -> None:
     rasa.fail_with = 500

@@ -116,15 +116,6 @@ class Backend:
         found: list[dict[str, Any]] = response.json()
         return found
 
-    def agents_online(self) -> int:
-        """As the handoff API reports it (every handoff row carries the current count)."""
-        probe = requests.post(
-            f"{self.url}/api/v1/handoffs", headers=self.headers, timeout=10,
-            json={"conversation_id": "agents-online-probe", "channel": "rest",
-                  "reason": "test probe", "summary": ""})
-        probe.raise_for_status()
-        return int(probe.json()["agents_online"])
-
     def subscribe_everything(self, email: str) -> None:
         """What the marketing system records when someone signs up for all of it."""
         response = requests.patch(
