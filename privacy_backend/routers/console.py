@@ -170,7 +170,7 @@ def _write(handoff: Handoff, session: Session, settings: Settings, now: Any) -> 
 def take(handoff_id: int, record: CsrfSessionDep, session: SessionDep, settings: SettingsDep,
          now: NowDep) -> HandoffOut:
     """Assign the conversation to this agent and pause the bot (if it is not already)."""
-    handoff = svc.get(session, handoff_id)
+    handoff = svc.get(session, handoff_id, for_update=True)
     was_waiting = handoff.status is HandoffStatus.WAITING
     svc.take(handoff, record.agent, now=now)
     session.commit()  # claim it first (two agents cannot both take it), then call Rasa

@@ -42,8 +42,11 @@ def queue(session: Session) -> list[Handoff]:
     return sorted(found, key=lambda h: h.status is not HandoffStatus.WAITING)
 
 
-def get(session: Session, handoff_id: int) -> Handoff:
-    handoff = session.get(Handoff, handoff_id)
+def get(session: Session, handoff_id: int, *, for_update: bool = False) -> Handoff:
+    """The handoff; `for_update` locks its row until commit (PostgreSQL), so two agents
+    taking it at once are served one after the other and the second sees it taken. SQLite
+    serialises write transactions already (BEGIN IMMEDIATE)."""
+    handoff = session.get(Handoff, handoff_id, with_for_update=for_update)
     if handoff is None:
         raise ApiError(404, "not_found", "No handoff with that identifier.")
     return handoff
