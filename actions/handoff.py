@@ -6,7 +6,6 @@ itself so that the agent's replies are the only ones, and resumes when the agent
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -15,6 +14,7 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.api.base import call_off_loop
 from actions.api.errors import BackendError
 from actions.api.handoffs import HandoffsClient
 from actions.api.requests import Channel
@@ -75,17 +75,10 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_not_live")
             return []
 
-        def create() -> Any:
-            with handoffs_client() as client:
-                return client.create(
-                    conversation_id=tracker.sender_id,
-                    channel=channel.value,
-                    reason=REASONS.get(intent, REASONS["request_human"]),
-                    summary=summary(tracker),
-                )
-
         try:
-            handoff = await asyncio.to_thread(create)
+            handoff = await call_off_loop(handoffs_client, lambda client: client.create(
+                conversation_id=tracker.sender_id, channel=channel.value,
+                reason=REASONS.get(intent, REASONS["request_human"]), summary=summary(tracker)))
         except BackendError:
             dispatcher.utter_message(response="utter_handoff_failed")
             return []

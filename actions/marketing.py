@@ -8,7 +8,6 @@ actions read slots, call `actions.api.preferences`, and pick responses.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.api.base import call_off_loop
 from actions.api.errors import BackendError, RateLimited
 from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
 from actions.api.preferences import from_env as preferences_from_env
@@ -42,11 +42,7 @@ def preferences_client() -> MarketingPreferencesClient:
 
 
 async def call_preferences(method: Callable[[MarketingPreferencesClient], T]) -> T:
-    def run() -> T:
-        with preferences_client() as client:
-            return method(client)
-
-    return await asyncio.to_thread(run)
+    return await call_off_loop(preferences_client, method)
 
 
 class ActionPrepareMarketing(Action):

@@ -9,7 +9,6 @@ lives in the `request_key` slot until the request is filed).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.api.base import call_off_loop
 from actions.api.errors import (
     BackendError,
     BackendUnavailable,
@@ -59,13 +59,8 @@ def requests_client() -> PrivacyRequestsClient:
 
 
 async def call_backend(method: Callable[[PrivacyRequestsClient], T]) -> T:
-    """Run one client call off the event loop; the client raises BackendError subclasses."""
-
-    def run() -> T:
-        with requests_client() as client:
-            return method(client)
-
-    return await asyncio.to_thread(run)
+    """One request-API call off the event loop; raises BackendError subclasses."""
+    return await call_off_loop(requests_client, method)
 
 
 def reset(*names: str) -> list[EventType]:

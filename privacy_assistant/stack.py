@@ -13,13 +13,15 @@ import argparse
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -42,6 +44,13 @@ class Service:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     log_tail: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -106,17 +115,21 @@ class Stack:
         self.env = dict(env)
         self.output = output
         self.services = services if services is not None else build_services(self.env)
+        # Seconds from start() until each service answered its health check.
+        self.ready_after: dict[str, float] = {}
         self._lock = threading.Lock()
 
     # -- starting -------------------------------------------------------------------------
     def start(self) -> None:
         """Start every service and wait until all are healthy; stop all on any failure."""
         Path(self.env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
         try:
             for service in self.services:
                 self._spawn(service)
             for service in self.services:
                 self._wait_ready(service)
+                self.ready_after[service.name] = round(time.monotonic() - started, 1)
         except BaseException:
             self.stop()
             raise
@@ -162,12 +175,22 @@ class Stack:
             f"Its last lines:\n{''.join(service.log_tail[-30:])}"
         )
 
-    def restart(self, name: str) -> None:
-        """Stop one service and start it again (what a crash and a restart look like)."""
+    @contextmanager
+    def stopped(self, name: str) -> Iterator[None]:
+        """One service down for the duration of the block (an outage), then started again
+        and healthy before the block's caller goes on."""
         service = next(s for s in self.services if s.name == name)
         self._stop_services([service])
-        self._spawn(service)
-        self._wait_ready(service)
+        try:
+            yield
+        finally:
+            self._spawn(service)
+            self._wait_ready(service)
+
+    def restart(self, name: str) -> None:
+        """Stop one service and start it again (what a crash and a restart look like)."""
+        with self.stopped(name):
+            pass
 
     # -- running --------------------------------------------------------------------------
     def dead_service(self) -> Service | None:

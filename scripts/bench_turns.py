@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 import requests
 
 from privacy_assistant.config import resolve
-from privacy_assistant.stack import Stack
+from privacy_assistant.stack import Stack, free_port
 
 TURNS = {
     "small talk (rule + response)": ["hi", "are you a bot?", "thanks"],
@@ -30,12 +29,6 @@ TURNS = {
     "off-topic (declined)": ["tell me a joke", "reset my platform password"],
 }
 ROUNDS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mib(pid: int) -> float:
@@ -70,14 +63,8 @@ def main() -> None:
             "RASA_PORT": str(free_port()),
         })
         stack = Stack(env)
-        started: dict[str, float] = {}
-        t0 = time.perf_counter()
-        for service in stack.services:
-            stack._spawn(service)
+        stack.start()
         try:
-            for service in stack.services:
-                stack._wait_ready(service)
-                started[service.name] = round(time.perf_counter() - t0, 1)
             url = f"{env['RASA_URL']}/webhooks/rest/webhook"
             latencies: dict[str, list[float]] = {kind: [] for kind in TURNS}
             for round_no in range(ROUNDS):
@@ -90,7 +77,7 @@ def main() -> None:
                         reply.raise_for_status()
                         latencies[kind].append((time.perf_counter() - t) * 1000)
             result = {
-                "ready_after_s": started,
+                "ready_after_s": stack.ready_after,
                 "turn_ms": {
                     kind: {"p50": round(statistics.median(v), 1),
                            "p95": round(percentile(v, 0.95), 1), "n": len(v)}

@@ -1,15 +1,16 @@
 """What every backend client shares: configuration, transport and error mapping.
 
 Synchronous (httpx.Client) with an explicit time-out: calls are short, and an async action can
-wrap them in `asyncio.to_thread` if it must not block the event loop. A client subclasses
+run them with `call_off_loop` so that the event loop is not blocked. A client subclasses
 `BackendClient`, adds its resource methods, and is built with `<Client>.from_env()`; nothing
 happens at import time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,8 @@ import httpx
 from actions.api import errors
 from actions.api.errors import BackendError, BackendUnavailable
 
-__all__ = ["DEFAULT_TIMEOUT", "BackendClient", "api_token", "backend_url", "parse_datetime"]
+__all__ = ["DEFAULT_TIMEOUT", "BackendClient", "api_token", "backend_url", "call_off_loop",
+           "parse_datetime"]
 
 # Longer than the backend's own SMTP time-out (SMTP_TIMEOUT, 10 s): a request whose code mail
 # is slow must not be reported as failed to the visitor after the backend has filed it.
@@ -32,6 +34,8 @@ _ERRORS: dict[int, type[BackendError]] = {
     422: errors.ValidationFailed, 429: errors.RateLimited,
 }
 
+_C = TypeVar("_C", bound="BackendClient")
+_T = TypeVar("_T")
 _Client = TypeVar("_Client", bound="BackendClient")
 
 
@@ -141,3 +145,14 @@ def _default_token_file() -> Path:
     root = Path(__file__).resolve().parents[2]
     base = root if (root / "pyproject.toml").is_file() else Path.cwd()
     return base / "var" / "api_token"
+
+
+async def call_off_loop(make_client: Callable[[], _C], method: Callable[[_C], _T]) -> _T:
+    """Run one call of a fresh client in a worker thread, so the action server's event loop
+    keeps serving other conversations while it waits; the client is closed afterwards."""
+
+    def run() -> _T:
+        with make_client() as client:
+            return method(client)
+
+    return await asyncio.to_thread(run)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +121,14 @@ def test_tell_me_more_without_a_question_asks_for_one() -> None:
 
 
 def test_knowledge_base_is_built_once_and_not_at_import() -> None:
-    assert knowledge_base.cache_info().currsize == 0
+    # A fresh interpreter, as the action server imports the package: nothing is built then.
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import actions.knowledge as k, sys; sys.exit(k.knowledge_base.cache_info().currsize)"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
     assert knowledge_base() is knowledge_base()
+    assert knowledge_base.cache_info().misses == 1
 
 
 def test_knowledge_dir_comes_from_the_environment(

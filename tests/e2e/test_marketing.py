@@ -96,15 +96,10 @@ def test_preference_system_down_then_retry_applies_once(
     backend.subscribe_everything(email)
     chat.reply("what am I subscribed to?")
     assert "Email: product news" in verify(chat, mail_dir, email)
-    service = next(s for s in stack.services if s.name == "backend")
-    stack._stop_services([service])
-    try:
+    with stack.stopped("backend"):
         down = chat.reply("stop emailing me")  # verified already: asks only the topic
         down += chat.reply('/inform{"marketing_topic": "all"}')
         assert "nothing was changed" in down
-    finally:
-        stack._spawn(service)
-        stack._wait_ready(service)
     assert backend.preferences(email)["channels"]["email"]["events"] is True
     assert "Email: nothing" in chat.reply("try again")
     assert [h["source"] for h in backend.history(email)] == ["api", "chat"]

@@ -166,15 +166,10 @@ def test_backend_down_loses_nothing_and_retry_files_once(
     email = "outage.e2e@example.com"
     chat.reply("delete my data")
     fill_in(chat, email)
-    backend_service = next(s for s in stack.services if s.name == "backend")
-    stack._stop_services([backend_service])
-    try:
+    with stack.stopped("backend"):
         down = chat.reply("yes")
         assert "couldn't file your request right now" in down
         assert "privacy@boomi.com" in down
-    finally:
-        stack._spawn(backend_service)
-        stack._wait_ready(backend_service)
     assert backend.requests_for(email) == []
     assert "I've emailed a 6-digit code" in chat.reply("try again")
     chat.reply(latest_code(mail_dir, email))
