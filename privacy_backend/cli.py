@@ -8,14 +8,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from privacy_backend import logging_privacy
-from privacy_backend.settings import Settings
+from privacy_backend.core import logs
+from privacy_backend.core.settings import Settings
 
 log = logging.getLogger("privacy_backend")
 
 
 def _migrate(settings: Settings) -> None:
-    from privacy_backend.db import upgrade
+    from privacy_backend.core.db import upgrade
 
     upgrade(settings)
     log.info("database is at the latest migration")
@@ -35,7 +35,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                             log_level=settings.log_level.lower(), ws="none")
     server = uvicorn.Server(config)
     # After uvicorn has configured its loggers, so the filter stays on the access logger.
-    logging_privacy.install()
+    logs.install()
     server.run()
     return 0
 
@@ -46,8 +46,8 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_close_unverified(settings: Settings, _: argparse.Namespace) -> int:
-    from privacy_backend.clock import utcnow
-    from privacy_backend.db import make_engine, make_sessionmaker
+    from privacy_backend.core.clock import utcnow
+    from privacy_backend.core.db import make_engine, make_sessionmaker
     from privacy_backend.services.requests import close_unverified
 
     engine = make_engine(settings.sqlalchemy_url)
@@ -77,9 +77,9 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
     """Create a support agent for the console (or, with --reset-password, set a new one)."""
     from sqlalchemy import select
 
-    from privacy_backend.clock import utcnow
-    from privacy_backend.db import make_engine, make_sessionmaker
-    from privacy_backend.models import Agent
+    from privacy_backend.core.clock import utcnow
+    from privacy_backend.core.db import make_engine, make_sessionmaker
+    from privacy_backend.core.models import Agent
     from privacy_backend.services import agents
 
     password = _read_password(args)

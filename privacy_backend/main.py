@@ -4,31 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from privacy_backend import __version__, errors
-from privacy_backend.clock import Clock, utcnow
-from privacy_backend.db import make_engine, make_sessionmaker
-from privacy_backend.mailer import Mailer, make_mailer
-from privacy_backend.middleware import BodySizeLimit
-from privacy_backend.routers import (
-    console,
-    handoffs,
-    health,
-    preferences,
-    requests,
-    site,
-    unsubscribe,
-    verifications,
-)
-from privacy_backend.security import api_token, code_secret, require_token, unsubscribe_secret
-from privacy_backend.settings import Settings
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+from privacy_backend import __version__
+from privacy_backend.api.routes import handoffs, health, preferences, requests, verifications
+from privacy_backend.console import routes as console
+from privacy_backend.core import errors
+from privacy_backend.core.clock import Clock, utcnow
+from privacy_backend.core.db import make_engine, make_sessionmaker
+from privacy_backend.core.middleware import BodySizeLimit
+from privacy_backend.core.security import api_token, code_secret, require_token, unsubscribe_secret
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail.mailer import Mailer, make_mailer
+from privacy_backend.site import routes as site
+from privacy_backend.site import unsubscribe
 
 
 def create_app(
@@ -73,7 +65,8 @@ def create_app(
     app.include_router(unsubscribe.router)  # public: the signed token is the credential
     app.include_router(site.router)  # public: the statement and the chat widget
     app.include_router(console.router)  # agent session cookie + CSRF token
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=site.STATIC_DIR), name="static")
+    app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
     api.include_router(requests.router)
     api.include_router(verifications.router)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from privacy_backend.db import make_engine
-from privacy_backend.models import Base
-from privacy_backend.settings import Settings
+from privacy_backend.core.db import make_engine
+from privacy_backend.core.models import Base
+from privacy_backend.core.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata

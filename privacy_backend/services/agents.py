@@ -14,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from privacy_backend.models import Agent, AgentSession, LoginAttempt
-from privacy_backend.settings import Settings
+from privacy_backend.core.models import Agent, AgentSession, LoginAttempt
+from privacy_backend.core.settings import Settings
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password: equalises the time of unknown-email logins")

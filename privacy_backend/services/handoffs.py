@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from privacy_backend.errors import ApiError
-from privacy_backend.handoff_schemas import HandoffCreate, HandoffOut, TranscriptLine
-from privacy_backend.models import Agent, Handoff, HandoffStatus
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import Agent, Handoff, HandoffStatus
+from privacy_backend.schemas.handoffs import HandoffCreate, HandoffOut, TranscriptLine
 
 OPEN = (HandoffStatus.WAITING, HandoffStatus.ACTIVE)
 

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from privacy_backend.errors import ApiError
-from privacy_backend.models import MarketingPreference, PreferenceChange, PreferenceSource
-from privacy_backend.settings import Settings
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import MarketingPreference, PreferenceChange, PreferenceSource
+from privacy_backend.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

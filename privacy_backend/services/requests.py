@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from privacy_backend import deadlines
-from privacy_backend.errors import ApiError
-from privacy_backend.models import AuditEvent, PrivacyRequest, RequestStatus
-from privacy_backend.schemas import RequestCreate
-from privacy_backend.settings import Settings
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import AuditEvent, PrivacyRequest, RequestStatus
+from privacy_backend.core.settings import Settings
+from privacy_backend.schemas.requests import RequestCreate
+from privacy_backend.services import deadlines
 
 log = logging.getLogger(__name__)
 S = RequestStatus

@@ -23,8 +23,8 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from privacy_backend.core.settings import Settings
 from privacy_backend.services.preferences import Preferences, merged
-from privacy_backend.settings import Settings
 
 VERSION = 1
 _HEADER = struct.Struct(">BI")

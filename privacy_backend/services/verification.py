@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from privacy_backend.errors import ApiError
-from privacy_backend.models import Verification, VerificationPurpose
-from privacy_backend.settings import Settings
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import Verification, VerificationPurpose
+from privacy_backend.core.settings import Settings
 
 
 class VerificationFailure(Exception):

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from privacy_backend.db import make_engine, upgrade
+from privacy_backend.core.db import make_engine, upgrade
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.settings import Settings
 from tests.conftest import free_port
 
 TOKEN = "client-test-token-0123456789abcdef"

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from privacy_backend.db import make_engine, upgrade
+from privacy_backend.core.db import make_engine, upgrade
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.settings import Settings
 
 from .support import ALL_TABLES, TOKEN, Api, FakeClock, TestClient
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from privacy_backend.models import Agent, AgentSession, Handoff, LoginAttempt
+from privacy_backend.core.models import Agent, AgentSession, Handoff, LoginAttempt
 from privacy_backend.services import agents
 
 from .support import Api

@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, func, select
 
-from privacy_backend.models import (
+from privacy_backend.core.models import (
     AuditEvent,
     MarketingPreference,
     PreferenceChange,
     PrivacyRequest,
     Verification,
 )
-from privacy_backend.settings import Settings
+from privacy_backend.core.settings import Settings
 
 with warnings.catch_warnings():  # starlette warns that it prefers `httpx2`
     warnings.simplefilter("ignore")

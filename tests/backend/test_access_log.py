@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from privacy_backend.logging_privacy import redact_path
+from privacy_backend.core.logs import redact_path
 from tests.conftest import PROJECT_ROOT, free_port
 
 

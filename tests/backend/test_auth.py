@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from privacy_backend.core.security import load_or_create_secret
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.security import load_or_create_secret
-from privacy_backend.settings import Settings
 
 from .support import Api, TestClient
 

@@ -10,10 +10,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
+from privacy_backend.core.models import AgentSession, PreferenceSource
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.models import AgentSession, PreferenceSource
 from privacy_backend.services import preferences
-from privacy_backend.settings import Settings
 
 from .console_support import PASSWORD, Console, clean, make_agent
 from .rasa_standin import RasaStandIn

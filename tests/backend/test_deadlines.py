@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import Engine
 
-from privacy_backend.deadlines import add_months, initial_due, jurisdiction_for
+from privacy_backend.core.settings import DEFAULT_RULES, DeadlineRule, Settings
 from privacy_backend.main import create_app
-from privacy_backend.settings import DEFAULT_RULES, DeadlineRule, Settings
+from privacy_backend.services.deadlines import add_months, initial_due, jurisdiction_for
 
 from .support import Api, FakeClock, TestClient
 

@@ -6,7 +6,7 @@ import threading
 import time
 from email.message import EmailMessage
 
-from privacy_backend.mailer import FileMailer
+from privacy_backend.mail.mailer import FileMailer
 from privacy_backend.main import create_app
 
 from .support import Api, TestClient

@@ -10,10 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
 from privacy_backend import cli
-from privacy_backend.db import make_engine
+from privacy_backend.core.db import make_engine
+from privacy_backend.core.models import Base
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.models import Base
-from privacy_backend.settings import Settings
 
 from .support import Api, FakeClock, TestClient
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from privacy_backend.mailer import FileMailer, MailError, SmtpMailer, build_message
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail.mailer import FileMailer, MailError, SmtpMailer, build_message
 from privacy_backend.main import create_app
-from privacy_backend.settings import Settings
 
 from .smtp_server import LoopbackSMTP
 from .support import TOKEN, Api, FakeClock, TestClient, row_counts

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.settings import Settings
 
 from .support import Api, TestClient
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from privacy_backend.db import make_engine
+from privacy_backend.core.db import make_engine
+from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
-from privacy_backend.settings import Settings
 
 from .support import TestClient
 

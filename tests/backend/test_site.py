@@ -7,8 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from privacy_backend.statement_html import block_html, inline
 from privacy_kb.document import load_document
+from privacy_kb.render import html_block as block_html
+from privacy_kb.render import html_inline as inline
 
 from .support import Api
 
@@ -48,7 +49,7 @@ def test_widget_rasa_url_overrides_what_the_browser_uses(api: Api) -> None:
 
 
 def test_static_files_are_served(api: Api) -> None:
-    for path in ["/static/widget.js", "/static/widget.css", "/static/console.js",
+    for path in ["/static/widget.js", "/static/widget.css", "/console/static/console.js",
                  "/static/vendor/socket.io.min.js", "/static/vendor/socket.io.LICENSE"]:
         assert api.client.get(path).status_code == 200, path
     assert api.client.get("/static/vendor/socket.io.min.js").text.startswith(

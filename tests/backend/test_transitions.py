@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_backend.models import RequestStatus
+from privacy_backend.core.models import RequestStatus
 from privacy_backend.services.requests import TRANSITIONS
 
 from .support import Api

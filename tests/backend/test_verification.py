@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from privacy_backend.models import Verification
+from privacy_backend.core.models import Verification
 
 from .support import Api
 

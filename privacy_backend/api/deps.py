@@ -1,0 +1,51 @@
+"""FastAPI dependencies: the database session, settings, clock, mailer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail.mailer import Mailer
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
+
+
+def get_mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+def get_code_secret(request: Request) -> bytes:
+    secret: bytes = request.app.state.code_secret
+    return secret
+
+
+def get_unsubscribe_secret(request: Request) -> bytes:
+    secret: bytes = request.app.state.unsubscribe_secret
+    return secret
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
+SecretDep = Annotated[bytes, Depends(get_code_secret)]
+UnsubscribeSecretDep = Annotated[bytes, Depends(get_unsubscribe_secret)]

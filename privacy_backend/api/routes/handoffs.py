@@ -1,0 +1,57 @@
+"""Human handoffs (`/api/v1/handoffs`), called by the action server with the bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import select
+
+from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep
+from privacy_backend.core.models import Handoff, HandoffStatus
+from privacy_backend.schemas.handoffs import HandoffCreate, HandoffOut
+from privacy_backend.services import agents
+from privacy_backend.services import handoffs as svc
+
+router = APIRouter(prefix="/handoffs", tags=["handoffs"])
+
+
+@router.post("", response_model=HandoffOut, status_code=status.HTTP_201_CREATED,
+             responses={200: {"description": "The conversation's handoff that is still open"}})
+def create_handoff(body: HandoffCreate, response: Response, session: SessionDep,
+                   settings: SettingsDep, now: NowDep) -> HandoffOut:
+    """Queue a conversation for a support agent. `agents_online` says whether anyone is
+    there to take it (0: tell the visitor nobody is available right now)."""
+    handoff, created = svc.create(session, body, now=now)
+    session.commit()
+    if created:
+        response.headers["Location"] = f"/api/v1/handoffs/{handoff.id}"
+    else:
+        response.status_code = status.HTTP_200_OK
+    return svc.out(handoff, agents.agents_online(session, settings=settings, now=now))
+
+
+@router.get("", response_model=list[HandoffOut])
+def list_handoffs(
+    session: SessionDep, settings: SettingsDep, now: NowDep,
+    conversation_id: Annotated[str | None, Query(max_length=128)] = None,
+    status: HandoffStatus | None = None,
+    open: Annotated[bool, Query(description="Only waiting and active ones")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[HandoffOut]:
+    query = select(Handoff).order_by(Handoff.id.desc())
+    if conversation_id:
+        query = query.where(Handoff.conversation_id == conversation_id)
+    if status:
+        query = query.where(Handoff.status == status)
+    if open:
+        query = query.where(Handoff.status.in_(svc.OPEN))
+    online = agents.agents_online(session, settings=settings, now=now)
+    return [svc.out(h, online) for h in session.scalars(query.limit(limit))]
+
+
+@router.get("/{handoff_id}", response_model=HandoffOut)
+def get_handoff(handoff_id: int, session: SessionDep, settings: SettingsDep, now: NowDep
+                ) -> HandoffOut:
+    return svc.out(svc.get(session, handoff_id),
+                   agents.agents_online(session, settings=settings, now=now))

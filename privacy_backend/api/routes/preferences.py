@@ -1,0 +1,163 @@
+"""Marketing preferences (`/api/v1/preferences`): read, replace, patch, history, and signed
+unsubscribe links for marketing mail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
+
+from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep, UnsubscribeSecretDep
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import PreferenceChange
+from privacy_backend.core.settings import Settings
+from privacy_backend.schemas.common import Email
+from privacy_backend.schemas.preferences import (
+    PreferenceChangeOut,
+    PreferencesOut,
+    PreferencesPatch,
+    PreferencesReplace,
+    UnsubscribeLinkIn,
+    UnsubscribeLinkOut,
+)
+from privacy_backend.services import preferences as svc
+from privacy_backend.services import unsubscribe as links
+
+router = APIRouter(prefix="/preferences", tags=["preferences"])
+
+DEFAULTS = (
+    "An address with nothing recorded has the defaults, returned with `updated_at: null` and "
+    "without writing anything: `global_opt_out: false` and **every topic on every channel "
+    "`false`** — no marketing consent on record (and no opt-out either). Senders must treat "
+    "`false`, and any topic under `global_opt_out: true`, as *do not send*. The channels and "
+    "topics are configuration (`PREFERENCE_CHANNELS`, `PREFERENCE_TOPICS`). These choices "
+    "cover marketing only: transactional messages (about an account, an order, a privacy "
+    "request) continue whatever they say. Our privacy statement allows up to 10 business days "
+    "for a change to reach every mailing system."
+)
+WRITES = (
+    " Every write names its `source` (chat, unsubscribe_link, agent, slack, api) and may carry "
+    "`conversation_id` and `actor`. A write that changes an effective setting adds one history "
+    "entry with only the changed settings, before and after; a write that changes nothing "
+    "records nothing. Unknown channels or topics: 422 naming them, nothing written."
+)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128,
+           description="A retry with the same key and body applies nothing again and returns "
+                       "the current preferences (header `Idempotent-Replayed: true`); the same "
+                       "key with another body is a 409."),
+]
+_email = TypeAdapter(Email)
+
+
+def email_query(
+    email: Annotated[str, Query(max_length=254, description="Case and spaces are ignored")],
+) -> str:
+    try:
+        return str(_email.validate_python(email.strip())).lower()
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**err, "loc": ("query", "email")} for err in exc.errors()]
+        ) from None
+
+
+EmailDep = Annotated[str, Depends(email_query)]
+
+
+def _out(result: svc.WriteResult) -> PreferencesOut:
+    return PreferencesOut(email=result.email, global_opt_out=result.preferences.global_opt_out,
+                          channels=result.preferences.channels, updated_at=result.updated_at)
+
+
+def _write(method: str, body: PreferencesReplace | PreferencesPatch, email: str,
+           change: Callable[[svc.Preferences], svc.Preferences], response: Response,
+           session: Session, settings: Settings, now: datetime,
+           idempotency_key: str | None) -> PreferencesOut:
+    if body.channels:
+        svc.check_names(body.channels, settings)
+    fp = (svc.fingerprint(method, email, body.model_dump(mode="json"))
+          if idempotency_key is not None else None)
+    result = svc.write(session, email, change, settings=settings, source=body.source, now=now,
+                       actor=body.actor, conversation_id=body.conversation_id,
+                       idempotency_key=idempotency_key, idempotency_fingerprint=fp)
+    session.commit()
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _out(result)
+
+
+@router.get("", response_model=PreferencesOut, description=DEFAULTS)
+def get_preferences(email: EmailDep, session: SessionDep, settings: SettingsDep
+                    ) -> PreferencesOut:
+    return _out(svc.read(session, email, settings))
+
+
+@router.put("", response_model=PreferencesOut,
+            description="Replace all choices: topics not listed become `false`. " + WRITES)
+def replace_preferences(body: PreferencesReplace, email: EmailDep, response: Response,
+                        session: SessionDep, settings: SettingsDep, now: NowDep,
+                        idempotency_key: IdempotencyKey = None) -> PreferencesOut:
+    def change(_: svc.Preferences) -> svc.Preferences:
+        return svc.merged(svc.defaults(settings), global_opt_out=body.global_opt_out,
+                          choices=body.channels)
+
+    return _write("PUT", body, email, change, response, session, settings, now,
+                  idempotency_key)
+
+
+@router.patch("", response_model=PreferencesOut,
+              description="Change only what is given, e.g. `{\"global_opt_out\": true}` or "
+                          "`{\"channels\": {\"email\": {\"promotions\": false}}}`; a channel "
+                          "set to `true`/`false` sets all its topics. " + WRITES)
+def patch_preferences(body: PreferencesPatch, email: EmailDep, response: Response,
+                      session: SessionDep, settings: SettingsDep, now: NowDep,
+                      idempotency_key: IdempotencyKey = None) -> PreferencesOut:
+    def change(current: svc.Preferences) -> svc.Preferences:
+        return svc.merged(current, global_opt_out=body.global_opt_out, choices=body.channels)
+
+    return _write("PATCH", body, email, change, response, session, settings, now,
+                  idempotency_key)
+
+
+@router.get("/history", response_model=list[PreferenceChangeOut],
+            description="Every effective change, oldest first. Writes that changed nothing "
+                        "are not recorded. An address with no changes: `[]`.")
+def preference_history(
+    email: EmailDep, session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PreferenceChange]:
+    return svc.history(session, email, limit=limit, offset=offset)
+
+
+@router.post("/unsubscribe-links", response_model=UnsubscribeLinkOut,
+             description="A signed, expiring one-click unsubscribe URL for one address and "
+                         "scope (`all`, a channel, or `channel:topic`), with the "
+                         "`List-Unsubscribe` and `List-Unsubscribe-Post` headers for the mail. "
+                         "Nothing is stored; the address is not readable in the URL.")
+def unsubscribe_link(body: UnsubscribeLinkIn, settings: SettingsDep, now: NowDep,
+                     secret: UnsubscribeSecretDep) -> UnsubscribeLinkOut:
+    try:
+        scope = links.parse_scope(body.scope, settings)
+    except ValueError as exc:
+        raise ApiError(422, "validation_failed", f"Invalid body.scope: {exc}.",
+                       details=[{"field": "body.scope", "message": str(exc),
+                                 "type": "unknown_scope"}]) from None
+    link = links.new_link(body.email, scope, now=now,
+                          ttl=timedelta(days=settings.unsubscribe_link_ttl_days))
+    url = f"{settings.public_url}/unsubscribe/{links.encode(secret, link)}"
+    targets = [f"<{url}>"]
+    if settings.unsubscribe_mailto:
+        targets.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
+    return UnsubscribeLinkOut(
+        url=url, scope=str(scope), expires_at=link.expires_at,
+        headers={"List-Unsubscribe": ", ".join(targets),
+                 "List-Unsubscribe-Post": links.ONE_CLICK},
+    )

@@ -1,0 +1,235 @@
+"""Privacy rights requests (`/api/v1/requests`)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timezone
+from email.message import EmailMessage
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_backend.api.codes import failure_error, send_code
+from privacy_backend.api.deps import MailerDep, NowDep, SecretDep, SessionDep, SettingsDep
+from privacy_backend.core.errors import ApiError, not_found
+from privacy_backend.core.models import (
+    AuditEvent,
+    PrivacyRequest,
+    RequestStatus,
+    RequestType,
+    Verification,
+    VerificationPurpose,
+)
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail import messages as emails
+from privacy_backend.mail.mailer import Mailer, MailError
+from privacy_backend.schemas.requests import (
+    AuditOut,
+    CodeIn,
+    CodeSent,
+    ExtendIn,
+    LookupIn,
+    LookupOut,
+    RequestCreate,
+    RequestOut,
+    StatusUpdate,
+)
+from privacy_backend.services import requests as svc
+from privacy_backend.services import verification as codes
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/requests", tags=["requests"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128,
+           description="Retrying with the same key returns the same request (200)."),
+]
+
+
+def _issue_and_send(session: Session, request: PrivacyRequest, *, settings: Settings,
+                    secret: bytes, now: datetime, mailer: Mailer) -> Verification:
+    verification, code = codes.issue(
+        session, settings=settings, secret=secret, now=now, purpose=VerificationPurpose.REQUEST,
+        email=request.email, conversation_id=request.conversation_id, request_id=request.id,
+    )
+    svc.record(session, request, actor="system", action="verification_code_sent", now=now,
+               after={"verification_id": verification.id,
+                      "expires_at": verification.expires_at.isoformat()})
+    send_code(mailer, settings, request.email, code, request)
+    return verification
+
+
+def _load(session: Session, reference: str, settings: Settings, now: datetime
+          ) -> PrivacyRequest:
+    request = svc.get_by_reference(session, reference[:32])
+    if request is None:
+        raise not_found("request")
+    if svc.close_unverified(session, settings=settings, now=now, request=request):
+        session.commit()
+    return request
+
+
+@router.post("", response_model=RequestOut, status_code=status.HTTP_201_CREATED,
+             responses={200: {"description": "Replay of an earlier Idempotency-Key"}})
+def create_request(body: RequestCreate, response: Response, session: SessionDep,
+                   settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep,
+                   idempotency_key: IdempotencyKey = None) -> PrivacyRequest:
+    request, created = svc.create(session, body, settings=settings, now=now,
+                                  idempotency_key=idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+        return request
+    try:
+        _issue_and_send(session, request, settings=settings, secret=secret, now=now,
+                        mailer=mailer)
+    except ApiError:
+        session.rollback()
+        raise
+    session.commit()
+    response.headers["Location"] = f"/api/v1/requests/{request.reference}"
+    log.info("privacy request %s created (%s, %s)", request.reference, request.type.value,
+             request.jurisdiction)
+    return request
+
+
+@router.get("", response_model=list[RequestOut])
+def list_requests(
+    session: SessionDep, settings: SettingsDep, now: NowDep,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    type: RequestType | None = None,
+    status: RequestStatus | None = None,
+    due_before: datetime | date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PrivacyRequest]:
+    if svc.close_unverified(session, settings=settings, now=now):
+        session.commit()
+    query = select(PrivacyRequest).order_by(PrivacyRequest.due_at, PrivacyRequest.id)
+    if email:
+        query = query.where(PrivacyRequest.email == email.strip().lower())
+    if type:
+        query = query.where(PrivacyRequest.type == type)
+    if status:
+        query = query.where(PrivacyRequest.status == status)
+    if due_before is not None:
+        if not isinstance(due_before, datetime):
+            due_before = datetime.combine(due_before, time.min)
+        if due_before.tzinfo is None:
+            due_before = due_before.replace(tzinfo=timezone.utc)
+        query = query.where(PrivacyRequest.due_at < due_before)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+@router.post("/lookup", response_model=LookupOut, status_code=status.HTTP_202_ACCEPTED)
+def lookup(body: LookupIn, background: BackgroundTasks, session: SessionDep,
+           settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep
+           ) -> LookupOut:
+    """Start a status lookup. The answer has the same shape whether or not the reference and
+    email match; a code is emailed (after the response) only when they do."""
+    request = svc.get_by_reference(session, body.reference)
+    match = request is not None and request.email == body.email
+    verification, code = codes.issue(
+        session, settings=settings, secret=secret, now=now,
+        purpose=VerificationPurpose.STATUS_LOOKUP, email=body.email,
+        conversation_id=body.conversation_id,
+        request_id=request.id if match and request is not None else None,
+    )
+    session.commit()
+    if match and request is not None:
+        message = emails.verification_code(settings.mail_from, body.email, code,
+                                           settings.code_ttl_minutes, reference=request.reference,
+                                           request_type=request.type.value)
+        background.add_task(_send_quietly, mailer, message)
+    return LookupOut(verification_id=verification.id, expires_at=verification.expires_at)
+
+
+def _send_quietly(mailer: Mailer, message: EmailMessage) -> None:
+    try:
+        mailer.send(message)
+    except MailError as exc:
+        log.warning("status lookup mail not sent: %s", exc)
+
+
+@router.get("/{reference}", response_model=RequestOut)
+def get_request(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep
+                ) -> PrivacyRequest:
+    return _load(session, reference, settings, now)
+
+
+@router.patch("/{reference}", response_model=RequestOut)
+def update_status(reference: str, body: StatusUpdate, session: SessionDep,
+                  settings: SettingsDep, now: NowDep) -> PrivacyRequest:
+    request = _load(session, reference, settings, now)
+    svc.transition(session, request, RequestStatus(body.status), actor=body.actor, now=now,
+                   note=body.note)
+    session.commit()
+    return request
+
+
+@router.post("/{reference}/verify", response_model=RequestOut)
+def verify(reference: str, body: CodeIn, session: SessionDep, settings: SettingsDep,
+           now: NowDep, secret: SecretDep) -> PrivacyRequest:
+    request = _load(session, reference, settings, now)
+    if request.status is not RequestStatus.PENDING_VERIFICATION:
+        raise ApiError(409, "illegal_transition",
+                       f"This request is '{request.status.value}', not awaiting verification.",
+                       current_status=request.status.value)
+    verification = codes.latest_for_request(session, request.id)
+    if verification is None:
+        raise ApiError(410, "code_expired", "No code is active. Ask for a new code.")
+    try:
+        codes.check(session, verification, body.code, secret=secret, now=now)
+    except codes.VerificationFailure as failure:
+        raise failure_error(failure) from None
+    svc.transition(session, request, RequestStatus.VERIFIED, actor="requester", now=now,
+                   note="email verified with a one-time code")
+    session.commit()
+    return request
+
+
+@router.post("/{reference}/resend-code", response_model=CodeSent,
+             status_code=status.HTTP_201_CREATED)
+def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep,
+                mailer: MailerDep, secret: SecretDep) -> CodeSent:
+    request = _load(session, reference, settings, now)
+    if request.status is not RequestStatus.PENDING_VERIFICATION:
+        raise ApiError(409, "illegal_transition",
+                       f"This request is '{request.status.value}', not awaiting verification.",
+                       current_status=request.status.value)
+    try:
+        verification = _issue_and_send(session, request, settings=settings, secret=secret,
+                                       now=now, mailer=mailer)
+    except ApiError:
+        session.rollback()
+        raise
+    session.commit()
+    return CodeSent(verification_id=verification.id, expires_at=verification.expires_at)
+
+
+@router.post("/{reference}/extend", response_model=RequestOut)
+def extend(reference: str, body: ExtendIn, session: SessionDep, settings: SettingsDep,
+           now: NowDep, mailer: MailerDep) -> PrivacyRequest:
+    """Use the jurisdiction's extension (once) and notify the requester."""
+    request = _load(session, reference, settings, now)
+    svc.extend(session, request, settings=settings, actor=body.actor, reason=body.reason, now=now)
+    try:
+        mailer.send(emails.extension_notice(settings.mail_from, request.email, request.reference,
+                                            request.due_at, body.reason))
+    except MailError as exc:
+        session.rollback()
+        raise ApiError(503, "mail_unavailable",
+                       "The extension notice could not be sent; nothing was changed.") from exc
+    session.commit()
+    return request
+
+
+@router.get("/{reference}/audit", response_model=list[AuditOut])
+def audit(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep
+          ) -> list[AuditEvent]:
+    request = _load(session, reference, settings, now)
+    return list(session.scalars(
+        select(AuditEvent).where(AuditEvent.request_id == request.id).order_by(AuditEvent.id)
+    ))

@@ -1,0 +1,49 @@
+"""Agent-console authentication: the session cookie, and the CSRF token every state-changing
+console call must echo in the `X-CSRF-Token` header."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from privacy_backend.api.deps import NowDep, SessionDep
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import AgentSession
+from privacy_backend.services import agents
+
+COOKIE = "console_session"
+COOKIE_PATH = "/console"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def set_cookie(request: Request, response: Response, value: str, max_age: int) -> None:
+    response.set_cookie(COOKIE, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+
+
+def clear_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+
+
+def current_session(request: Request, session: SessionDep, now: NowDep) -> AgentSession:
+    value = request.cookies.get(COOKIE)
+    record = agents.live_session(session, value, now=now) if value else None
+    if record is None:
+        raise ApiError(401, "login_required",
+                       "Log in to the console (your session is missing or has expired).")
+    return record
+
+
+def csrf_checked(request: Request, record: Annotated[AgentSession, Depends(current_session)]
+                 ) -> AgentSession:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), record.csrf_token.encode()):
+        raise ApiError(403, "csrf_failed",
+                       f"Missing or wrong {CSRF_HEADER} header; reload the console.")
+    return record
+
+
+AgentSessionDep = Annotated[AgentSession, Depends(current_session)]
+CsrfSessionDep = Annotated[AgentSession, Depends(csrf_checked)]

@@ -1,0 +1,253 @@
+"""The agent console (`/console`): log in, see the queue, read a conversation, take it over,
+reply, hand it back to the bot or close it. Every `/console/api/` call needs an agent's
+session cookie; every POST also needs the session's CSRF token in `X-CSRF-Token`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep
+from privacy_backend.console.auth import (
+    AgentSessionDep,
+    CsrfSessionDep,
+    clear_cookie,
+    set_cookie,
+)
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import (
+    AgentSession,
+    Handoff,
+    HandoffStatus,
+    PreferenceChange,
+    PrivacyRequest,
+)
+from privacy_backend.core.settings import Settings
+from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
+from privacy_backend.schemas.handoffs import (
+    AgentMessageIn,
+    AgentOut,
+    ConversationOut,
+    HandoffOut,
+    LoginIn,
+    QueueItem,
+    QueueOut,
+    SessionOut,
+)
+from privacy_backend.schemas.preferences import PreferenceChangeOut
+from privacy_backend.schemas.requests import RequestOut
+from privacy_backend.services import agents
+from privacy_backend.services import handoffs as svc
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/console", tags=["console"])
+api = APIRouter(prefix="/api")
+
+RETURNED_INTENT = "handoff_returned"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+_PAGE = (Path(__file__).resolve().parent / "templates" / "console.html").read_text(
+    encoding="utf-8")
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "connect-src 'self'; img-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+def console_page() -> HTMLResponse:
+    """The console's shell; it shows nothing until the agent logs in."""
+    return HTMLResponse(_PAGE, headers=PAGE_HEADERS)
+
+
+def _session_out(record: AgentSession) -> SessionOut:
+    agent = record.agent
+    return SessionOut(agent=AgentOut(id=agent.id, name=agent.name, email=agent.email),
+                      csrf_token=record.csrf_token, expires_at=record.expires_at)
+
+
+@api.post("/login", response_model=SessionOut)
+def login(body: LoginIn, request: Request, response: Response, session: SessionDep,
+          settings: SettingsDep, now: NowDep) -> SessionOut:
+    try:
+        agent = agents.authenticate(session, body.email, body.password, settings=settings,
+                                    now=now)
+    except agents.LockedOut as locked:
+        raise ApiError(429, "locked_out", "Too many failed logins: try again later.",
+                       headers={"Retry-After": str(locked.retry_after)},
+                       retry_after=locked.retry_after) from None
+    except agents.LoginFailed:
+        session.commit()  # keep the failed attempt for the lockout
+        raise ApiError(401, "login_failed", "Wrong email or password.") from None
+    new = agents.start_session(session, agent, settings=settings, now=now)
+    session.commit()
+    set_cookie(request, response, new.cookie_value,
+               max_age=int(settings.agent_session_hours * 3600))
+    log.info("agent %s logged in", agent.id)
+    return _session_out(new.record)
+
+
+@api.get("/session", response_model=SessionOut)
+def current(record: AgentSessionDep) -> SessionOut:
+    return _session_out(record)
+
+
+@api.post("/logout", status_code=204)
+def logout(record: CsrfSessionDep, response: Response, session: SessionDep, now: NowDep
+           ) -> Response:
+    agents.end_session(record, now=now)
+    session.commit()
+    clear_cookie(response)
+    response.status_code = 204
+    return response
+
+
+def _online(session: Session, settings: Settings, now: Any) -> int:
+    return agents.agents_online(session, settings=settings, now=now)
+
+
+@api.get("/handoffs", response_model=QueueOut)
+def queue(record: AgentSessionDep, session: SessionDep, settings: SettingsDep, now: NowDep
+          ) -> QueueOut:
+    online = _online(session, settings, now)
+    return QueueOut(agents_online=online, handoffs=[
+        QueueItem(handoff=svc.out(h, online), mine=h.agent_id == record.agent_id,
+                  age_seconds=max(0, int((now - h.created_at).total_seconds())))
+        for h in svc.queue(session)])
+
+
+def _rasa(settings: Settings) -> RasaApi:
+    return RasaApi.from_settings(settings)
+
+
+def _bad_gateway(exc: RasaUnavailable) -> ApiError:
+    log.warning("Rasa HTTP API call failed: %s", exc)
+    return ApiError(502, "rasa_unavailable", f"The chat server could not be reached: {exc}")
+
+
+@api.get("/handoffs/{handoff_id}", response_model=ConversationOut)
+def conversation(handoff_id: int, record: AgentSessionDep, session: SessionDep,
+                 settings: SettingsDep, now: NowDep) -> ConversationOut:
+    handoff = svc.get(session, handoff_id)
+    session.commit()  # hold no database transaction (SQLite: a write lock) while Rasa works
+    transcript, error = [], None
+    rasa = _rasa(settings)
+    try:
+        transcript = svc.transcript(rasa.events(handoff.conversation_id))
+    except RasaUnavailable as exc:
+        error = str(exc)
+    finally:
+        rasa.close()
+    requests = session.scalars(select(PrivacyRequest).where(
+        PrivacyRequest.conversation_id == handoff.conversation_id).order_by(PrivacyRequest.id))
+    changes = session.scalars(select(PreferenceChange).where(
+        PreferenceChange.conversation_id == handoff.conversation_id
+    ).order_by(PreferenceChange.id))
+    return ConversationOut(
+        handoff=svc.out(handoff, _online(session, settings, now)),
+        mine=handoff.agent_id == record.agent_id, transcript=transcript,
+        transcript_error=error,
+        requests=[RequestOut.model_validate(r).model_dump(mode="json") for r in requests],
+        preference_changes=[
+            {**PreferenceChangeOut.model_validate(c).model_dump(mode="json"),
+             "email": c.preference.email} for c in changes],
+    )
+
+
+def _write(handoff: Handoff, session: Session, settings: Settings, now: Any) -> HandoffOut:
+    session.commit()
+    return svc.out(handoff, _online(session, settings, now))
+
+
+@api.post("/handoffs/{handoff_id}/take", response_model=HandoffOut)
+def take(handoff_id: int, record: CsrfSessionDep, session: SessionDep, settings: SettingsDep,
+         now: NowDep) -> HandoffOut:
+    """Assign the conversation to this agent and pause the bot (if it is not already)."""
+    handoff = svc.get(session, handoff_id, for_update=True)
+    was_waiting = handoff.status is HandoffStatus.WAITING
+    svc.take(handoff, record.agent, now=now)
+    session.commit()  # claim it first (two agents cannot both take it), then call Rasa
+    rasa = _rasa(settings)
+    try:
+        rasa.pause(handoff.conversation_id)
+    except RasaUnavailable as exc:
+        if was_waiting:
+            svc.untake(handoff)
+            session.commit()
+        raise _bad_gateway(exc) from None
+    finally:
+        rasa.close()
+    return svc.out(handoff, _online(session, settings, now))
+
+
+@api.post("/handoffs/{handoff_id}/messages", response_model=HandoffOut, status_code=201)
+def send_message(handoff_id: int, body: AgentMessageIn, record: CsrfSessionDep,
+                 session: SessionDep, settings: SettingsDep, now: NowDep) -> HandoffOut:
+    """Send the agent's message to the visitor's chat; it stays in the conversation."""
+    handoff = svc.get(session, handoff_id)
+    svc.require_owner(handoff, record.agent)
+    session.commit()
+    rasa = _rasa(settings)
+    try:
+        rasa.say(handoff.conversation_id, body.text.strip(), agent=record.agent.name)
+    except RasaUnavailable as exc:
+        raise _bad_gateway(exc) from None
+    finally:
+        rasa.close()
+    return svc.out(handoff, _online(session, settings, now))
+
+
+@api.post("/handoffs/{handoff_id}/handback", response_model=HandoffOut)
+def hand_back(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
+              settings: SettingsDep, now: NowDep) -> HandoffOut:
+    """Resume the bot and tell the visitor it is back; the handoff is closed."""
+    handoff = svc.get(session, handoff_id)
+    svc.require_owner(handoff, record.agent)
+    session.commit()  # the bot's answer may call the backend: hold no lock meanwhile
+    rasa = _rasa(settings)
+    try:
+        rasa.resume(handoff.conversation_id)
+        rasa.trigger_intent(handoff.conversation_id, RETURNED_INTENT)
+    except RasaUnavailable as exc:
+        raise _bad_gateway(exc) from None
+    finally:
+        rasa.close()
+    svc.close(handoff, reason="handed_back", now=now)
+    return _write(handoff, session, settings, now)
+
+
+@api.post("/handoffs/{handoff_id}/close", response_model=HandoffOut)
+def close(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
+          settings: SettingsDep, now: NowDep) -> HandoffOut:
+    """Close without the bot's "I'm back" message (the bot is resumed quietly). Any agent
+    may close a waiting handoff; only its agent an active one."""
+    handoff = svc.get(session, handoff_id)
+    if handoff.status is HandoffStatus.CLOSED:
+        raise ApiError(409, "not_open", "This handoff is already closed.",
+                       current_status="closed")
+    if handoff.status is HandoffStatus.ACTIVE:
+        svc.require_owner(handoff, record.agent)
+    session.commit()
+    # Resume in every case: the bot pauses itself as soon as it queues a web handoff, so a
+    # waiting one closed without being taken would otherwise leave the visitor unanswered.
+    rasa = _rasa(settings)
+    try:
+        rasa.resume(handoff.conversation_id)
+    except RasaUnavailable as exc:
+        raise _bad_gateway(exc) from None
+    finally:
+        rasa.close()
+    svc.close(handoff, reason="closed", now=now)
+    return _write(handoff, session, settings, now)
+
+
+router.include_router(api)

@@ -1,0 +1,1 @@
+"""Settings, database engine and models, secrets and bearer auth, errors, logging, clock."""

@@ -1,0 +1,1 @@
+"""Clients of the other processes the backend calls (Rasa's HTTP API)."""

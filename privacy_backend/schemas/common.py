@@ -1,0 +1,32 @@
+"""What every request and response body shares: bounded strings, strict inputs, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
+
+Email = Annotated[EmailStr, Field(max_length=254)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+ConversationId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
+
+
+class StrictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _lower_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+    version: str

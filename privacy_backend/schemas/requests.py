@@ -1,0 +1,147 @@
+"""Bodies of the request and verification API: inputs forbid unknown fields, bound lengths."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+from privacy_backend.core.models import (
+    Channel,
+    RequestStatus,
+    RequestType,
+    VerificationPurpose,
+)
+from privacy_backend.schemas.common import (
+    Actor,
+    ConversationId,
+    Email,
+    Note,
+    StrictIn,
+    _lower_email,
+)
+
+
+class RequestCreate(StrictIn):
+    type: RequestType
+    email: Email
+    name: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=64,
+                               description="State or country of residence, e.g. 'California'")
+    authorized_agent: bool = False
+    details: str | None = Field(default=None, max_length=2000)
+    channel: Channel = Channel.REST
+    conversation_id: ConversationId | None = None
+
+    _email = field_validator("email", mode="after")(_lower_email)
+
+
+class StatusUpdate(StrictIn):
+    status: Literal["verified", "in_progress", "completed", "rejected"]
+    actor: Actor
+    note: Note | None = None
+
+
+class ExtendIn(StrictIn):
+    actor: Actor
+    reason: Note
+
+
+class CodeIn(StrictIn):
+    code: str = Field(max_length=16, description="The 6-digit code from the email")
+
+    @field_validator("code")
+    @classmethod
+    def _six_digits(cls, value: str) -> str:
+        digits = re.sub(r"[\s-]", "", value)
+        if not re.fullmatch(r"\d{6}", digits):
+            raise ValueError("the code has 6 digits")
+        return digits
+
+
+class LookupIn(StrictIn):
+    reference: str = Field(min_length=1, max_length=32)
+    email: Email
+    conversation_id: ConversationId | None = None
+
+    _email = field_validator("email", mode="after")(_lower_email)
+
+
+class VerificationStart(StrictIn):
+    email: Email
+    purpose: Literal["status_lookup", "preferences"]
+    conversation_id: ConversationId | None = None
+
+    _email = field_validator("email", mode="after")(_lower_email)
+
+
+class RequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    type: RequestType
+    status: RequestStatus
+    email: str
+    name: str | None
+    region: str | None
+    jurisdiction: str
+    authorized_agent: bool
+    details: str | None
+    channel: Channel
+    conversation_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    verified_at: datetime | None
+    due_at: datetime
+    extensions_used: int
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    note: str | None
+    created_at: datetime
+
+
+class CodeSent(BaseModel):
+    verification_id: str
+    expires_at: datetime
+    message: str = "A verification code was emailed."
+
+
+class LookupOut(BaseModel):
+    verification_id: str
+    expires_at: datetime
+    message: str = (
+        "If the reference and the email address match a request, a verification code was "
+        "emailed to that address."
+    )
+
+
+class VerificationOut(BaseModel):
+    id: str
+    purpose: VerificationPurpose
+    expires_at: datetime
+    verified: bool
+    verified_at: datetime | None = None
+    attempts_left: int
+
+
+class VerificationConfirmed(BaseModel):
+    id: str
+    purpose: VerificationPurpose
+    email: str
+    conversation_id: str | None
+    verified_at: datetime
+    request_reference: str | None = None
