@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from privacy_assistant.config import PROJECT_ROOT, resolve
+from privacy_assistant.config import PROJECT_ROOT, StackSettings, resolve
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -295,9 +295,8 @@ def main(argv: list[str] | None = None, run_stack: Callable[..., int] = run) -> 
     args = parser.parse_args(argv)
     env = resolve()
     if args.command == "env":
-        secret_keys = {"RASA_API_TOKEN", "PRIVACY_API_TOKEN", "SMTP_PASSWORD"}
         for key in sorted(_DOCUMENTED & set(env)):
-            value = "<set>" if key in secret_keys else _hide_password(env[key])
+            value = "<set>" if key in _SECRETS else _hide_password(env[key])
             print(f"{key}={value}")
         return
     sys.exit(run_stack(env))
@@ -308,14 +307,12 @@ def _hide_password(value: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^/]*@", r"\1***@", value)
 
 
-_DOCUMENTED = {
-    "VAR_DIR", "BACKEND_HOST", "BACKEND_PORT", "BACKEND_URL", "SITE_URL",
-    "ACTION_SERVER_HOST", "ACTION_SERVER_PORT", "ACTION_SERVER_URL",
-    "RASA_HOST", "RASA_PORT", "RASA_URL", "RASA_MODEL", "RASA_CORS", "RASA_API_TOKEN",
-    "PRIVACY_API_TOKEN", "DATABASE_URL", "TRACKER_STORE_DIALECT", "TRACKER_STORE_URL",
-    "TRACKER_STORE_DB",
-    "KNOWLEDGE_DIR", "MAIL_BACKEND", "MAIL_DIR", "SMTP_PASSWORD",
-}
+# What `privacy-assistant env` prints: the supervisor's settings and where the backend keeps
+# its data; secrets only as "<set>".
+_DOCUMENTED = {name.upper() for name in StackSettings.model_fields} | {
+    "BACKEND_URL", "RASA_URL", "SITE_URL", "ACTION_SERVER_URL", "DATABASE_URL",
+    "MAIL_BACKEND", "MAIL_DIR", "SMTP_PASSWORD"}
+_SECRETS = {"RASA_API_TOKEN", "PRIVACY_API_TOKEN", "SMTP_PASSWORD"}
 
 
 if __name__ == "__main__":

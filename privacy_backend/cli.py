@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from privacy_assistant.settings import normalise_email
 from privacy_backend.core import logs
 from privacy_backend.core.settings import Settings
 
@@ -93,7 +94,7 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
         with make_sessionmaker(engine)() as session:
             if args.reset_password:
                 agent = session.scalar(select(Agent).where(
-                    Agent.email == agents.normalise_email(args.email)))
+                    Agent.email == normalise_email(args.email)))
                 if agent is None:
                     print(f"No agent {args.email}.", file=sys.stderr)
                     return 1

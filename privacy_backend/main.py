@@ -16,7 +16,7 @@ from privacy_backend.core import errors
 from privacy_backend.core.clock import Clock, utcnow
 from privacy_backend.core.db import make_engine, make_sessionmaker
 from privacy_backend.core.middleware import BodySizeLimit
-from privacy_backend.core.security import api_token, code_secret, require_token, unsubscribe_secret
+from privacy_backend.core.security import require_token
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.mailer import Mailer, make_mailer
 from privacy_backend.site import routes as site
@@ -55,9 +55,9 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or utcnow
     app.state.mailer = mailer or make_mailer(settings)
-    app.state.api_token = api_token(settings)
-    app.state.code_secret = code_secret(settings)
-    app.state.unsubscribe_secret = unsubscribe_secret(settings)
+    app.state.api_token = settings.api_token()
+    app.state.code_secret = settings.code_secret()
+    app.state.unsubscribe_secret = settings.link_secret()
 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -9,23 +9,20 @@ happens at import time.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from actions.api import errors
 from actions.api.errors import BackendError, BackendUnavailable
+from actions.settings import ActionSettings, settings
 
 __all__ = ["DEFAULT_TIMEOUT", "BackendClient", "api_token", "backend_url", "call_off_loop",
            "parse_datetime"]
 
-# Longer than the backend's own SMTP time-out (SMTP_TIMEOUT, 10 s): a request whose code mail
-# is slow must not be reported as failed to the visitor after the backend has filed it.
-DEFAULT_TIMEOUT = 15.0
+DEFAULT_TIMEOUT = ActionSettings.model_fields["backend_timeout"].default
 _VERIFICATION_CODES = {"invalid_code", "code_expired", "code_superseded", "too_many_attempts",
                        "already_verified"}
 _ERRORS: dict[int, type[BackendError]] = {
@@ -41,30 +38,17 @@ _Client = TypeVar("_Client", bound="BackendClient")
 
 def backend_url() -> str:
     """`BACKEND_URL`, else `http://BACKEND_HOST:BACKEND_PORT` (a wildcard host means loopback)."""
-    url = os.environ.get("BACKEND_URL", "").strip()
-    if url:
-        return url
-    host = os.environ.get("BACKEND_HOST", "").strip()
-    if host in ("", "0.0.0.0", "::", "[::]"):
-        host = "127.0.0.1"
-    elif ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    port = os.environ.get("BACKEND_PORT", "").strip() or "8000"
-    return f"http://{host}:{port}"
+    return settings().backend_base_url
 
 
 def api_token() -> str:
     """`PRIVACY_API_TOKEN`, else the token the backend wrote to `<VAR_DIR>/api_token`."""
-    token = os.environ.get("PRIVACY_API_TOKEN", "").strip()
-    if token:
-        return token
-    path = _default_token_file()
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise BackendUnavailable(
-            f"no PRIVACY_API_TOKEN and no token file at {path}; start the backend first"
-        ) from exc
+    config = settings()
+    token = config.stored_api_token()
+    if token is None:
+        raise BackendUnavailable(f"no PRIVACY_API_TOKEN and no token file at "
+                                 f"{config.var_dir / 'api_token'}; start the backend first")
+    return token
 
 
 def parse_datetime(value: str | None) -> datetime | None:
@@ -85,10 +69,9 @@ class BackendClient:
     @classmethod
     def from_env(cls: type[_Client], timeout: float | None = None) -> _Client:
         """Client for `backend_url()` with `api_token()`; time-out from `BACKEND_TIMEOUT`."""
+        config = settings()
         token = api_token()
-        if timeout is None:
-            timeout = float(os.environ.get("BACKEND_TIMEOUT") or DEFAULT_TIMEOUT)
-        return cls(backend_url(), token, timeout=timeout)
+        return cls(config.backend_base_url, token, timeout=timeout or config.backend_timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -136,15 +119,6 @@ def _error_for(response: httpx.Response) -> BackendError:
     if status >= 500:
         return BackendUnavailable(message, status_code=status, code=code)
     return _ERRORS.get(status, BackendError)(message, status_code=status, code=code)
-
-
-def _default_token_file() -> Path:
-    var_dir = os.environ.get("VAR_DIR")
-    if var_dir:
-        return Path(var_dir) / "api_token"
-    root = Path(__file__).resolve().parents[2]
-    base = root if (root / "pyproject.toml").is_file() else Path.cwd()
-    return base / "var" / "api_token"
 
 
 async def call_off_loop(make_client: Callable[[], _C], method: Callable[[_C], _T]) -> _T:

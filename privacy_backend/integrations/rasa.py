@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import httpx
 
-from privacy_backend.core.security import load_or_create_secret
 from privacy_backend.core.settings import Settings
 
 OUTPUT_CHANNEL = "socketio"
@@ -16,14 +15,6 @@ OUTPUT_CHANNEL = "socketio"
 
 class RasaUnavailable(Exception):
     """Rasa did not answer, refused the token, or answered with an error."""
-
-
-def rasa_token(settings: Settings) -> str:
-    """RASA_API_TOKEN, else the token `make run` generated into var/rasa_api_token."""
-    if settings.rasa_api_token is not None and settings.rasa_api_token.get_secret_value():
-        return settings.rasa_api_token.get_secret_value()
-    path = settings.var_dir / "rasa_api_token"
-    return load_or_create_secret(path) if path.is_file() else ""
 
 
 class RasaApi:
@@ -35,7 +26,7 @@ class RasaApi:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RasaApi:
-        return cls(settings.rasa_url, rasa_token(settings), timeout=settings.rasa_timeout)
+        return cls(settings.rasa_base_url, settings.rasa_token(), timeout=settings.rasa_timeout)
 
     def close(self) -> None:
         self._http.close()

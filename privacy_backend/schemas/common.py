@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -12,7 +13,10 @@ from pydantic import (
     StringConstraints,
 )
 
-Email = Annotated[EmailStr, Field(max_length=254)]
+from privacy_assistant.settings import normalise_email
+
+# Every address is stored and compared in one form (`normalise_email`).
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(normalise_email)]
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 ConversationId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
@@ -20,10 +24,6 @@ ConversationId = Annotated[str, StringConstraints(strip_whitespace=True, max_len
 
 class StrictIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def _lower_email(value: str) -> str:
-    return value.strip().lower()
 
 
 class Health(BaseModel):

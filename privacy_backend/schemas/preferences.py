@@ -12,14 +12,13 @@ from pydantic import (
     Field,
     StrictBool,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 
 from privacy_backend.core.models import (
     PreferenceSource,
 )
-from privacy_backend.schemas.common import Actor, ConversationId, Email, StrictIn, _lower_email
+from privacy_backend.schemas.common import Actor, ConversationId, Email, StrictIn
 
 # -- marketing preferences -------------------------------------------------------------------
 # Channel and topic names are configuration (PREFERENCE_CHANNELS, PREFERENCE_TOPICS), so the
@@ -117,8 +116,6 @@ class UnsubscribeLinkIn(StrictIn):
     scope: str = Field(min_length=1, max_length=70,
                        description="`all` (global opt-out), a channel (`email`), or "
                                    "`channel:topic` (`email:promotions`)")
-
-    _email = field_validator("email", mode="after")(_lower_email)
 
 
 class UnsubscribeLinkOut(BaseModel):

@@ -25,7 +25,6 @@ from privacy_backend.schemas.common import (
     Email,
     Note,
     StrictIn,
-    _lower_email,
 )
 
 
@@ -39,8 +38,6 @@ class RequestCreate(StrictIn):
     details: str | None = Field(default=None, max_length=2000)
     channel: Channel = Channel.REST
     conversation_id: ConversationId | None = None
-
-    _email = field_validator("email", mode="after")(_lower_email)
 
 
 class StatusUpdate(StrictIn):
@@ -71,15 +68,11 @@ class LookupIn(StrictIn):
     email: Email
     conversation_id: ConversationId | None = None
 
-    _email = field_validator("email", mode="after")(_lower_email)
-
 
 class VerificationStart(StrictIn):
     email: Email
     purpose: Literal["status_lookup", "preferences"]
     conversation_id: ConversationId | None = None
-
-    _email = field_validator("email", mode="after")(_lower_email)
 
 
 class RequestOut(BaseModel):

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from privacy_assistant.settings import normalise_email
 from privacy_backend.core.models import Agent, AgentSession, LoginAttempt
 from privacy_backend.core.settings import Settings
 
@@ -40,10 +41,6 @@ class AgentExists(Exception):
 class NewSession:
     cookie_value: str
     record: AgentSession
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def token_hash(value: str) -> str:

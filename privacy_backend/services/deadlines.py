@@ -8,8 +8,9 @@ calendar arithmetic. Two-letter codes are read as US states first (so "DE" is De
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, datetime, time, timedelta, timezone
+
+from dateutil.relativedelta import relativedelta
 
 from privacy_backend.core.settings import DeadlineRule
 
@@ -61,9 +62,7 @@ def jurisdiction_for(region: str | None, default: str, rules: dict[str, Deadline
 
 def add_months(day: date, months: int) -> date:
     """Same day `months` later, or the last day of that month if it has no such day."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return day + relativedelta(months=months)
 
 
 def end_of_day(day: date) -> datetime:

@@ -1,35 +1,26 @@
 """Signed one-click unsubscribe links (RFC 8058).
 
-A token is URL-safe base64 of
-
-    version (1) | expires_at, unix seconds (4) | nonce (8) | sealed "scope\\nemail" | tag (16)
-
-The tag is HMAC-SHA256 (truncated to 128 bits) over everything before it, so nothing in the
-token can be changed. The scope and address are hidden from whoever sees the URL (logs,
-proxies) by XOR with a SHAKE-256 keystream derived from the key and the random nonce (stdlib
-only; no new dependency). The integrity tag is the security property; the sealing is a
-courtesy that keeps the address out of plain sight. Both keys are derived from one secret
+A token is a Fernet token (AES-128-CBC with HMAC-SHA256, from `cryptography`) whose plaintext
+is `version|expires_at (unix seconds)|scope|email`. Fernet authenticates the whole token, so
+nothing in it can be changed, and encrypts it, so the address stays hidden from whoever sees
+the URL (logs, proxies). The Fernet key is derived with HKDF from one secret
 (`UNSUBSCRIBE_SECRET`, else `<VAR_DIR>/unsubscribe_secret`). No database row is needed.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import hmac
-import secrets
-import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from privacy_backend.core.settings import Settings
 from privacy_backend.services.preferences import Preferences, merged
 
-VERSION = 1
-_HEADER = struct.Struct(">BI")
-_NONCE = 8
-_TAG = 16
+VERSION = 2
 MAX_TOKEN_CHARS = 600
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -84,19 +75,10 @@ class Link:
     expires_at: datetime
 
 
-def _keys(secret: bytes) -> tuple[bytes, bytes]:
-    def derive(label: bytes) -> bytes:
-        return hmac.new(secret, b"unsubscribe-link/" + label, hashlib.sha256).digest()
-
-    return derive(b"seal"), derive(b"tag")
-
-
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    return hashlib.shake_256(key + nonce).digest(length)
-
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+def _fernet(secret: bytes) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"unsubscribe-link/fernet").derive(secret)
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def new_link(email: str, scope: Scope, *, now: datetime, ttl: timedelta) -> Link:
@@ -104,39 +86,27 @@ def new_link(email: str, scope: Scope, *, now: datetime, ttl: timedelta) -> Link
 
 
 def encode(secret: bytes, link: Link) -> str:
-    seal_key, tag_key = _keys(secret)
-    nonce = secrets.token_bytes(_NONCE)
-    payload = f"{link.scope}\n{link.email}".encode()
-    body = (_HEADER.pack(VERSION, int(link.expires_at.timestamp())) + nonce
-            + _xor(payload, _keystream(seal_key, nonce, len(payload))))
-    tag = hmac.new(tag_key, body, hashlib.sha256).digest()[:_TAG]
-    return base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode()
+    payload = f"{VERSION}|{int(link.expires_at.timestamp())}|{link.scope}|{link.email}"
+    return _fernet(secret).encrypt(payload.encode()).decode().rstrip("=")
 
 
 def decode(secret: bytes, token: str, *, now: datetime, settings: Settings) -> Link:
-    """The link in `token`, or LinkInvalid / LinkExpired. The tag is checked before anything
-    in the token is trusted, the expiry after."""
+    """The link in `token`, or LinkInvalid / LinkExpired. The token is authenticated before
+    anything in it is trusted, the expiry checked after."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise LinkInvalid("bad length")
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise LinkInvalid("not base64") from exc
-    if len(raw) < _HEADER.size + _NONCE + 3 + _TAG:
-        raise LinkInvalid("too short")
-    body, tag = raw[:-_TAG], raw[-_TAG:]
-    seal_key, tag_key = _keys(secret)
-    if not hmac.compare_digest(tag, hmac.new(tag_key, body, hashlib.sha256).digest()[:_TAG]):
-        raise LinkInvalid("bad tag")
-    version, expires = _HEADER.unpack_from(body)
-    if version != VERSION:
+        payload = _fernet(secret).decrypt(token + "=" * (-len(token) % 4)).decode()
+    except (InvalidToken, UnicodeDecodeError, ValueError) as exc:
+        raise LinkInvalid("not a token of ours") from exc
+    version, _, rest = payload.partition("|")
+    if version != str(VERSION):
         raise LinkInvalid("unknown version")
-    nonce, sealed = body[_HEADER.size:_HEADER.size + _NONCE], body[_HEADER.size + _NONCE:]
     try:
-        scope_text, _, email = _xor(sealed, _keystream(seal_key, nonce, len(sealed))
-                                    ).decode().partition("\n")
+        expires_text, scope_text, email = rest.split("|", 2)
+        expires = int(expires_text)
         scope = parse_scope(scope_text, settings)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise LinkInvalid(str(exc)) from exc
     if not email:
         raise LinkInvalid("no address")

@@ -51,9 +51,9 @@ def _origins(url: str) -> str:
 def page(settings: Settings) -> HTMLResponse:
     path = settings.knowledge_dir / "privacy_statement.md"
     statement = _statement(settings.knowledge_dir, path.stat().st_mtime)
-    chat_url = settings.widget_rasa_url or settings.rasa_url
+    chat_url = settings.widget_rasa_url or settings.rasa_base_url
     config = json.dumps({"rasaUrl": chat_url, "socketPath": "/socket.io",
-                         "siteUrl": settings.site_url or settings.public_url,
+                         "siteUrl": settings.site_base_url,
                          "title": "Privacy assistant"})
     body = _TEMPLATE.substitute(
         title=html.escape(statement.title),

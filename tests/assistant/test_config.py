@@ -8,18 +8,43 @@ from pathlib import Path
 
 import pytest
 
-from privacy_assistant.config import DEFAULTS, GENERATED_SECRETS, resolve
+from actions.settings import ActionSettings
+from privacy_assistant.config import GENERATED_SECRETS, StackSettings, resolve
+from privacy_assistant.settings import SharedSettings
+from privacy_backend.core.settings import Settings as BackendSettings
 from tests.conftest import PROJECT_ROOT
+
+EXAMPLE = PROJECT_ROOT / ".env.example"
+SETTINGS = [SharedSettings, StackSettings, ActionSettings, BackendSettings]
+
+
+def _variables() -> set[str]:
+    return {name.upper() for cls in SETTINGS for name in cls.model_fields}
 
 
 def test_every_setting_is_documented_in_env_example() -> None:
-    example = (PROJECT_ROOT / ".env.example").read_text("utf-8")
-    names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.M))
-    assert set(DEFAULTS) | set(GENERATED_SECRETS) <= names
+    names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", EXAMPLE.read_text("utf-8"), re.M))
+    assert _variables() - names == set()
+    assert names - _variables() == set(), "documented, but no process reads it"
+
+
+@pytest.mark.parametrize("cls", SETTINGS, ids=lambda cls: cls.__name__)
+def test_env_example_shows_the_defaults(cls: type[SharedSettings]) -> None:
+    """Copying .env.example to .env changes nothing: each value it shows is the default."""
+    assert cls.load({}, env_file=EXAMPLE) == cls.load({}, env_file=None)
+
+
+def test_readme_table_lists_every_variable_and_only_those() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    listed = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+    assert _variables() - listed == set()
+    assert listed - _variables() == set()
 
 
 def test_endpoints_yml_reads_only_variables_the_stack_sets(tmp_path: Path) -> None:
-    env = resolve({"VAR_DIR": str(tmp_path)}, root=tmp_path)
+    env = resolve({"VAR_DIR": str(tmp_path)}, env_file=None)
     for name in ("endpoints.yml", "credentials.yml"):
         used = re.findall(r"\$\{(\w+)\}", (PROJECT_ROOT / name).read_text("utf-8"))
         assert [var for var in used if var not in env] == [], name
@@ -27,7 +52,8 @@ def test_endpoints_yml_reads_only_variables_the_stack_sets(tmp_path: Path) -> No
 
 def test_environment_beats_dotenv_beats_defaults(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text('RASA_PORT=6000\nBACKEND_PORT="9000"\n# RASA_HOST=x\n')
-    env = resolve({"RASA_PORT": "7000", "VAR_DIR": str(tmp_path / "var")}, root=tmp_path)
+    env = resolve({"RASA_PORT": "7000", "VAR_DIR": str(tmp_path / "var")},
+                  env_file=tmp_path / ".env")
     assert env["RASA_PORT"] == "7000"
     assert env["BACKEND_PORT"] == "9000"
     assert env["RASA_HOST"] == "127.0.0.1"
@@ -36,8 +62,8 @@ def test_environment_beats_dotenv_beats_defaults(tmp_path: Path) -> None:
 
 
 def test_secrets_are_generated_once_privately_and_reused(tmp_path: Path) -> None:
-    first = resolve({"VAR_DIR": str(tmp_path)}, root=tmp_path)
-    second = resolve({"VAR_DIR": str(tmp_path)}, root=tmp_path)
+    first = resolve({"VAR_DIR": str(tmp_path)}, env_file=None)
+    second = resolve({"VAR_DIR": str(tmp_path)}, env_file=None)
     for key, filename in GENERATED_SECRETS.items():
         assert len(first[key]) >= 32 and first[key] == second[key]
         mode = stat.S_IMODE((tmp_path / filename).stat().st_mode)
@@ -46,16 +72,19 @@ def test_secrets_are_generated_once_privately_and_reused(tmp_path: Path) -> None
 
 
 def test_given_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:
-    env = resolve({"VAR_DIR": str(tmp_path), "RASA_API_TOKEN": "given"}, root=tmp_path)
+    env = resolve({"VAR_DIR": str(tmp_path), "RASA_API_TOKEN": "given"}, env_file=None)
     assert env["RASA_API_TOKEN"] == "given"
     assert not (tmp_path / "rasa_api_token").exists()
 
 
-def test_relative_paths_resolve_against_the_project(tmp_path: Path) -> None:
-    env = resolve({"VAR_DIR": "state"}, root=tmp_path)
-    assert env["VAR_DIR"] == str(tmp_path / "state")
-    assert env["TRACKER_STORE_DB"] == str(tmp_path / "state" / "rasa_tracker.db")
-    assert env["DATABASE_URL"] == f"sqlite:///{tmp_path / 'state' / 'privacy.db'}"
+def test_relative_paths_resolve_against_the_project() -> None:
+    env = resolve({"VAR_DIR": "state", "RASA_API_TOKEN": "r", "PRIVACY_API_TOKEN": "p"},
+                  env_file=None)
+    assert env["VAR_DIR"] == str(PROJECT_ROOT / "state")
+    assert env["TRACKER_STORE_DB"] == str(PROJECT_ROOT / "state" / "rasa_tracker.db")
+    assert env["DATABASE_URL"] == f"sqlite:///{PROJECT_ROOT / 'state' / 'privacy.db'}"
+    assert env["KNOWLEDGE_DIR"] == str(PROJECT_ROOT / "data" / "knowledge")
+    assert not (PROJECT_ROOT / "state").exists()
 
 
 def test_printed_configuration_hides_secrets(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from privacy_backend.core.security import load_or_create_secret
+from privacy_assistant.settings import load_or_create_secret
 from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
 

@@ -31,7 +31,7 @@ def test_page_passes_rasa_url_to_the_widget_and_loads_nothing_external(api: Api)
                     page.text, re.S)
     assert raw
     config = json.loads(raw.group(1))
-    assert config["rasaUrl"] == api.settings.rasa_url == "http://127.0.0.1:5005"
+    assert config["rasaUrl"] == api.settings.rasa_base_url == "http://127.0.0.1:5005"
     assert config["socketPath"] == "/socket.io"
     sources = re.findall(r'(?:src|href)="([^"#]+)"', page.text.split('<main')[0] +
                          page.text.split('</main>')[1])

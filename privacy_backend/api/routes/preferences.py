@@ -61,7 +61,7 @@ def email_query(
     email: Annotated[str, Query(max_length=254, description="Case and spaces are ignored")],
 ) -> str:
     try:
-        return str(_email.validate_python(email.strip())).lower()
+        return str(_email.validate_python(email.strip()))
     except ValidationError as exc:
         raise RequestValidationError(
             [{**err, "loc": ("query", "email")} for err in exc.errors()]

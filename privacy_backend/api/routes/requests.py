@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacy_assistant.settings import normalise_email
 from privacy_backend.api.codes import failure_error, send_code
 from privacy_backend.api.deps import MailerDep, NowDep, SecretDep, SessionDep, SettingsDep
 from privacy_backend.core.errors import ApiError, not_found
@@ -109,7 +110,7 @@ def list_requests(
         session.commit()
     query = select(PrivacyRequest).order_by(PrivacyRequest.due_at, PrivacyRequest.id)
     if email:
-        query = query.where(PrivacyRequest.email == email.strip().lower())
+        query = query.where(PrivacyRequest.email == normalise_email(email))
     if type:
         query = query.where(PrivacyRequest.type == type)
     if status:
