@@ -7,7 +7,6 @@ itself so that the agent's replies are the only ones, and resumes when the agent
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
@@ -18,7 +17,7 @@ from actions.api.base import call_off_loop
 from actions.api.errors import BackendError
 from actions.api.handoffs import HandoffsClient
 from actions.api.requests import Channel
-from actions.rights_requests import CHANNELS
+from actions.common import CHANNELS
 
 REASONS = {
     "request_human": "The visitor asked for a person.",
@@ -34,22 +33,6 @@ SUMMARY_CHARS = 500
 
 def handoffs_client() -> HandoffsClient:
     return HandoffsClient.from_env()
-
-
-def misunderstood_twice(tracker: Tracker) -> bool:
-    """The latest message and the one before it were both not understood: the first got
-    the re-prompt (utter_default), and this one is a low-confidence message too."""
-    users = [e for e in tracker.events if e.get("event") == "user"]
-    if len(users) < 2 or not all(intent_of(e) == "nlu_fallback" for e in users[-2:]):
-        return False
-    previous = users[-2]
-    after = tracker.events[tracker.events.index(previous) + 1:]
-    said = [e.get("metadata", {}).get("utter_action") for e in after if e.get("event") == "bot"]
-    return "utter_default" in said
-
-
-def intent_of(event: dict[str, Any]) -> str:
-    return str(((event.get("parse_data") or {}).get("intent") or {}).get("name", ""))
 
 
 def summary(tracker: Tracker) -> str:

@@ -6,10 +6,8 @@ question, ask the knowledge base, and pick the response.
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,25 +15,23 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import misunderstood_twice
+from actions.common import misunderstood_twice
 from actions.request_types import LABELS, detect_request_type
+from actions.settings import settings
 from privacy_kb import Answer, KnowledgeBase
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = "public"
 
 
 @lru_cache(maxsize=1)
 def knowledge_base() -> KnowledgeBase:
     """The knowledge base, built on first use (never at import) and then kept."""
-    directory = os.environ.get("KNOWLEDGE_DIR") or str(PROJECT_ROOT / "data" / "knowledge")
-    return KnowledgeBase.from_directory(Path(directory))
+    return KnowledgeBase.from_directory(settings().knowledge_dir)
 
 
 def statement_link(anchor: str) -> str:
     """The address of a section on the demo page that shows the statement."""
-    site = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{site}/#{anchor}"
+    return f"{settings().site_base_url}/#{anchor}"
 
 
 def one_message(quote: str) -> str:

@@ -1,9 +1,10 @@
 """Marketing choices in the chat: opt out (a channel, a topic, or everything), opt back in,
 and see the current choices, after the email is verified with a one-time code (or was
-verified earlier in the same conversation: see actions.verification).
+verified earlier in the same conversation: see `actions.common.recently_verified`).
 
 The backend's preference API records each change with its source and conversation; these
-actions read slots, call `actions.api.preferences`, and pick responses.
+actions read slots, call `actions.api.preferences`, and pick responses. What a correct code
+does for `Purpose.PREFERENCES` is registered here; the code form is `actions.verification`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ from actions.api.base import call_off_loop
 from actions.api.errors import BackendError, RateLimited
 from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
 from actions.api.preferences import from_env as preferences_from_env
+from actions.common import (
+    Purpose,
+    VerificationFlow,
+    call_backend,
+    confirm_code,
+    recently_verified,
+    register_verification,
+    valid_email,
+)
 from actions.preference_words import (
     CHANNEL_LABELS,
     TOPIC_LABELS,
@@ -28,8 +38,6 @@ from actions.preference_words import (
     detect_topic,
     wants_everything,
 )
-from actions.rights_requests import call_backend, valid_email
-from actions.verified_email import recently_verified
 
 T = TypeVar("T")
 ACTIONS = {"opt_out_marketing": "opt_out", "subscribe_marketing": "opt_in",
@@ -120,16 +128,13 @@ class ActionStartMarketingVerification(Action):
         if recently_verified(tracker, email):
             return [SlotSet("backend_outcome", "verified")]
         try:
-            sent = await call_backend(lambda client: client.start_verification(
-                email, "preferences", conversation_id=tracker.sender_id))
+            sent = await send_preferences_code(dispatcher, tracker)
         except BackendError as error:
             limited = isinstance(error, RateLimited)
             dispatcher.utter_message(
                 response="utter_too_many_codes" if limited else "utter_backend_down")
             return [SlotSet("backend_outcome", "declined")]
-        dispatcher.utter_message(response="utter_code_sent", email=email)
-        return [SlotSet("verification_id", sent.verification_id),
-                SlotSet("verification_purpose", "marketing"),
+        return [*sent, SlotSet("verification_purpose", Purpose.PREFERENCES.value),
                 SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]
 
 
@@ -198,3 +203,32 @@ class ActionApplyMarketing(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         return await apply_marketing(dispatcher, tracker)
+
+
+# --- what the code is for: marketing choices (see actions.common) -----------------------------
+
+async def check_preferences_code(tracker: Tracker, code: str) -> dict[str, Any]:
+    await confirm_code(tracker, code)
+    return {}
+
+
+async def send_preferences_code(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """Email a code for the address in `requester_email`: the first one, or a new one."""
+    email = tracker.get_slot("requester_email")
+    sent = await call_backend(lambda client: client.start_verification(
+        email, Purpose.PREFERENCES, conversation_id=tracker.sender_id))
+    dispatcher.utter_message(response="utter_code_sent", email=email)
+    return [SlotSet("verification_id", sent.verification_id)]
+
+
+async def preferences_verified(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """Apply the choice: the code was checked in this very turn."""
+    return await apply_marketing(dispatcher, tracker, verified=True)
+
+
+register_verification(Purpose.PREFERENCES, VerificationFlow(
+    check=check_preferences_code, resend=send_preferences_code, verified=preferences_verified))

@@ -2,7 +2,9 @@
 and look up a request's status after verifying the email again.
 
 The backend does the work (request API, one-time codes, audit); these actions read slots,
-call `actions.api.requests`, and pick responses. Every backend failure is answered politely
+call `actions.api.requests`, and pick responses. What a correct code does for a filed request
+and for a status lookup is registered here too (`Purpose.REQUEST`, `Purpose.STATUS_LOOKUP`);
+the code form itself is `actions.verification`. Every backend failure is answered politely
 and leaves the conversation where a retry files exactly one request (the idempotency key
 lives in the `request_key` slot until the request is filed).
 """
@@ -11,38 +13,40 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api.base import call_off_loop
 from actions.api.errors import (
     BackendError,
     BackendUnavailable,
     RateLimited,
 )
-from actions.api.requests import Channel, PrivacyRequest, PrivacyRequestsClient, from_env
+from actions.api.requests import Channel, PrivacyRequest
+from actions.common import (
+    CHANNELS,
+    REQUEST_SLOTS,
+    VERIFICATION_SLOTS,
+    Purpose,
+    VerificationFlow,
+    call_backend,
+    confirm_code,
+    long_date,
+    recently_verified,
+    register_verification,
+    reset,
+    valid_email,
+)
 from actions.request_types import LABELS, TYPES, detect_request_type
-from actions.verified_email import recently_verified
 
-T = TypeVar("T")
 SKIPPED = "-"
 REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]*([A-Z0-9]{4})\b")
 MAX_FIELD = 200
 MAX_DETAILS = 1000
 
-# Slots of one request; cleared when it is filed, cancelled or started over.
-REQUEST_SLOTS = ("request_type", "requester_email", "requester_name", "requester_region",
-                 "correction_details", "authorized_agent", "request_confirmed", "request_key")
-VERIFICATION_SLOTS = ("verification_code", "verification_id", "verification_purpose",
-                      "request_reference", "lookup_reference")
-CHANNELS = {"socketio": Channel.WEB, "slack": Channel.SLACK, "rest": Channel.REST}
 STATUS_LABELS = {
     "pending_verification": "waiting for the email to be verified",
     "verified": "verified and queued for our privacy team",
@@ -51,24 +55,6 @@ STATUS_LABELS = {
     "rejected": "closed without action (we wrote to you with the reason)",
     "closed_unverified": "closed, because the email was not verified within 7 days",
 }
-
-
-def requests_client() -> PrivacyRequestsClient:
-    """A client for the backend request API, configured from the environment."""
-    return from_env()
-
-
-async def call_backend(method: Callable[[PrivacyRequestsClient], T]) -> T:
-    """One request-API call off the event loop; raises BackendError subclasses."""
-    return await call_off_loop(requests_client, method)
-
-
-def reset(*names: str) -> list[EventType]:
-    return [SlotSet(name, None) for name in names]
-
-
-def long_date(moment: datetime) -> str:
-    return f"{moment:%B} {moment.day}, {moment.year}"
 
 
 def optional(value: str | None) -> str | None:
@@ -124,22 +110,6 @@ class ValidateRightsRequestForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"correction_details": bounded(value, MAX_DETAILS, dispatcher)}
-
-
-def valid_email(text: str, dispatcher: CollectingDispatcher) -> str | None:
-    """The address in `text` (normalised), or None after telling the visitor why not."""
-    candidates = [word.strip("<>()[],;:.!?'\"") for word in text.split() if "@" in word]
-    if len(candidates) != 1:
-        dispatcher.utter_message(response="utter_invalid_email",
-                                 reason="I couldn't find one email address in that")
-        return None
-    try:
-        checked = validate_email(candidates[0], check_deliverability=False)
-    except EmailNotValidError as error:
-        dispatcher.utter_message(response="utter_invalid_email", reason=str(error).rstrip("."))
-        return None
-    # The backend keys addresses in lower case; so does the conversation's verified address.
-    return str(checked.normalized).lower()
 
 
 def bounded(value: Any, limit: int, dispatcher: CollectingDispatcher) -> str | None:
@@ -213,11 +183,10 @@ class ActionSubmitRightsRequest(Action):
         return [
             SlotSet("request_key", key),
             SlotSet("request_reference", request.reference),
-            SlotSet("verification_purpose", "request"),
+            SlotSet("verification_purpose", Purpose.REQUEST.value),
             SlotSet("verification_code", None),
             SlotSet("backend_outcome", "ok"),
         ]
-
 
     @staticmethod
     async def _already_verified(
@@ -232,7 +201,7 @@ class ActionSubmitRightsRequest(Action):
         except BackendError:
             dispatcher.utter_message(response="utter_code_sent", email=request.email)
             return [SlotSet("request_key", key), SlotSet("request_reference", request.reference),
-                    SlotSet("verification_purpose", "request"),
+                    SlotSet("verification_purpose", Purpose.REQUEST.value),
                     SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]
         tell_filed(dispatcher, verified)
         return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
@@ -278,11 +247,8 @@ class ActionStartStatusLookup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reference = tracker.get_slot("lookup_reference")
-        email = tracker.get_slot("requester_email")
         try:
-            sent = await call_backend(lambda client: client.start_status_lookup(
-                reference, email, conversation_id=tracker.sender_id))
+            sent = await send_lookup_code(dispatcher, tracker)
         except BackendError as error:
             limited = isinstance(error, RateLimited)
             dispatcher.utter_message(
@@ -290,10 +256,9 @@ class ActionStartStatusLookup(Action):
             # "declined", not "unavailable": "try again" retries filing a request, not this.
             return [SlotSet("backend_outcome", "declined"),
                     *reset("lookup_reference", "requester_email")]
-        dispatcher.utter_message(response="utter_status_code_sent")
         return [
-            SlotSet("verification_id", sent.verification_id),
-            SlotSet("verification_purpose", "status"),
+            *sent,
+            SlotSet("verification_purpose", Purpose.STATUS_LOOKUP.value),
             SlotSet("verification_code", None),
             SlotSet("backend_outcome", "ok"),
         ]
@@ -308,7 +273,7 @@ class ActionCancelRequest(Action):
     ) -> list[EventType]:
         loop = (tracker.active_loop or {}).get("name")
         filed_unverified = loop == "verification_form" and (
-            tracker.get_slot("verification_purpose") == "request")
+            tracker.get_slot("verification_purpose") == Purpose.REQUEST)
         dispatcher.utter_message(
             response="utter_cancelled_unverified" if filed_unverified else "utter_cancelled")
         return [ActiveLoop(None), SlotSet("requested_slot", None),
@@ -324,3 +289,79 @@ class ActionRestartRequest(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_starting_over")
         return [SlotSet("requested_slot", None), *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
+
+
+# --- what the code is for: a filed request, or a status lookup (see actions.common) ----------
+
+async def check_request_code(tracker: Tracker, code: str) -> dict[str, Any]:
+    reference = tracker.get_slot("request_reference")
+    await call_backend(lambda client: client.verify_request(reference, code))
+    return {}
+
+
+async def resend_request_code(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    reference = tracker.get_slot("request_reference")
+    await call_backend(lambda client: client.resend_code(reference))
+    dispatcher.utter_message(response="utter_code_sent", email=tracker.get_slot("requester_email"))
+    return []
+
+
+async def request_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Confirm the filed request, now verified."""
+    request = await verified_request(dispatcher, tracker)
+    if request is not None:
+        tell_filed(dispatcher, request)
+    return []
+
+
+async def check_lookup_code(tracker: Tracker, code: str) -> dict[str, Any]:
+    result = await confirm_code(tracker, code)
+    return {"request_reference": result.request_reference}
+
+
+async def send_lookup_code(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """Ask for a code for `lookup_reference` and `requester_email`: the first one, or a new
+    one. The backend answers the same whether or not they match."""
+    reference, email = tracker.get_slot("lookup_reference"), tracker.get_slot("requester_email")
+    sent = await call_backend(lambda client: client.start_status_lookup(
+        reference, email, conversation_id=tracker.sender_id))
+    dispatcher.utter_message(response="utter_status_code_sent")
+    return [SlotSet("verification_id", sent.verification_id)]
+
+
+async def lookup_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Show the looked-up request's status."""
+    request = await verified_request(dispatcher, tracker)
+    if request is not None:
+        dispatcher.utter_message(
+            response="utter_request_status", reference=request.reference,
+            request_label=LABELS[request.type.value],
+            status=STATUS_LABELS.get(request.status.value, request.status.value),
+            received=long_date(request.created_at), due=long_date(request.due_at),
+        )
+    return []
+
+
+async def verified_request(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> PrivacyRequest | None:
+    """The request the verified code belongs to, or None (after saying so if the backend is
+    down)."""
+    reference = tracker.get_slot("request_reference")
+    if not reference:
+        return None
+    try:
+        return await call_backend(lambda client: client.get_request(reference))
+    except BackendError:
+        dispatcher.utter_message(response="utter_backend_down")
+        return None
+
+
+register_verification(Purpose.REQUEST, VerificationFlow(
+    check=check_request_code, resend=resend_request_code, verified=request_verified))
+register_verification(Purpose.STATUS_LOOKUP, VerificationFlow(
+    check=check_lookup_code, resend=send_lookup_code, verified=lookup_verified))

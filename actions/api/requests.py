@@ -36,6 +36,7 @@ __all__ = [
     "NotFound",
     "PrivacyRequest",
     "PrivacyRequestsClient",
+    "Purpose",
     "RateLimited",
     "RequestStatus",
     "RequestType",
@@ -70,6 +71,14 @@ class Channel(str, enum.Enum):
     SLACK = "slack"
     REST = "rest"
     AGENT = "agent"
+
+
+class Purpose(str, enum.Enum):
+    """What a one-time code proves the address for; the backend's `VerificationPurpose`."""
+
+    REQUEST = "request"
+    STATUS_LOOKUP = "status_lookup"
+    PREFERENCES = "preferences"
 
 
 def _req_dt(value: str) -> datetime:
@@ -130,7 +139,7 @@ class CodeSent:
 @dataclass(frozen=True)
 class VerificationResult:
     id: str
-    purpose: str
+    purpose: Purpose
     email: str
     verified_at: datetime
     request_reference: str | None
@@ -201,15 +210,19 @@ class PrivacyRequestsClient(BackendClient):
         return _code_sent(self._call("POST", "/api/v1/requests/lookup", json={
             "reference": reference, "email": email, "conversation_id": conversation_id}))
 
-    def start_verification(self, email: str, purpose: str,
+    def start_verification(self, email: str, purpose: Purpose,
                            conversation_id: str | None = None) -> CodeSent:
+        """Email a code that proves `email` for `purpose` (a filed request's code comes with
+        the request instead, so the backend accepts STATUS_LOOKUP and PREFERENCES here)."""
         return _code_sent(self._call("POST", "/api/v1/verifications", json={
-            "email": email, "purpose": purpose, "conversation_id": conversation_id}))
+            "email": email, "purpose": Purpose(purpose).value,
+            "conversation_id": conversation_id}))
 
     def confirm_verification(self, verification_id: str, code: str) -> VerificationResult:
         data = self._call("POST", f"/api/v1/verifications/{_seg(verification_id)}/confirm",
                           json={"code": code})
-        return VerificationResult(id=data["id"], purpose=data["purpose"], email=data["email"],
+        return VerificationResult(id=data["id"], purpose=Purpose(data["purpose"]),
+                                  email=data["email"],
                                   verified_at=_req_dt(data["verified_at"]),
                                   request_reference=data.get("request_reference"))
 

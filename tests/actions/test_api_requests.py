@@ -18,6 +18,7 @@ from actions.api.requests import (
     NotFound,
     PrivacyRequest,
     PrivacyRequestsClient,
+    Purpose,
     RateLimited,
     RequestStatus,
     RequestType,
@@ -80,15 +81,16 @@ def test_status_lookup_and_generic_verification(client: PrivacyRequestsClient,
     while time.monotonic() < deadline and backend.mail_count() == mails_before:
         time.sleep(0.05)
     result = client.confirm_verification(started.verification_id, backend.last_code())
-    assert result.request_reference == created.reference
+    assert (result.request_reference, result.purpose) == (created.reference,
+                                                          Purpose.STATUS_LOOKUP)
     decoy = client.start_status_lookup("PR-2222-2222", "bob@example.com")
     assert isinstance(decoy, CodeSent)
-    pref = client.start_verification("carol@example.com", "preferences", "conv-1")
+    pref = client.start_verification("carol@example.com", Purpose.PREFERENCES, "conv-1")
     with pytest.raises(VerificationFailed):
         client.confirm_verification(pref.verification_id, "999999"
                                     if backend.last_code() != "999999" else "888888")
-    assert client.confirm_verification(pref.verification_id,
-                                       backend.last_code()).email == "carol@example.com"
+    confirmed = client.confirm_verification(pref.verification_id, backend.last_code())
+    assert (confirmed.email, confirmed.purpose) == ("carol@example.com", Purpose.PREFERENCES)
 
 
 def test_errors_become_typed_exceptions(client: PrivacyRequestsClient, backend: Backend) -> None:

@@ -1,4 +1,6 @@
-"""When the assistant hands over to a person on its own: two misunderstood messages."""
+"""Handing a conversation to a person: the summary the agent sees, and the handoff queued
+(or not) per channel. When the assistant hands over on its own (two misunderstood messages)
+is tested in tests/actions/test_common.py, with the helper that decides it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import ActionHandoff, misunderstood_twice, summary
+from actions.handoff import ActionHandoff, summary
 from tests.actions.conftest import TOKEN, Backend
 
 
@@ -19,30 +21,9 @@ def user(text: str, intent: str) -> dict[str, Any]:
             "parse_data": {"intent": {"name": intent, "confidence": 0.2}}}
 
 
-def bot(response: str) -> dict[str, Any]:
-    return {"event": "bot", "text": "…", "metadata": {"utter_action": response}}
-
-
 def tracker(*events: dict[str, Any]) -> Tracker:
     latest = [e for e in events if e["event"] == "user"][-1]["parse_data"]
     return Tracker("visitor", {}, latest, list(events), False, None, {}, "action_listen")
-
-
-def test_two_misunderstood_messages_in_a_row() -> None:
-    assert misunderstood_twice(tracker(
-        user("blorp", "nlu_fallback"), bot("utter_default"), user("zzz qq", "nlu_fallback")))
-
-
-def test_one_misunderstanding_is_not_enough() -> None:
-    assert not misunderstood_twice(tracker(user("zzz qq", "nlu_fallback")))
-    assert not misunderstood_twice(tracker(
-        user("hi", "greet"), bot("utter_greet"), user("zzz qq", "nlu_fallback")))
-
-
-def test_a_low_confidence_message_that_was_answered_does_not_count() -> None:
-    assert not misunderstood_twice(tracker(
-        user("how long u keep stuff", "nlu_fallback"), bot("utter_answer_from_statement"),
-        user("zzz qq", "nlu_fallback")))
 
 
 def test_summary_keeps_the_last_messages_short() -> None:

@@ -17,7 +17,6 @@ from actions.rights_requests import (
     ValidateRightsRequestForm,
     ValidateStatusLookupForm,
 )
-from actions.verification import ValidateVerificationForm
 
 
 @pytest.mark.parametrize(
@@ -114,12 +113,6 @@ def test_reference_is_normalised(typed: str, stored: str) -> None:
 def test_malformed_reference_is_asked_again() -> None:
     value, said = validate(ValidateStatusLookupForm(), "lookup_reference", "my request")
     assert value is None and said == ["utter_invalid_reference"]
-
-
-def test_code_must_have_six_digits_before_the_backend_is_asked() -> None:
-    value, said = validate(ValidateVerificationForm(), "verification_code", "12345",
-                           {"verification_purpose": "request", "request_reference": "PR-X"})
-    assert value is None and said == ["utter_code_format"]
 
 
 def test_unconfirmed_request_is_not_filed() -> None:

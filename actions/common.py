@@ -1,0 +1,170 @@
+"""What the capability modules share, so that none of them imports another: the request-API
+call, the channel map, slot resets, email parsing, dates, the address this conversation has
+proved it owns, the "misunderstood twice" test, and the one table that says what a one-time
+code is for (`Purpose` → `VerificationFlow`).
+
+Each capability module registers the flows it owns (rights requests: `request` and
+`status_lookup`; marketing: `preferences`) when it is imported; the rasa-sdk imports every
+module of the package before it serves an action, and `actions.verification` looks the flow
+up by the `verification_purpose` slot. Nothing here calls the backend at import time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.api.base import call_off_loop
+from actions.api.requests import (
+    Channel,
+    PrivacyRequestsClient,
+    Purpose,
+    VerificationResult,
+    from_env,
+)
+
+__all__ = [
+    "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "VERIFIED_FOR", "Purpose",
+    "VerificationFlow", "call_backend", "confirm_code", "intent_of", "long_date",
+    "mark_verified", "misunderstood_twice", "recently_verified", "register_verification",
+    "requests_client", "reset", "valid_email", "verification_flow",
+]
+
+T = TypeVar("T")
+
+# Rasa's input channel name → the channel the backend records.
+CHANNELS = {"socketio": Channel.WEB, "slack": Channel.SLACK, "rest": Channel.REST}
+
+# Slots of one request; cleared when it is filed, cancelled or started over.
+REQUEST_SLOTS = ("request_type", "requester_email", "requester_name", "requester_region",
+                 "correction_details", "authorized_agent", "request_confirmed", "request_key")
+# Slots of one code being asked for; cleared once the code form is over.
+VERIFICATION_SLOTS = ("verification_code", "verification_id", "verification_purpose",
+                      "request_reference", "lookup_reference")
+
+# One code is enough for every flow for this long, within the same conversation.
+VERIFIED_FOR = 30 * 60
+
+
+# --- the request API ---------------------------------------------------------------------------
+
+def requests_client() -> PrivacyRequestsClient:
+    """A client for the backend request API, configured from the environment."""
+    return from_env()
+
+
+async def call_backend(method: Callable[[PrivacyRequestsClient], T]) -> T:
+    """One request-API call off the event loop; raises BackendError subclasses."""
+    return await call_off_loop(requests_client, method)
+
+
+async def confirm_code(tracker: Tracker, code: str) -> VerificationResult:
+    """Check `code` against the verification in the `verification_id` slot (the codes of
+    status lookups and preference changes; a filed request's code is checked on the request)."""
+    verification_id = tracker.get_slot("verification_id")
+    return await call_backend(lambda client: client.confirm_verification(verification_id, code))
+
+
+# --- slots and words ---------------------------------------------------------------------------
+
+def reset(*names: str) -> list[EventType]:
+    return [SlotSet(name, None) for name in names]
+
+
+def long_date(moment: datetime) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+def valid_email(text: str, dispatcher: CollectingDispatcher) -> str | None:
+    """The address in `text` (normalised), or None after telling the visitor why not."""
+    candidates = [word.strip("<>()[],;:.!?'\"") for word in text.split() if "@" in word]
+    if len(candidates) != 1:
+        dispatcher.utter_message(response="utter_invalid_email",
+                                 reason="I couldn't find one email address in that")
+        return None
+    try:
+        checked = validate_email(candidates[0], check_deliverability=False)
+    except EmailNotValidError as error:
+        dispatcher.utter_message(response="utter_invalid_email", reason=str(error).rstrip("."))
+        return None
+    # The backend keys addresses in lower case; so does the conversation's verified address.
+    return str(checked.normalized).lower()
+
+
+# --- the address this conversation has proved it owns -------------------------------------------
+
+def recently_verified(tracker: Tracker, email: str | None) -> bool:
+    until = tracker.get_slot("verified_until") or 0
+    return bool(email) and tracker.get_slot("verified_email") == email and until > time.time()
+
+
+def mark_verified(email: str | None) -> list[EventType]:
+    """Remember, for VERIFIED_FOR seconds, that this conversation proved it owns `email`."""
+    if not email:
+        return []
+    return [SlotSet("verified_email", email), SlotSet("verified_until", time.time() + VERIFIED_FOR)]
+
+
+# --- the conversation so far -------------------------------------------------------------------
+
+def misunderstood_twice(tracker: Tracker) -> bool:
+    """The latest message and the one before it were both not understood: the first got
+    the re-prompt (utter_default), and this one is a low-confidence message too."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2 or not all(intent_of(e) == "nlu_fallback" for e in users[-2:]):
+        return False
+    previous = users[-2]
+    after = tracker.events[tracker.events.index(previous) + 1:]
+    said = [e.get("metadata", {}).get("utter_action") for e in after if e.get("event") == "bot"]
+    return "utter_default" in said
+
+
+def intent_of(event: dict[str, Any]) -> str:
+    return str(((event.get("parse_data") or {}).get("intent") or {}).get("name", ""))
+
+
+# --- what a one-time code is for ---------------------------------------------------------------
+
+Check = Callable[[Tracker, str], Awaitable[dict[str, Any]]]
+Step = Callable[[CollectingDispatcher, Tracker], Awaitable[list[EventType]]]
+
+
+@dataclass(frozen=True)
+class VerificationFlow:
+    """The three things the code form needs to know about one purpose.
+
+    `check(tracker, digits)` asks the backend whether the six digits are right and returns
+    the slots to set besides `verification_code` (it raises `BackendError`, and
+    `VerificationFailed` for a wrong or spent code). `resend(dispatcher, tracker)` emails a
+    new code and tells the visitor. `verified(dispatcher, tracker)` finishes the job once the
+    code is right; it reads the slots as they were while the code was asked for.
+    """
+
+    check: Check
+    resend: Step
+    verified: Step
+
+
+_FLOWS: dict[Purpose, VerificationFlow] = {}
+
+
+def register_verification(purpose: Purpose, flow: VerificationFlow) -> None:
+    """Called once per purpose by the capability module that owns it, at import. A second
+    registration replaces the first: the SDK's --auto-reload re-imports a changed module."""
+    _FLOWS[purpose] = flow
+
+
+def verification_flow(purpose: str | None) -> VerificationFlow | None:
+    """The flow for a `verification_purpose` slot value, or None when there is none."""
+    try:
+        return _FLOWS.get(Purpose(purpose))
+    except ValueError:
+        return None
