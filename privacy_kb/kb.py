@@ -28,7 +28,7 @@ SUPPORT_CANDIDATES = 3
 # The statement's ranker: the product settings plus the practice cue ("what do you collect" ->
 # the passage whose lead-in says "The personal information we collect ..."), which answers the
 # statement's most asked questions and is neutral to slightly negative on PolicyQA segment
-# retrieval (docs/benchmarks.md, fifth round).
+# retrieval (measured in docs/benchmarks.md).
 KB_CONFIG = RankerConfig(practice_weight=0.5)
 MAX_QUOTE_CHARS = 600  # longer passages are trimmed to their most relevant sentences
 
