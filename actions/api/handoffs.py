@@ -9,7 +9,6 @@ Build one with `HandoffsClient.from_env()`; nothing happens at import time.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from actions.api.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from privacy_assistant.contract import HandoffStatus
 
 __all__ = [
     "BackendError",
@@ -37,12 +37,6 @@ __all__ = [
 ]
 
 PATH = "/api/v1/handoffs"
-
-
-class HandoffStatus(str, enum.Enum):
-    WAITING = "waiting"
-    ACTIVE = "active"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ purpose="preferences")`; this client only reads and writes the choices. Build on
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from actions.api.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from privacy_assistant.contract import PreferenceSource
 
 __all__ = [
     "BackendError",
@@ -42,14 +42,6 @@ __all__ = [
 ]
 
 PATH = "/api/v1/preferences"
-
-
-class PreferenceSource(str, enum.Enum):
-    CHAT = "chat"
-    UNSUBSCRIBE_LINK = "unsubscribe_link"
-    AGENT = "agent"
-    SLACK = "slack"
-    API = "api"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ one with `from_env()`; nothing happens at import time.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +23,8 @@ from actions.api.errors import (
     ValidationFailed,
     VerificationFailed,
 )
+from privacy_assistant.contract import Channel, RequestStatus, RequestType
+from privacy_assistant.contract import VerificationPurpose as Purpose
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -47,38 +48,6 @@ __all__ = [
     "backend_url",
     "from_env",
 ]
-
-
-class RequestType(str, enum.Enum):
-    KNOW = "know"
-    ACCESS = "access"
-    PORTABILITY = "portability"
-    DELETION = "deletion"
-    CORRECTION = "correction"
-
-
-class RequestStatus(str, enum.Enum):
-    PENDING_VERIFICATION = "pending_verification"
-    VERIFIED = "verified"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    REJECTED = "rejected"
-    CLOSED_UNVERIFIED = "closed_unverified"
-
-
-class Channel(str, enum.Enum):
-    WEB = "web"
-    SLACK = "slack"
-    REST = "rest"
-    AGENT = "agent"
-
-
-class Purpose(str, enum.Enum):
-    """What a one-time code proves the address for; the backend's `VerificationPurpose`."""
-
-    REQUEST = "request"
-    STATUS_LOOKUP = "status_lookup"
-    PREFERENCES = "preferences"
 
 
 def _req_dt(value: str) -> datetime:

@@ -14,6 +14,15 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from privacy_assistant.contract import (
+    Channel,
+    HandoffStatus,
+    PreferenceSource,
+    RequestStatus,
+    RequestType,
+    VerificationPurpose,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -47,46 +56,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
-
-
-class RequestType(str, enum.Enum):
-    KNOW = "know"
-    ACCESS = "access"
-    PORTABILITY = "portability"
-    DELETION = "deletion"
-    CORRECTION = "correction"
-
-
-class RequestStatus(str, enum.Enum):
-    PENDING_VERIFICATION = "pending_verification"
-    VERIFIED = "verified"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    REJECTED = "rejected"
-    CLOSED_UNVERIFIED = "closed_unverified"
-
-
-class Channel(str, enum.Enum):
-    WEB = "web"
-    SLACK = "slack"
-    REST = "rest"
-    AGENT = "agent"
-
-
-class VerificationPurpose(str, enum.Enum):
-    REQUEST = "request"
-    STATUS_LOOKUP = "status_lookup"
-    PREFERENCES = "preferences"
-
-
-class PreferenceSource(str, enum.Enum):
-    """Where a marketing-preference change came from."""
-
-    CHAT = "chat"
-    UNSUBSCRIBE_LINK = "unsubscribe_link"
-    AGENT = "agent"
-    SLACK = "slack"
-    API = "api"
 
 
 def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
@@ -209,14 +178,6 @@ class PreferenceChange(Base):
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     preference: Mapped[MarketingPreference] = relationship(back_populates="changes")
-
-
-class HandoffStatus(str, enum.Enum):
-    """`waiting` for an agent -> `active` (an agent took it) -> `closed`."""
-
-    WAITING = "waiting"
-    ACTIVE = "active"
-    CLOSED = "closed"
 
 
 class Agent(Base):

@@ -1,0 +1,63 @@
+"""The values the backend's API and its clients agree on.
+
+The backend stores them (`privacy_backend.core.models`) and the action server's clients
+(`actions/api/`) send and read them; both import them from here, so a new request type or
+status is added in one place. Changing a value is a change of the API and of the data
+already stored.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class RequestType(str, enum.Enum):
+    KNOW = "know"
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    DELETION = "deletion"
+    CORRECTION = "correction"
+
+
+class RequestStatus(str, enum.Enum):
+    PENDING_VERIFICATION = "pending_verification"
+    VERIFIED = "verified"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CLOSED_UNVERIFIED = "closed_unverified"
+
+
+class Channel(str, enum.Enum):
+    """Where a request or handoff came from."""
+
+    WEB = "web"
+    SLACK = "slack"
+    REST = "rest"
+    AGENT = "agent"
+
+
+class VerificationPurpose(str, enum.Enum):
+    """What a one-time code proves the address for."""
+
+    REQUEST = "request"
+    STATUS_LOOKUP = "status_lookup"
+    PREFERENCES = "preferences"
+
+
+class PreferenceSource(str, enum.Enum):
+    """Where a marketing-preference change came from."""
+
+    CHAT = "chat"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+    AGENT = "agent"
+    SLACK = "slack"
+    API = "api"
+
+
+class HandoffStatus(str, enum.Enum):
+    """`waiting` for an agent -> `active` (an agent took it) -> `closed`."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
