@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="privacy-backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="apply migrations, then run the HTTP server")
-    serve.add_argument("--host", help="default: BACKEND_HOST (127.0.0.1)")
+    serve.add_argument("--host", help="default: BACKEND_HOST")
     serve.add_argument("--port", type=int, help="default: BACKEND_PORT (8000)")
     serve.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     serve.set_defaults(func=cmd_serve)

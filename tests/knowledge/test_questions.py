@@ -85,21 +85,19 @@ def test_expected_headings_exist(kb: KnowledgeBase) -> None:
 
 
 def test_held_out_questions_floor(kb: KnowledgeBase) -> None:
-    """Questions never tuned on (docs/benchmarks.md): a floor, not a per-question target.
-    The first set was tuned on in the third round (its misses were named as goals)."""
+    """The first written set (docs/benchmarks.md): a floor, not a per-question target. Its
+    misses have been named as goals, so it is a development set now, not a held-out one."""
     right = sum(
         (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
         for e in HELD_OUT["answered"])
-    # 16 in the third round; the fourth round's support test declines "will u treat me
-    # differently if i use my rights" (two words the statement never uses against one privacy
-    # word), so 15; the fifth round's practice cue answers "who gets my data": 16.
+    # The score the engine has today; docs/benchmarks.md records how it got there.
     assert right >= 16, f"{right}/{len(HELD_OUT['answered'])}"
     assert all(kb.answer(q) is None for q in HELD_OUT["declined"])
 
 
 def test_second_held_out_set_floor(kb: KnowledgeBase) -> None:
-    """The third round's untuned set: first run 12/20 and 2/5 declined; 14/20 and 5/5 after
-    the fourth round's changes, 17/20 after the fifth's (docs/benchmarks.md): a floor."""
+    """The second set, never tuned on: today's score as a floor (its first run and each
+    later score are in docs/benchmarks.md)."""
     second = HELD_OUT["second_set"]
     right = sum(
         (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
@@ -109,8 +107,8 @@ def test_second_held_out_set_floor(kb: KnowledgeBase) -> None:
 
 
 def test_third_held_out_set_floor(kb: KnowledgeBase) -> None:
-    """The fifth round's untuned "what / who / why / how long" set (docs/benchmarks.md): its
-    score after that round's changes, as a floor."""
+    """The third set ("what / who / why / how long"), never tuned on: today's score as a
+    floor (docs/benchmarks.md)."""
     right = sum(
         (a := kb.answer(e["q"])) is not None and a.heading in _expected(e)
         for e in THIRD_SET["answered"])
