@@ -170,14 +170,19 @@ def update_status(reference: str, body: StatusUpdate, session: SessionDep,
     return request
 
 
-@router.post("/{reference}/verify", response_model=RequestOut)
-def verify(reference: str, body: CodeIn, session: SessionDep, settings: SettingsDep,
-           now: NowDep, secret: SecretDep) -> PrivacyRequest:
-    request = _load(session, reference, settings, now)
+def _require_awaiting_verification(request: PrivacyRequest) -> None:
+    """A code can be checked or sent again only while the request waits for one (else 409)."""
     if request.status is not RequestStatus.PENDING_VERIFICATION:
         raise ApiError(409, "illegal_transition",
                        f"This request is '{request.status.value}', not awaiting verification.",
                        current_status=request.status.value)
+
+
+@router.post("/{reference}/verify", response_model=RequestOut)
+def verify(reference: str, body: CodeIn, session: SessionDep, settings: SettingsDep,
+           now: NowDep, secret: SecretDep) -> PrivacyRequest:
+    request = _load(session, reference, settings, now)
+    _require_awaiting_verification(request)
     verification = codes.latest_for_request(session, request.id)
     if verification is None:
         raise ApiError(410, "code_expired", "No code is active. Ask for a new code.")
@@ -196,10 +201,7 @@ def verify(reference: str, body: CodeIn, session: SessionDep, settings: Settings
 def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep,
                 mailer: MailerDep, secret: SecretDep) -> CodeSent:
     request = _load(session, reference, settings, now)
-    if request.status is not RequestStatus.PENDING_VERIFICATION:
-        raise ApiError(409, "illegal_transition",
-                       f"This request is '{request.status.value}', not awaiting verification.",
-                       current_status=request.status.value)
+    _require_awaiting_verification(request)
     try:
         verification = _issue_and_send(session, request, settings=settings, secret=secret,
                                        now=now, mailer=mailer)
