@@ -3,26 +3,23 @@ widget, which talks to Rasa's socket.io channel at WIDGET_RASA_URL (default RASA
 
 from __future__ import annotations
 
-import html
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from string import Template
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from privacy_backend.api.deps import SettingsDep
 from privacy_backend.core.settings import Settings
+from privacy_backend.site.templates import templates
 from privacy_kb.document import parse_front_matter
 from privacy_kb.render import html_blocks, split_blocks
 
 router = APIRouter(tags=["site"])
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-_TEMPLATE = Template((Path(__file__).resolve().parent / "templates" / "site.html")
-                     .read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -48,28 +45,23 @@ def _origins(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc} {ws}://{parts.netloc}"
 
 
-def page(settings: Settings) -> HTMLResponse:
+def page(request: Request, settings: Settings) -> HTMLResponse:
     path = settings.knowledge_dir / "privacy_statement.md"
     statement = _statement(settings.knowledge_dir, path.stat().st_mtime)
     chat_url = settings.widget_rasa_url or settings.rasa_base_url
-    config = json.dumps({"rasaUrl": chat_url, "socketPath": "/socket.io",
-                         "siteUrl": settings.site_base_url,
-                         "title": "Privacy assistant"})
-    body = _TEMPLATE.substitute(
-        title=html.escape(statement.title),
-        statement=statement.html,
-        source=html.escape(statement.source, quote=True),
-        # `</` cannot end the script element early: JSON escapes it as `<\/`.
-        config=config.replace("</", "<\\/"),
-    )
+    config = {"rasaUrl": chat_url, "socketPath": "/socket.io",
+              "siteUrl": settings.site_base_url, "title": "Privacy assistant"}
     csp = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
            f"connect-src 'self' {_origins(chat_url)}; frame-ancestors 'none'; "
            "base-uri 'none'; form-action 'none'")
-    return HTMLResponse(body, headers={"Content-Security-Policy": csp,
-                                       "X-Content-Type-Options": "nosniff",
-                                       "Referrer-Policy": "same-origin"})
+    return templates.TemplateResponse(
+        request, "site.html",
+        {"title": statement.title, "statement": Markup(statement.html),
+         "source": statement.source, "config": config},
+        headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "same-origin"})
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(settings: SettingsDep) -> HTMLResponse:
-    return page(settings)
+def home(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return page(request, settings)

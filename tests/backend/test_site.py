@@ -63,3 +63,16 @@ def test_markdown_is_escaped_and_only_safe_links_survive() -> None:
     assert block_html("## Your Rights {#rights}") == (
         '<h2 id="rights" tabindex="-1">Your Rights</h2>')
     assert block_html("* one\n* two") == "<ul><li>one</li><li>two</li></ul>"
+
+
+def test_the_statement_title_and_source_are_escaped(api: Api, tmp_path: Path) -> None:
+    """The page is a template with autoescaping: front matter cannot inject markup."""
+    (tmp_path / "privacy_statement.md").write_text(
+        '---\ntitle: "<script>alert(1)</script>"\nsource: "x\\" onmouseover=\\"alert(1)"\n---\n'
+        "# Heading {#h}\n\nBody.\n", encoding="utf-8")
+    app = api.client.app
+    app.state.settings = api.settings.model_copy(update={"knowledge_dir": tmp_path})  # type: ignore[attr-defined]
+    text = api.client.get("/").text
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert '" onmouseover="' not in text
