@@ -33,8 +33,8 @@ from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
 from privacy_backend.schemas.handoffs import (
     AgentMessageIn,
     AgentOut,
+    ConsoleHandoffOut,
     ConversationOut,
-    HandoffOut,
     LoginIn,
     QueueItem,
     QueueOut,
@@ -120,7 +120,7 @@ def queue(record: AgentSessionDep, session: SessionDep, settings: SettingsDep, n
           ) -> QueueOut:
     online = _online(session, settings, now)
     return QueueOut(agents_online=online, handoffs=[
-        QueueItem(handoff=svc.out(h, online), mine=h.agent_id == record.agent_id,
+        QueueItem(handoff=svc.console_out(h, online), mine=h.agent_id == record.agent_id,
                   age_seconds=max(0, int((now - h.created_at).total_seconds())))
         for h in svc.queue(session)])
 
@@ -153,7 +153,7 @@ def conversation(handoff_id: int, record: AgentSessionDep, session: SessionDep,
         PreferenceChange.conversation_id == handoff.conversation_id
     ).order_by(PreferenceChange.id))
     return ConversationOut(
-        handoff=svc.out(handoff, _online(session, settings, now)),
+        handoff=svc.console_out(handoff, _online(session, settings, now)),
         mine=handoff.agent_id == record.agent_id, transcript=transcript,
         transcript_error=error,
         requests=[RequestOut.model_validate(r).model_dump(mode="json") for r in requests],
@@ -163,14 +163,14 @@ def conversation(handoff_id: int, record: AgentSessionDep, session: SessionDep,
     )
 
 
-def _write(handoff: Handoff, session: Session, settings: Settings, now: Any) -> HandoffOut:
+def _write(handoff: Handoff, session: Session, settings: Settings, now: Any) -> ConsoleHandoffOut:
     session.commit()
-    return svc.out(handoff, _online(session, settings, now))
+    return svc.console_out(handoff, _online(session, settings, now))
 
 
-@api.post("/handoffs/{handoff_id}/take", response_model=HandoffOut)
+@api.post("/handoffs/{handoff_id}/take", response_model=ConsoleHandoffOut)
 def take(handoff_id: int, record: CsrfSessionDep, session: SessionDep, settings: SettingsDep,
-         now: NowDep) -> HandoffOut:
+         now: NowDep) -> ConsoleHandoffOut:
     """Assign the conversation to this agent and pause the bot (if it is not already)."""
     handoff = svc.get(session, handoff_id, for_update=True)
     was_waiting = handoff.status is HandoffStatus.WAITING
@@ -186,12 +186,13 @@ def take(handoff_id: int, record: CsrfSessionDep, session: SessionDep, settings:
         raise _bad_gateway(exc) from None
     finally:
         rasa.close()
-    return svc.out(handoff, _online(session, settings, now))
+    return svc.console_out(handoff, _online(session, settings, now))
 
 
-@api.post("/handoffs/{handoff_id}/messages", response_model=HandoffOut, status_code=201)
+@api.post("/handoffs/{handoff_id}/messages", response_model=ConsoleHandoffOut,
+          status_code=201)
 def send_message(handoff_id: int, body: AgentMessageIn, record: CsrfSessionDep,
-                 session: SessionDep, settings: SettingsDep, now: NowDep) -> HandoffOut:
+                 session: SessionDep, settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
     """Send the agent's message to the visitor's chat; it stays in the conversation."""
     handoff = svc.get(session, handoff_id)
     svc.require_owner(handoff, record.agent)
@@ -203,12 +204,12 @@ def send_message(handoff_id: int, body: AgentMessageIn, record: CsrfSessionDep,
         raise _bad_gateway(exc) from None
     finally:
         rasa.close()
-    return svc.out(handoff, _online(session, settings, now))
+    return svc.console_out(handoff, _online(session, settings, now))
 
 
-@api.post("/handoffs/{handoff_id}/handback", response_model=HandoffOut)
+@api.post("/handoffs/{handoff_id}/handback", response_model=ConsoleHandoffOut)
 def hand_back(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
-              settings: SettingsDep, now: NowDep) -> HandoffOut:
+              settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
     """Resume the bot and tell the visitor it is back; the handoff is closed."""
     handoff = svc.get(session, handoff_id)
     svc.require_owner(handoff, record.agent)
@@ -225,9 +226,9 @@ def hand_back(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
     return _write(handoff, session, settings, now)
 
 
-@api.post("/handoffs/{handoff_id}/close", response_model=HandoffOut)
+@api.post("/handoffs/{handoff_id}/close", response_model=ConsoleHandoffOut)
 def close(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
-          settings: SettingsDep, now: NowDep) -> HandoffOut:
+          settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
     """Close without the bot's "I'm back" message (the bot is resumed quietly). Any agent
     may close a waiting handoff; only its agent an active one."""
     handoff = svc.get(session, handoff_id)

@@ -20,9 +20,8 @@ class HandoffCreate(BaseModel):
     summary: str | None = Field(default=None, max_length=2000)
 
 
-class HandoffOut(BaseModel):
+class _HandoffFields(BaseModel):
     id: int
-    conversation_id: str
     channel: str
     reason: str
     summary: str | None
@@ -33,6 +32,19 @@ class HandoffOut(BaseModel):
     closed_at: datetime | None
     close_reason: str | None
     agents_online: int = Field(description="Agents with a live console session right now")
+
+
+class HandoffOut(_HandoffFields):
+    """A handoff as the action server sees it: with the conversation it belongs to."""
+
+    conversation_id: str
+
+
+class ConsoleHandoffOut(_HandoffFields):
+    """A handoff as an agent's browser sees it: the conversation by a short handle only, so
+    the console never holds the id a visitor's conversation is addressed by."""
+
+    handle: str = Field(description="Short, stable handle of the conversation, e.g. C-7F3K-Q2MD")
 
 
 class LoginIn(BaseModel):
@@ -55,7 +67,7 @@ class SessionOut(BaseModel):
 
 
 class QueueItem(BaseModel):
-    handoff: HandoffOut
+    handoff: ConsoleHandoffOut
     age_seconds: int
     mine: bool
 
@@ -74,7 +86,7 @@ class TranscriptLine(BaseModel):
 
 
 class ConversationOut(BaseModel):
-    handoff: HandoffOut
+    handoff: ConsoleHandoffOut
     mine: bool
     transcript: list[TranscriptLine]
     transcript_error: str | None = None

@@ -3,6 +3,8 @@ conversation, and the transcript an agent reads (from Rasa's tracker events)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Agent, Handoff, HandoffStatus
-from privacy_backend.schemas.handoffs import HandoffCreate, HandoffOut, TranscriptLine
+from privacy_backend.schemas.handoffs import (
+    ConsoleHandoffOut,
+    HandoffCreate,
+    HandoffOut,
+    TranscriptLine,
+)
 
 OPEN = (HandoffStatus.WAITING, HandoffStatus.ACTIVE)
 
@@ -92,13 +99,31 @@ def close(handoff: Handoff, *, reason: str, now: datetime) -> None:
     handoff.close_reason = reason
 
 
+def _fields(handoff: Handoff, agents_online: int) -> dict[str, Any]:
+    return {"id": handoff.id, "channel": handoff.channel, "reason": handoff.reason,
+            "summary": handoff.summary, "status": handoff.status,
+            "agent_name": handoff.agent.name if handoff.agent else None,
+            "created_at": handoff.created_at, "taken_at": handoff.taken_at,
+            "closed_at": handoff.closed_at, "close_reason": handoff.close_reason,
+            "agents_online": agents_online}
+
+
 def out(handoff: Handoff, agents_online: int) -> HandoffOut:
-    return HandoffOut(
-        id=handoff.id, conversation_id=handoff.conversation_id, channel=handoff.channel,
-        reason=handoff.reason, summary=handoff.summary, status=handoff.status,
-        agent_name=handoff.agent.name if handoff.agent else None,
-        created_at=handoff.created_at, taken_at=handoff.taken_at, closed_at=handoff.closed_at,
-        close_reason=handoff.close_reason, agents_online=agents_online)
+    return HandoffOut(conversation_id=handoff.conversation_id,
+                      **_fields(handoff, agents_online))
+
+
+def handle(conversation_id: str) -> str:
+    """A short, stable name for a conversation that does not reveal its id: eight base32
+    characters of its BLAKE2b digest, e.g. `C-7F3K-Q2MD`."""
+    digest = hashlib.blake2b(conversation_id.encode(), digest_size=5).digest()
+    text = base64.b32encode(digest).decode()
+    return f"C-{text[:4]}-{text[4:8]}"
+
+
+def console_out(handoff: Handoff, agents_online: int) -> ConsoleHandoffOut:
+    return ConsoleHandoffOut(handle=handle(handoff.conversation_id),
+                             **_fields(handoff, agents_online))
 
 
 _SYSTEM = {"pause": "The bot was paused.", "resume": "The bot was resumed.",

@@ -287,3 +287,19 @@ def test_session_touch_keeps_the_agent_online(api: Api, sam: Console) -> None:
         seen = conn.scalar(select(AgentSession.last_seen_at))
     assert isinstance(seen, datetime)
     assert PASSWORD  # the fixture's agent logged in with it
+
+
+def test_the_console_shows_a_short_handle_never_the_conversation_id(
+        api: Api, sam: Console, handoff_id: int) -> None:
+    """The conversation id addresses a visitor's chat; an agent's browser never holds it."""
+    queue = sam.get("/handoffs")
+    opened = sam.get(f"/handoffs/{handoff_id}")
+    taken = sam.post(f"/handoffs/{handoff_id}/take")
+    page = api.client.get("/console")
+    for response in (queue, opened, taken, page):
+        assert response.status_code == 200, response.text
+        assert CONVERSATION not in response.text
+    handle = opened.json()["handoff"]["handle"]
+    assert handle.startswith("C-") and len(handle) == 11
+    assert queue.json()["handoffs"][0]["handoff"]["handle"] == handle
+    assert taken.json()["handle"] == handle

@@ -93,7 +93,7 @@
         (item.mine ? "Active (you)" : "Active (" + (h.agent_name || "agent") + ")");
       button.append(el("strong", {}, state + " · " + age(item.age_seconds)),
         el("span", {}, h.reason), el("span", { "class": "meta" },
-          "Channel: " + h.channel + " · conversation " + h.conversation_id.slice(0, 12)));
+          "Channel: " + h.channel + " · conversation " + h.handle));
       button.addEventListener("click", function () { open(h.id); });
       li.append(button);
       list.append(li);
@@ -130,7 +130,7 @@
     fact(facts, "Reason", h.reason);
     fact(facts, "Summary", h.summary);
     fact(facts, "Channel", h.channel);
-    fact(facts, "Conversation", h.conversation_id);
+    fact(facts, "Conversation", h.handle);
     fact(facts, "Created", when(h.created_at));
     fact(facts, "Taken", when(h.taken_at));
     fact(facts, "Closed", when(h.closed_at));
