@@ -79,8 +79,10 @@ def _session_out(record: AgentSession) -> SessionOut:
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep,
           settings: SettingsDep, now: NowDep) -> SessionOut:
     try:
+        client = agents.client_key(request.app.state.code_secret,
+                                   request.client.host if request.client else None)
         agent = agents.authenticate(session, body.email, body.password, settings=settings,
-                                    now=now)
+                                    now=now, client=client)
     except agents.LockedOut as locked:
         raise ApiError(429, "locked_out", "Too many failed logins: try again later.",
                        headers={"Retry-After": str(locked.retry_after)},

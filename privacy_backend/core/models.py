@@ -211,12 +211,14 @@ class AgentSession(Base):
 
 
 class LoginAttempt(Base):
-    """One failed console login, for the lockout (the email as typed, lower-cased)."""
+    """One failed console login, for the lockout: the email as typed (lower-cased) and a
+    keyed hash of the client address it came from (never the address itself)."""
 
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True, server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -63,23 +65,47 @@ def set_password(agent: Agent, password: str) -> None:
     agent.password_hash = _hasher.hash(password)
 
 
-def _recent_failures(session: Session, email: str, since: datetime) -> list[datetime]:
+# A client that fails this many times the per-account limit, over any accounts, is locked
+# out of every account for the window: it is guessing, not mistyping.
+SPRAY_FACTOR = 4
+
+
+def client_key(secret: bytes, address: str | None) -> str:
+    """A keyed hash of the client's address: failures can be counted per client without
+    storing where anyone logged in from."""
+    return hmac.new(secret, f"login-client:{address or ''}".encode(), hashlib.sha256).hexdigest()
+
+
+def _recent_failures(session: Session, since: datetime, *conditions: Any) -> list[datetime]:
     return list(session.scalars(
         select(LoginAttempt.created_at)
-        .where(LoginAttempt.email == email, LoginAttempt.created_at > since)
+        .where(LoginAttempt.created_at > since, *conditions)
         .order_by(LoginAttempt.created_at)
     ))
 
 
+def _lockout(failures: list[datetime], limit: int, window: timedelta, now: datetime) -> None:
+    if len(failures) >= limit:
+        unlock = failures[-limit] + window
+        raise LockedOut(retry_after=max(1, math.ceil((unlock - now).total_seconds())))
+
+
 def authenticate(session: Session, email: str, password: str, *, settings: Settings,
-                 now: datetime) -> Agent:
-    """The agent, or LoginFailed / LockedOut. Failures are recorded (the caller commits)."""
+                 now: datetime, client: str = "") -> Agent:
+    """The agent, or LoginFailed / LockedOut. Failures are recorded (the caller commits).
+
+    The lockout slows the client that fails, not the account: failures count per account
+    and client (`client`, from `client_key`), so someone guessing an agent's password from
+    one place cannot lock the agent out from another; a client that fails across many
+    accounts is locked out of all of them."""
     email = normalise_email(email)[:254]
     window = timedelta(minutes=settings.login_window_minutes)
-    failures = _recent_failures(session, email, now - window)
-    if len(failures) >= settings.login_max_failures:
-        unlock = failures[-settings.login_max_failures] + window
-        raise LockedOut(retry_after=max(1, math.ceil((unlock - now).total_seconds())))
+    since = now - window
+    _lockout(_recent_failures(session, since, LoginAttempt.email == email,
+                              LoginAttempt.client_key == client),
+             settings.login_max_failures, window, now)
+    _lockout(_recent_failures(session, since, LoginAttempt.client_key == client),
+             settings.login_max_failures * SPRAY_FACTOR, window, now)
     agent = session.scalar(select(Agent).where(Agent.email == email))
     try:
         _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
@@ -87,9 +113,10 @@ def authenticate(session: Session, email: str, password: str, *, settings: Setti
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or agent is None:
-        session.add(LoginAttempt(email=email, created_at=now))
+        session.add(LoginAttempt(email=email, client_key=client, created_at=now))
         raise LoginFailed()
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
+                                               LoginAttempt.client_key == client))
     if _hasher.check_needs_rehash(agent.password_hash):
         set_password(agent, password)
     return agent

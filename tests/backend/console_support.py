@@ -32,12 +32,13 @@ def make_agent(api: Api, email: str = "sam@example.com", name: str = "Sam") -> i
 class Console:
     """One agent's browser: its own cookie jar (a test client per agent) and CSRF token."""
 
-    def __init__(self, api: Api, email: str = "sam@example.com") -> None:
+    def __init__(self, api: Api, email: str = "sam@example.com",
+                 client: tuple[str, int] = ("testclient", 50000)) -> None:
         from .support import TestClient
 
         self.api = api
         self.email = email
-        self.client = TestClient(api.client.app)
+        self.client = TestClient(api.client.app, client=client)
         self.csrf = ""
 
     def login(self, password: str = PASSWORD) -> httpx.Response:

@@ -104,6 +104,30 @@ def test_lockout_after_five_failures_in_fifteen_minutes(api: Api) -> None:
     assert console.login().status_code == 200
 
 
+def test_an_attacker_cannot_lock_the_agent_out(api: Api) -> None:
+    """Guessing from one client locks that client; the agent, elsewhere, still logs in."""
+    make_agent(api)
+    attacker = Console(api, client=("203.0.113.66", 40000))
+    for _ in range(5):
+        assert attacker.login("guess").status_code == 401
+    assert attacker.login().status_code == 429  # the guessing client is slowed down
+    owner = Console(api, client=("198.51.100.7", 40000))
+    assert owner.login().status_code == 200
+
+
+def test_a_client_guessing_across_accounts_is_locked_out_of_all(api: Api) -> None:
+    for n in range(5):
+        make_agent(api, email=f"agent{n}@example.com", name=f"Agent {n}")
+    for n in range(4):
+        sprayer = Console(api, email=f"agent{n}@example.com", client=("203.0.113.9", 1))
+        for _ in range(5):
+            assert sprayer.login("guess").status_code == 401
+    fresh_account = Console(api, email="agent4@example.com", client=("203.0.113.9", 1))
+    assert fresh_account.login().status_code == 429
+    elsewhere = Console(api, email="agent4@example.com", client=("198.51.100.8", 1))
+    assert elsewhere.login().status_code == 200
+
+
 def test_failures_spread_over_more_than_the_window_do_not_lock(api: Api) -> None:
     make_agent(api)
     console = Console(api)
