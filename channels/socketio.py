@@ -1,15 +1,29 @@
-"""Rasa's socket.io channel with two Rasa 3.6 bugs fixed, for the website widget.
+"""Rasa's socket.io channel for the website widget, with its session bound to the browser.
 
-1. With `session_persistence: true`, Rasa 3.6 calls `sio.enter_room(...)` without `await`;
-   since python-socketio 5.10 that is a coroutine, so the browser never joins its session's
-   room and receives no bot message at all (RasaHQ/rasa#13027).
-2. `send_custom_json` calls `sio.emit(event, **json_message)`, so a response with
-   `json_message={"citation": ...}` raises TypeError and the whole turn is lost (not even
-   saved in the tracker). Here custom payloads are sent as `{"custom": {...}}`, the shape the
-   REST channel uses.
+Rasa 3.6's own channel trusts any `session_id` a client names: whoever knows a visitor's id
+joins that conversation's room, reads the bot's and the agent's messages live, and writes
+into it with the visitor's verified status. Here the server issues every session:
 
-It also sends a response's text as one message: Rasa's socket.io output splits text at blank
-lines, which cuts a quoted passage into several bubbles.
+* `session_request` with no token, or with a token that does not verify, gets a new random
+  conversation id and a token for it: a JWT (PyJWT, HS256) signed with
+  `WIDGET_SESSION_SECRET` whose subject is the id. The widget keeps the token, not the id,
+  and sends it again after a reload; a valid token resumes its own conversation.
+* The conversation a socket talks in is kept on the server, in the socket's session; a
+  `session_id` in a `user_uttered` payload is ignored. A socket that has not been issued a
+  session receives nothing and writes nothing.
+* `end_session` restarts the conversation (every slot is cleared, the verified address
+  with them), leaves its room and forgets the binding; the widget then forgets its history
+  and token and asks for a new session.
+
+Client input is checked before Rasa sees it: the message must be text of at most
+`MAX_MESSAGE_CHARS`, and metadata a JSON object of at most `MAX_METADATA_CHARS`; anything
+else is refused with an `error` event and changes nothing.
+
+It also fixes two Rasa 3.6 bugs: `enter_room` is awaited (RasaHQ/rasa#13027: without it
+no bot message reaches a persistent session), and custom payloads are sent as
+`{"custom": {...}}` (Rasa passes them as keyword arguments to `emit`, which raises). A
+response's text goes out as one message: Rasa's output splits text at blank lines, which cuts
+a quoted passage into several bubbles.
 
 The channel keeps the name `socketio`, so `output_channel=socketio` in the HTTP API (agent
 messages, trigger_intent) finds it.
@@ -18,13 +32,24 @@ messages, trigger_intent) finds it.
 from __future__ import annotations
 
 import json
-import uuid
+import logging
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+import jwt
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 5000
+MAX_METADATA_CHARS = 4096
+SESSION_DAYS = 30  # how long a widget may resume its conversation after its last session
+_ALGORITHM = "HS256"
+_AUDIENCE = "privacy-assistant-widget"
 
 
 class WidgetSocketIOOutput(SocketIOOutput):
@@ -38,7 +63,63 @@ class WidgetSocketIOOutput(SocketIOOutput):
         await self.sio.emit(self.bot_message_evt, {"custom": json_message}, room=recipient_id)
 
 
+def issue_token(secret: str, session_id: str, now: float | None = None) -> str:
+    issued = int(now if now is not None else time.time())
+    return jwt.encode({"sub": session_id, "aud": _AUDIENCE, "iat": issued,
+                       "exp": issued + SESSION_DAYS * 86400}, secret, algorithm=_ALGORITHM)
+
+
+def session_of(secret: str, token: object) -> str | None:
+    """The conversation id a token was issued for, or None if it is not one of ours."""
+    if not isinstance(token, str) or not token or len(token) > 1024:
+        return None
+    try:
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE,
+                            options={"require": ["sub", "exp"]})
+    except jwt.PyJWTError:
+        return None
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) and subject else None
+
+
+def checked_metadata(raw: object) -> dict[str, Any] | None:
+    """Client metadata as a dict, or None when it is not a small JSON object."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        if len(raw) > MAX_METADATA_CHARS:
+            return None
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        if len(json.dumps(raw)) > MAX_METADATA_CHARS:
+            return None
+    except (TypeError, ValueError):
+        return None
+    return raw
+
+
 class WidgetSocketIOInput(SocketIOInput):
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SocketIOInput:
+        channel = super().from_credentials(credentials)
+        secret = str((credentials or {}).get("session_secret") or "")
+        if not secret:
+            # Without a configured secret the sessions last as long as this process: a
+            # restart asks every widget to start a new conversation.
+            logger.warning("socket.io: no session_secret (WIDGET_SESSION_SECRET); widget "
+                           "sessions will not survive a restart of the Rasa server")
+            secret = secrets.token_urlsafe(32)
+        if len(secret) < 32:
+            raise ValueError("the socket.io channel's session_secret (WIDGET_SESSION_SECRET) "
+                             "needs at least 32 characters")
+        channel.session_secret = secret  # type: ignore[attr-defined]
+        return channel
+
     def get_output_channel(self) -> SocketIOOutput | None:
         if self.sio is None:
             return super().get_output_channel()
@@ -50,29 +131,67 @@ class WidgetSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
+        secret: str = self.session_secret  # type: ignore[attr-defined]
+
+        async def refuse(sid: str, reason: str) -> None:
+            await sio.emit("error", {"error": reason}, room=sid)
+
+        async def bound_session(sid: str) -> str | None:
+            try:
+                session = await sio.get_session(sid, namespace=self.namespace)
+            except KeyError:
+                return None
+            value = session.get("session_id") if isinstance(session, dict) else None
+            return value if isinstance(value, str) else None
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: dict | None) -> None:
-            data = data or {}
-            if not data.get("session_id"):
-                data["session_id"] = uuid.uuid4().hex
-            if self.session_persistence:
-                await sio.enter_room(sid, data["session_id"])
-            await sio.emit("session_confirm", data["session_id"], room=sid)
+        async def session_request(sid: str, data: Any) -> None:
+            token = data.get("session_token") if isinstance(data, dict) else None
+            session_id = session_of(secret, token)
+            if session_id is None:
+                session_id = secrets.token_hex(16)
+            previous = await bound_session(sid)
+            if previous is not None and previous != session_id:
+                await sio.leave_room(sid, previous, namespace=self.namespace)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
+            await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm",
+                           {"session_id": session_id,
+                            "session_token": issue_token(secret, session_id)}, room=sid)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: dict) -> None:
-            if self.session_persistence:
-                if not data.get("session_id"):
-                    return
-                sender_id = data["session_id"]
-            else:
-                sender_id = sid
-            metadata = data.get(self.metadata_key, {})
-            if isinstance(metadata, str):
-                metadata = json.loads(metadata)
+        async def handle_message(sid: str, data: Any) -> None:
+            sender_id = await bound_session(sid)
+            if sender_id is None:
+                await refuse(sid, "no_session")
+                return
+            if not isinstance(data, dict):
+                await refuse(sid, "bad_message")
+                return
+            text = data.get("message", "")
+            if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
+                await refuse(sid, "bad_message")
+                return
+            metadata = checked_metadata(data.get(self.metadata_key))
+            if metadata is None:
+                await refuse(sid, "bad_metadata")
+                return
             await on_new_message(UserMessage(
-                data.get("message", ""), WidgetSocketIOOutput(sio, self.bot_message_evt),
+                text, WidgetSocketIOOutput(sio, self.bot_message_evt),
                 sender_id, input_channel=self.name(), metadata=metadata))
+
+        @sio.on("end_session", namespace=self.namespace)
+        async def end_session(sid: str, _data: Any = None) -> None:
+            session_id = await bound_session(sid)
+            if session_id is None:
+                await refuse(sid, "no_session")
+                return
+            # `/restart` resets the tracker: the slots, and the verified address with them.
+            await on_new_message(UserMessage(
+                "/restart", CollectingOutputChannel(), session_id, input_channel=self.name()))
+            await sio.leave_room(sid, session_id, namespace=self.namespace)
+            await sio.save_session(sid, {}, namespace=self.namespace)
+            await sio.emit("session_ended", {}, room=sid)
+            logger.debug("a widget ended its conversation")
 
         return blueprint

@@ -1,9 +1,12 @@
 /* The privacy assistant's chat widget: Rasa's socket.io channel, no framework.
  *
- * The conversation survives a page reload: the session id and the rendered history are kept
- * in localStorage, and the stored session id is sent with `session_request`, so Rasa keeps
- * talking in the same conversation. Bot buttons send their payload and show their title.
- * Links to sections of this page scroll to the section. */
+ * The server issues the conversation: `session_confirm` carries its id and a signed token.
+ * The token and the rendered history are kept in localStorage, and the token is sent with
+ * `session_request` after a reload, so Rasa keeps talking in the same conversation; nobody
+ * who only knows the id can join it. "End chat" ends the conversation on the server (its
+ * slots, the verified address among them, are cleared) and forgets the token and history
+ * here. Bot buttons send their payload and show their title. Links to sections of this page
+ * scroll to the section. */
 (function () {
   "use strict";
 
@@ -17,7 +20,10 @@
       var state = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
       if (state && Array.isArray(state.history)) return state;
     } catch (e) { /* a broken entry starts a new conversation */ }
-    return { sessionId: null, history: [], open: false };
+    return fresh(false);
+  }
+  function fresh(open) {
+    return { sessionId: null, sessionToken: null, history: [], open: open };
   }
   var state = load();
   function save() {
@@ -41,9 +47,10 @@
   panel.hidden = true;
   var header = el("div", { "class": "pa-header" });
   var title = el("h2", { id: "pa-title", "class": "pa-title" }, config.title);
+  var endButton = el("button", { type: "button", "class": "pa-end" }, "End chat");
   var closeButton = el("button", { type: "button", "class": "pa-close",
     "aria-label": "Close the chat" }, "×");
-  header.append(title, closeButton);
+  header.append(title, endButton, closeButton);
   var status = el("p", { "class": "pa-status", role: "status", "data-state": "connecting" },
     "Connecting…");
   var log = el("div", { "class": "pa-log", role: "log", "aria-live": "polite",
@@ -150,12 +157,23 @@
     reconnectionDelayMax: 5000 });
   socket.on("connect", function () {
     setStatus("connecting", "Connecting to the assistant…");
-    socket.emit("session_request", { session_id: state.sessionId });
+    socket.emit("session_request", { session_token: state.sessionToken });
   });
   socket.on("session_confirm", function (data) {
-    var id = typeof data === "string" ? data : (data && data.session_id);
-    if (id) { state.sessionId = id; save(); }
+    if (!data || !data.session_id || !data.session_token) return;
+    if (state.sessionId && state.sessionId !== data.session_id) {
+      // The stored conversation could not be resumed: its history belongs to no session now.
+      state.history = [];
+      log.textContent = "";
+    }
+    state.sessionId = data.session_id;
+    state.sessionToken = data.session_token;
+    save();
     setStatus("online", "Connected");
+  });
+  socket.on("session_ended", function () {
+    forget();
+    socket.emit("session_request", {});
   });
   socket.on("disconnect", function () {
     setStatus("offline", "Reconnecting… the assistant cannot be reached right now.");
@@ -177,9 +195,25 @@
   function sendMessage(payload, shown) {
     if (!connected || !state.sessionId) return false;
     add({ from: "user", text: shown });
-    socket.emit("user_uttered", { message: payload, session_id: state.sessionId });
+    socket.emit("user_uttered", { message: payload });
     return true;
   }
+
+  // --- ending the chat ------------------------------------------------------------------
+  function forget() {
+    state = fresh(state.open);
+    save();
+    log.textContent = "";
+  }
+  endButton.addEventListener("click", function () {
+    if (connected && state.sessionToken) {
+      setStatus("connecting", "Ending the chat…");
+      socket.emit("end_session", {});
+    } else {
+      forget();  // offline: the token is forgotten, so the conversation cannot be resumed
+    }
+    input.focus();
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
