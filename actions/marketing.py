@@ -184,9 +184,12 @@ async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
             idempotency_key=key))
     except BackendError:
         # Nothing half-applied: the PATCH is one transaction, and the key makes a retry
-        # record the change once.
+        # record the change once. The address stays too: when the code was accepted in this
+        # turn, the code form's end clears it, and "try again" needs it (the conversation
+        # has proved it owns the address: see `mark_verified`).
         dispatcher.utter_message(response="utter_marketing_not_changed")
-        return [SlotSet("marketing_key", key), SlotSet("backend_outcome", "apply_failed")]
+        return [SlotSet("marketing_key", key), SlotSet("requester_email", email),
+                SlotSet("backend_outcome", "apply_failed")]
     dispatcher.utter_message(
         response="utter_marketing_opted_out" if action == "opt_out" else "utter_marketing_opted_in",
         choices=describe(prefs))

@@ -25,7 +25,7 @@ from actions.api.errors import (
     BackendUnavailable,
     RateLimited,
 )
-from actions.api.requests import Channel, PrivacyRequest
+from actions.api.requests import Channel, FiledRequest, PrivacyRequest, RequestStatus
 from actions.common import (
     CHANNELS,
     REQUEST_SLOTS,
@@ -46,6 +46,12 @@ SKIPPED = "-"
 REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]*([A-Z0-9]{4})\b")
 MAX_FIELD = 200
 MAX_DETAILS = 1000
+# Intents the handoff rules answer at every slot of every form.
+HANDOFF_INTENTS = ("request_human", "escalate_topic")
+
+# A replayed request in one of these was verified already: it is filed.
+VERIFIED_STATUSES = frozenset({RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS,
+                               RequestStatus.COMPLETED})
 
 STATUS_LABELS = {
     "pending_verification": "waiting for the email to be verified",
@@ -78,10 +84,17 @@ class ValidateRightsRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("request_type"):
             return {}
-        # Only the message that started the form, or the answer to "which request?".
+        # Only the message that started the form, or the answer to "which request?"; a
+        # request for a person is handed off by the rules, never read as a request type.
         requested = tracker.get_slot("requested_slot")
         if requested not in (None, "request_type"):
             return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in HANDOFF_INTENTS:
+            return {}
+        chosen = [v for v in tracker.get_latest_entity_values("request_type") if v in TYPES]
+        if chosen:  # a button of ours ("Yes, start it"), or the type typed as a payload
+            return {"request_type": chosen[0]}
         detected = detect_request_type(tracker.latest_message.get("text") or "")
         return {"request_type": detected} if detected else {}
 
@@ -146,7 +159,9 @@ class ActionAskRequestConfirmed(Action):
 
 
 class ActionSubmitRightsRequest(Action):
-    """File the confirmed request; the backend emails the one-time code."""
+    """File the confirmed request; the backend emails the one-time code. A retry replays the
+    same request (the key in `request_key`): if it was verified meanwhile, say it is filed;
+    if its code can no longer be typed, ask for a new one before saying a code was emailed."""
 
     def name(self) -> str:
         return "action_submit_rights_request"
@@ -169,16 +184,26 @@ class ActionSubmitRightsRequest(Action):
                 channel=channel, conversation_id=tracker.sender_id, idempotency_key=key,
             ))
         except (BackendUnavailable, RateLimited) as error:
-            # Nothing is lost: the answers and the key stay, so "try again" files it once.
-            limited = isinstance(error, RateLimited)
-            dispatcher.utter_message(
-                response="utter_too_many_codes" if limited else "utter_request_not_filed")
-            return [SlotSet("request_key", key), SlotSet("backend_outcome", "unavailable")]
+            return not_filed(dispatcher, error, key)
         except BackendError:
-            dispatcher.utter_message(response="utter_request_refused")
-            return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
+            return refused(dispatcher)
+        if request.status in VERIFIED_STATUSES:
+            tell_filed(dispatcher, request)
+            return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
+        if request.status is not RequestStatus.PENDING_VERIFICATION:
+            return refused(dispatcher)
         if recently_verified(tracker, request.email):
-            return await self._already_verified(dispatcher, request, key)
+            verified = await self._verify_now(request)
+            if verified is not None:
+                tell_filed(dispatcher, verified)
+                return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
+        if not request.code_live:
+            try:
+                await call_backend(lambda client: client.resend_code(request.reference))
+            except (BackendUnavailable, RateLimited) as error:
+                return not_filed(dispatcher, error, key)
+            except BackendError:
+                return refused(dispatcher)
         dispatcher.utter_message(response="utter_code_sent", email=request.email)
         return [
             SlotSet("request_key", key),
@@ -189,22 +214,30 @@ class ActionSubmitRightsRequest(Action):
         ]
 
     @staticmethod
-    async def _already_verified(
-        dispatcher: CollectingDispatcher, request: PrivacyRequest, key: str
-    ) -> list[EventType]:
+    async def _verify_now(request: FiledRequest) -> PrivacyRequest | None:
         """The visitor proved this address a moment ago in the same conversation: record
-        that verification on the request instead of asking for another code."""
+        that verification on the request instead of asking for another code (None if the
+        backend did not take it; then the code is asked for)."""
         try:
-            verified = await call_backend(lambda client: client.update_status(
+            return await call_backend(lambda client: client.update_status(
                 request.reference, "verified", actor="privacy-assistant",
                 note="email verified by one-time code earlier in this conversation"))
         except BackendError:
-            dispatcher.utter_message(response="utter_code_sent", email=request.email)
-            return [SlotSet("request_key", key), SlotSet("request_reference", request.reference),
-                    SlotSet("verification_purpose", Purpose.REQUEST.value),
-                    SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]
-        tell_filed(dispatcher, verified)
-        return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
+            return None
+
+
+def not_filed(dispatcher: CollectingDispatcher, error: BackendError, key: str
+              ) -> list[EventType]:
+    """Nothing is lost: the answers and the key stay, so "try again" files it once."""
+    limited = isinstance(error, RateLimited)
+    dispatcher.utter_message(
+        response="utter_too_many_codes" if limited else "utter_request_not_filed")
+    return [SlotSet("request_key", key), SlotSet("backend_outcome", "unavailable")]
+
+
+def refused(dispatcher: CollectingDispatcher) -> list[EventType]:
+    dispatcher.utter_message(response="utter_request_refused")
+    return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
 
 
 def tell_filed(dispatcher: CollectingDispatcher, request: PrivacyRequest) -> None:
@@ -309,10 +342,19 @@ async def resend_request_code(
 
 
 async def request_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Confirm the filed request, now verified."""
-    request = await verified_request(dispatcher, tracker)
-    if request is not None:
-        tell_filed(dispatcher, request)
+    """Confirm the filed request, now verified. If it cannot be read back, it is filed all
+    the same: its answers and key stay, so that "try again" replays it (files nothing new)
+    and tells its reference and due date."""
+    reference = tracker.get_slot("request_reference")
+    if not reference:
+        return []
+    try:
+        request = await call_backend(lambda client: client.get_request(reference))
+    except BackendError:
+        dispatcher.utter_message(response="utter_backend_down")
+        return [*[SlotSet(name, tracker.get_slot(name)) for name in REQUEST_SLOTS],
+                SlotSet("backend_outcome", "unavailable")]
+    tell_filed(dispatcher, request)
     return []
 
 

@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_TIMEOUT", "BackendClient", "api_token", "backend_url", "call
 
 DEFAULT_TIMEOUT = ActionSettings.model_fields["backend_timeout"].default
 _VERIFICATION_CODES = {"invalid_code", "code_expired", "code_superseded", "too_many_attempts",
-                       "already_verified"}
+                       "too_many_failures", "already_verified"}
 _ERRORS: dict[int, type[BackendError]] = {
     400: errors.ValidationFailed, 401: errors.Unauthorized, 403: errors.Unauthorized,
     404: errors.NotFound, 409: errors.Conflict, 413: errors.ValidationFailed,

@@ -34,14 +34,16 @@ class Conflict(BackendError):
 
 
 class RateLimited(BackendError):
-    """429 `too_many_codes`: too many codes were sent to this address in the last hour."""
+    """429 `too_many_codes`: no code can be sent now (too many were sent to this address in
+    the last hour, or too many wrong codes or lookups were made recently)."""
 
 
 class VerificationFailed(BackendError):
     """The one-time code was refused.
 
     `reason`: invalid_code (see `attempts_left`), code_expired, code_superseded,
-    too_many_attempts, already_verified.
+    too_many_attempts, too_many_failures (too many wrong codes or lookups recently, for this
+    address or conversation: try later), already_verified.
     """
 
     def __init__(self, message: str, *, status_code: int | None = None, code: str = "",

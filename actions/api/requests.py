@@ -7,7 +7,7 @@ one with `from_env()`; nothing happens at import time.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +34,7 @@ __all__ = [
     "Channel",
     "CodeSent",
     "Conflict",
+    "FiledRequest",
     "NotFound",
     "PrivacyRequest",
     "PrivacyRequestsClient",
@@ -90,6 +91,27 @@ class PrivacyRequest:
 
 
 @dataclass(frozen=True)
+class FiledRequest(PrivacyRequest):
+    """The answer to filing a request: the request, whether this answer emailed a code, and
+    until when the request's code can still be typed (`None`: there is no such code, as on a
+    retry after that code expired, or after the request was verified)."""
+
+    code_sent: bool
+    code_expires_at: datetime | None
+
+    @property
+    def code_live(self) -> bool:
+        return self.code_expires_at is not None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FiledRequest:
+        request = PrivacyRequest.from_json(data)
+        return cls(**{f.name: getattr(request, f.name) for f in fields(PrivacyRequest)},
+                   code_sent=bool(data["code_sent"]),
+                   code_expires_at=parse_datetime(data.get("code_expires_at")))
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     actor: str
     action: str
@@ -121,9 +143,10 @@ class PrivacyRequestsClient(BackendClient):
         region: str | None = None, authorized_agent: bool = False, details: str | None = None,
         channel: Channel | str = Channel.REST, conversation_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> PrivacyRequest:
+    ) -> FiledRequest:
         """Create a request (a code is emailed). Pass a stable `idempotency_key` so that a retry
-        or a double submit returns the same request instead of a second one."""
+        or a double submit returns the same request instead of a second one; such a replay
+        emails no code (`code_sent`), and `code_live` says whether the earlier one still works."""
         body: dict[str, Any] = {
             "type": RequestType(type).value, "email": email, "name": name, "region": region,
             "authorized_agent": authorized_agent, "details": details,
@@ -132,7 +155,7 @@ class PrivacyRequestsClient(BackendClient):
         key = idempotency_key or uuid.uuid4().hex
         data = self._call("POST", "/api/v1/requests", json=body,
                           headers={"Idempotency-Key": key})
-        return PrivacyRequest.from_json(data)
+        return FiledRequest.from_json(data)
 
     def get_request(self, reference: str) -> PrivacyRequest:
         return PrivacyRequest.from_json(self._call("GET", f"/api/v1/requests/{_seg(reference)}"))

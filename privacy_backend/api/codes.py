@@ -19,15 +19,20 @@ _FAILURES = {
     "code_expired": (410, "The code has expired. Ask for a new code."),
     "code_superseded": (410, "A newer code was sent. Use the code from the latest email."),
     "too_many_attempts": (429, "Too many wrong codes. Ask for a new code."),
+    "too_many_failures": (429, "Too many wrong codes or lookups recently. Try again later."),
     "already_verified": (409, "This code was already used."),
 }
 
 
-def failure_error(failure: codes.VerificationFailure) -> ApiError:
+def failure_error(failure: codes.VerificationFailure, settings: Settings) -> ApiError:
     status_code, message = _FAILURES[failure.reason]
     if failure.reason == "invalid_code":
         message = f"{message} {failure.attempts_left} attempt(s) left."
-    return ApiError(status_code, failure.reason, message, attempts_left=failure.attempts_left)
+    headers = None
+    if failure.reason == "too_many_failures":
+        headers = {"Retry-After": str(settings.code_failure_window_minutes * 60)}
+    return ApiError(status_code, failure.reason, message, headers=headers,
+                    attempts_left=failure.attempts_left)
 
 
 def send_code(mailer: Mailer, settings: Settings, to: str, code: str,

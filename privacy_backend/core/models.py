@@ -117,7 +117,9 @@ class AuditEvent(Base):
 
 
 class Verification(Base):
-    """One emailed one-time code. Only an HMAC of the code is stored."""
+    """One emailed one-time code. Only an HMAC of the code is stored. A status lookup that
+    matches no request gets a row without a code (`code_hash` is
+    `services.verification.UNSENT`), which nothing confirms."""
 
     __tablename__ = "verifications"
 
@@ -125,8 +127,8 @@ class Verification(Base):
     purpose: Mapped[VerificationPurpose] = mapped_column(
         _enum(VerificationPurpose, "verification_purpose")
     )
-    email: Mapped[str] = mapped_column(String(254))
-    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

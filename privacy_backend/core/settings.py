@@ -62,6 +62,12 @@ class Settings(SharedSettings):
     code_ttl_minutes: int = 15
     code_max_attempts: int = 5
     code_hourly_limit: int = 5
+    # Guessing limits, counted over the codes issued in the last `code_failure_window_minutes`:
+    # one conversation's wrong codes plus status lookups, and the wrong codes typed for codes
+    # emailed to one address (from any conversation). Beyond either, a 429.
+    code_failure_window_minutes: int = Field(default=60, ge=1)
+    code_conversation_limit: int = Field(default=10, ge=1)
+    code_address_failure_limit: int = Field(default=10, ge=1)
     unverified_close_days: int = 7
     default_jurisdiction: str = "US"
     jurisdiction_rules: dict[str, DeadlineRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))

@@ -96,6 +96,16 @@ class RequestOut(BaseModel):
     extensions_used: int
 
 
+class RequestCreated(RequestOut):
+    """The answer to POST /requests, new (201) or a replay of its Idempotency-Key (200)."""
+
+    code_sent: bool = Field(description="Whether this response emailed a verification code.")
+    code_expires_at: datetime | None = Field(
+        description="When the request's code that can still be typed expires; null when there "
+                    "is none (never sent, expired, replaced, tried too often, or the request "
+                    "no longer awaits verification). Ask for a new one with /resend-code.")
+
+
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

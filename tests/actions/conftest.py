@@ -69,6 +69,14 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 
 
 @pytest.fixture
+def actions_backend(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    """The module's backend, where the actions' clients find it (BACKEND_URL and token)."""
+    monkeypatch.setenv("BACKEND_URL", backend.url)
+    monkeypatch.setenv("PRIVACY_API_TOKEN", TOKEN)
+    return backend
+
+
+@pytest.fixture
 def down_url() -> str:
     """A loopback URL where nothing listens: connecting is refused."""
     return f"http://127.0.0.1:{free_port()}"

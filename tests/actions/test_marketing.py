@@ -1,5 +1,6 @@
-"""Marketing choices: what the visitor's words mean, the change sent to the backend, and
-how the result is shown. Backend calls are covered end to end in tests/e2e/test_marketing.py."""
+"""Marketing choices: what the visitor's words mean, the change sent to the backend, how the
+result is shown, and a change retried against a real backend after it failed. The
+conversations are covered end to end in tests/e2e/test_marketing.py."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api.preferences import MarketingPreferences
-from actions.marketing import ActionPrepareMarketing, changes_for, describe
+from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
+from actions.marketing import (
+    ActionApplyMarketing,
+    ActionPrepareMarketing,
+    ActionStartMarketingVerification,
+    changes_for,
+    describe,
+)
 from actions.preference_words import detect_channel, detect_topic, wants_everything
+from actions.verification import ActionVerificationDone
+from tests.actions.conftest import Backend
+from tests.actions.turns import check, new_code, run
 
 
 @pytest.mark.parametrize(
@@ -92,3 +102,35 @@ def test_a_recently_verified_email_is_reused_and_an_old_one_is_not() -> None:
         "a@example.com")
     stale = {"verified_email": "a@example.com", "verified_until": time.time() - 1}
     assert "requester_email" not in prepare("unsubscribe me", "opt_out_marketing", stale)
+
+
+# --- against the real backend (tests/actions/conftest.py): a failure in the turn of the code ---
+
+def test_a_change_that_fails_as_the_code_is_accepted_is_applied_once_on_try_again(
+    actions_backend: Backend, down_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email, sender = "dan@example.com", "marketing-visitor"
+    slots: dict[str, Any] = {"requester_email": email, "marketing_action": "opt_in",
+                             "marketing_channel": "email", "marketing_topic": "newsletters"}
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionStartMarketingVerification(), slots, sender)
+    assert said == ["utter_code_sent"]
+    slots.update(set_slots)
+    assert check(new_code(actions_backend, mails), slots, sender) == (
+        {"verification_code": "verified"}, [])
+
+    monkeypatch.setenv("BACKEND_URL", down_url)  # the preference system goes away
+    said, set_slots = run(ActionVerificationDone(), {**slots, "verification_code": "verified"},
+                          sender)
+    assert said == ["utter_marketing_not_changed"]
+    assert set_slots["backend_outcome"] == "apply_failed"
+    slots.update(set_slots)
+
+    monkeypatch.setenv("BACKEND_URL", actions_backend.url)  # "try again", twice
+    said, set_slots = run(ActionApplyMarketing(), slots, sender)
+    assert said == ["utter_marketing_opted_in"]
+    assert set_slots["backend_outcome"] == "ok"
+    run(ActionApplyMarketing(), slots, sender)
+    with MarketingPreferencesClient.from_env() as client:
+        assert len(client.history(email)) == 1
+        assert client.get(email).subscribed("email", "newsletters")

@@ -1,6 +1,7 @@
 """Form validation and request-type detection for rights requests, as the action server
-runs them (real domain, trackers built from events). The backend calls themselves are
-covered end to end in tests/e2e/test_rights_requests.py."""
+runs them (real domain, trackers built from events), and filing against a real backend when
+calls fail and are retried. The conversations are covered end to end in
+tests/e2e/test_rights_requests.py."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.api.requests import (
+    FiledRequest,
+    PrivacyRequestsClient,
+    RequestStatus,
+    VerificationFailed,
+)
 from actions.request_types import detect_request_type
 from actions.rights_requests import (
     ActionSubmitRightsRequest,
     ValidateRightsRequestForm,
     ValidateStatusLookupForm,
 )
+from actions.verification import ActionVerificationDone
+from tests.actions.conftest import Backend
+from tests.actions.turns import check, new_code, run
 
 
 @pytest.mark.parametrize(
@@ -122,3 +132,127 @@ def test_unconfirmed_request_is_not_filed() -> None:
     assert [m["response"] for m in dispatcher.messages] == ["utter_request_not_confirmed"]
     assert {"event": "slot", "name": "backend_outcome", "value": "declined",
             "timestamp": None} in events
+
+
+# --- filing against the real backend (tests/actions/conftest.py), with failures and retries ---
+
+def confirmed(email: str, key: str) -> dict[str, Any]:
+    """The slots of a request the visitor has just confirmed."""
+    return {"request_type": "deletion", "requester_email": email, "requester_name": "-",
+            "requester_region": "-", "authorized_agent": False, "request_confirmed": True,
+            "request_key": key}
+
+
+def file_directly(email: str, key: str, sender: str) -> FiledRequest:
+    """The call the action made before its client timed out: the backend filed it."""
+    with PrivacyRequestsClient.from_env() as client:
+        return client.create_request("deletion", email, channel="rest",
+                                     conversation_id=sender, idempotency_key=key)
+
+
+def use_up(reference: str, code: str) -> None:
+    """Type wrong codes until the request's code is locked."""
+    wrong = "000000" if code != "000000" else "111111"
+    with PrivacyRequestsClient.from_env() as client:
+        for _ in range(5):
+            with pytest.raises(VerificationFailed):
+                client.verify_request(reference, wrong)
+
+
+def test_a_retry_after_a_time_out_sends_a_new_code_before_saying_so(
+    actions_backend: Backend
+) -> None:
+    """The first call filed the request and emailed a code, but the answer never came back;
+    by the retry that code can no longer be typed. The retry emails a fresh one."""
+    email, sender = "replay@example.com", "replay-visitor"
+    mails = actions_backend.mail_count()
+    filed = file_directly(email, "chat-replay-1", sender)
+    use_up(filed.reference, new_code(actions_backend, mails))
+
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionSubmitRightsRequest(), confirmed(email, "chat-replay-1"), sender)
+    assert said == ["utter_code_sent"]
+    assert set_slots["request_reference"] == filed.reference
+    assert actions_backend.mail_count() == mails + 1
+    code = new_code(actions_backend, mails)
+    with PrivacyRequestsClient.from_env() as client:
+        assert client.verify_request(filed.reference, code).status is RequestStatus.VERIFIED
+        assert len(client.list_requests(email=email)) == 1
+
+
+def test_a_retry_that_cannot_send_a_new_code_does_not_say_one_was_sent(
+    actions_backend: Backend
+) -> None:
+    email, sender = "replay.limited@example.com", "replay-limited-visitor"
+    mails = actions_backend.mail_count()
+    filed = file_directly(email, "chat-replay-2", sender)
+    with PrivacyRequestsClient.from_env() as client:
+        for _ in range(4):  # the address's hourly codes, all used
+            client.resend_code(filed.reference)
+    use_up(filed.reference, new_code(actions_backend, mails + 4))
+
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionSubmitRightsRequest(), confirmed(email, "chat-replay-2"), sender)
+    assert said == ["utter_too_many_codes"]
+    assert set_slots == {"request_key": "chat-replay-2", "backend_outcome": "unavailable"}
+    assert actions_backend.mail_count() == mails
+
+
+def test_a_failed_read_after_the_code_keeps_the_request_and_try_again_files_nothing_new(
+    actions_backend: Backend, down_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email, sender = "verified.read@example.com", "read-visitor"
+    slots = confirmed(email, "chat-read-1")
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionSubmitRightsRequest(), slots, sender)
+    assert said == ["utter_code_sent"]
+    slots.update(set_slots)
+    assert check(new_code(actions_backend, mails), slots, sender) == (
+        {"verification_code": "verified"}, [])
+
+    monkeypatch.setenv("BACKEND_URL", down_url)  # the backend goes away after the code
+    said, set_slots = run(ActionVerificationDone(), {**slots, "verification_code": "verified"},
+                          sender)
+    assert said == ["utter_backend_down"]
+    assert set_slots["backend_outcome"] == "unavailable"
+    assert set_slots["request_key"] == "chat-read-1"
+    assert set_slots["verified_email"] == email
+    slots.update(set_slots)
+
+    monkeypatch.setenv("BACKEND_URL", actions_backend.url)  # "try again"
+    said, set_slots = run(ActionSubmitRightsRequest(), slots, sender)
+    assert said[0] == "utter_request_filed"
+    assert set_slots["backend_outcome"] == "verified" and set_slots["request_key"] is None
+    with PrivacyRequestsClient.from_env() as client:
+        [request] = client.list_requests(email=email)
+    assert request.status is RequestStatus.VERIFIED
+    assert actions_backend.mail_count() == mails + 1  # and no second code
+
+
+def _extracted(text: str, intent: str, entities: list[dict[str, Any]],
+               slots: dict[str, Any] | None = None) -> dict[str, Any]:
+    message = {"text": text, "intent": {"name": intent, "confidence": 1.0},
+               "entities": entities}
+    events = [{"event": "user", "text": text, "parse_data": message}]
+    state = Tracker("visitor", {"requested_slot": "request_type", **(slots or {})}, message,
+                    events, False, None, {"name": "rights_request_form"}, "action_listen")
+    return asyncio.run(ValidateRightsRequestForm().extract_request_type(
+        CollectingDispatcher(), state, {}))
+
+
+def test_the_offered_button_starts_the_request_it_names() -> None:
+    """`/request_right{"request_type":"know"}` (the "Yes, start it" button) needs no words."""
+    entity = [{"entity": "request_type", "value": "know"}]
+    assert _extracted('/request_right{"request_type":"know"}', "request_right", entity) == {
+        "request_type": "know"}
+    unknown = [{"entity": "request_type", "value": "everything"}]
+    assert _extracted('/inform{"request_type":"everything"}', "inform", unknown) == {}
+
+
+@pytest.mark.parametrize("words", ["transfer me to a representative",
+                                   "I want to complain about how you deleted my data"])
+@pytest.mark.parametrize("intent", ["request_human", "escalate_topic"])
+def test_asking_for_a_person_at_the_type_question_is_not_a_request_type(words: str,
+                                                                        intent: str) -> None:
+    assert _extracted(words, intent, []) == {}
+    assert _extracted(words, "inform", []) != {}  # the words alone would name a type

@@ -4,43 +4,20 @@ a new one, and finishes its job. The conversations around the form are in tests/
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+from rasa_sdk.executor import ActionExecutor
 
 from actions.api.requests import PrivacyRequestsClient, Purpose, RequestStatus
 from actions.common import verification_flow
 from actions.marketing import ActionStartMarketingVerification
 from actions.rights_requests import ActionStartStatusLookup
-from actions.verification import ActionResendCode, ActionVerificationDone, ValidateVerificationForm
+from actions.verification import ActionResendCode, ActionVerificationDone
+from privacy_backend.services import verification as backend_codes
 from tests.actions.conftest import TOKEN, Backend
-
-
-def tracker(slots: dict[str, Any], text: str = "") -> Tracker:
-    message = {"text": text, "intent": {"name": "inform", "confidence": 1.0}, "entities": []}
-    events = [{"event": "user", "text": text, "parse_data": message}]
-    return Tracker("visitor", slots, message, events, False, None,
-                   {"name": "verification_form"}, "action_listen")
-
-
-def check(code: str, slots: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    dispatcher = CollectingDispatcher()
-    result = asyncio.run(ValidateVerificationForm().validate_verification_code(
-        code, dispatcher, tracker(slots, code), {}))
-    return result, [m["response"] for m in dispatcher.messages]
-
-
-def run(action: Action, slots: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The responses, and the slots the events set (the last value of each)."""
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker(slots), {}))
-    set_slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    return [m["response"] for m in dispatcher.messages], set_slots
+from tests.actions.turns import check, new_code, run
 
 
 def test_every_purpose_has_a_flow_once_the_sdk_has_loaded_the_actions() -> None:
@@ -71,15 +48,6 @@ def client(backend: Backend, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PRIVACY_API_TOKEN", TOKEN)
     with PrivacyRequestsClient(backend.url, TOKEN, timeout=5) as c:
         yield c
-
-
-def new_code(backend: Backend, mails_before: int) -> str:
-    """The code in the next mail (some are written just after the backend has answered)."""
-    deadline = time.monotonic() + 5
-    while backend.mail_count() <= mails_before:
-        assert time.monotonic() < deadline, "no code was mailed"
-        time.sleep(0.05)
-    return backend.last_code()
 
 
 def wrong(code: str) -> str:
@@ -163,3 +131,25 @@ def test_marketing_choices_are_shown_once_the_code_is_right(
     assert said == ["utter_marketing_view"]
     assert set_slots["verified_email"] == "cat@example.com"
     assert set_slots["backend_outcome"] == "ok"
+
+
+# --- what an attacker can and cannot do with a status lookup ----------------------------------
+
+def test_a_lookup_for_someone_elses_address_verifies_nothing(
+    client: PrivacyRequestsClient, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eve looks up a made-up reference with Ann's address and types the very code the
+    backend drew for that lookup: the conversation is not verified for Ann's address."""
+    monkeypatch.setattr(backend_codes, "generate_code", lambda: "123456")
+    slots: dict[str, Any] = {"lookup_reference": "PR-2222-3333",
+                             "requester_email": "ann.victim@example.com"}
+    mails = backend.mail_count()
+    said, set_slots = run(ActionStartStatusLookup(), slots, sender="eve")
+    assert said == ["utter_status_code_sent"]  # what a match would be told, too
+    slots.update(set_slots)
+    result, said = check("123456", slots, sender="eve")
+    assert result == {"verification_code": None} and said == ["utter_wrong_code"]
+    said, set_slots = run(ActionVerificationDone(), {**slots, "verification_code": None},
+                          sender="eve")
+    assert said == [] and "verified_email" not in set_slots
+    assert backend.mail_count() == mails  # and Ann was never written to

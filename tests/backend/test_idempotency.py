@@ -6,7 +6,7 @@ import threading
 import time
 from email.message import EmailMessage
 
-from privacy_backend.mail.mailer import FileMailer
+from privacy_backend.mail.mailer import FileMailer, MailError
 from privacy_backend.main import create_app
 
 from .support import Api, TestClient
@@ -18,7 +18,7 @@ def test_same_key_returns_the_same_request_with_200(api: Api) -> None:
     first = api.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "k-1"})
     again = api.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "k-1"})
     assert (first.status_code, again.status_code) == (201, 200)
-    assert first.json() == again.json()
+    assert {**first.json(), "code_sent": False} == again.json()
     assert api.counts()["privacy_requests"] == 1
     assert len(api.mails()) == 1  # no second code either
 
@@ -77,3 +77,63 @@ def test_two_concurrent_creates_with_the_same_key_make_one_request(api: Api) -> 
     assert len({ref for _, ref in results}) == 1
     assert api.counts()["privacy_requests"] == 1
     assert len(api.mails()) == 1
+
+
+def test_a_replay_says_whether_a_code_can_still_be_typed(api: Api) -> None:
+    """A client that timed out and retries learns that this answer emailed nothing, and
+    whether the code sent before is still good, instead of a bare 200."""
+    first = api.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "k-live"})
+    assert first.status_code == 201
+    assert first.json()["code_sent"] is True
+    expires_at = first.json()["code_expires_at"]
+    assert expires_at.startswith("2025-03-10T14:45")
+
+    def replay() -> dict[str, object]:
+        response = api.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "k-live"})
+        assert response.status_code == 200
+        assert response.json()["code_sent"] is False
+        return dict(response.json())
+
+    assert replay()["code_expires_at"] == expires_at
+    api.clock.advance(minutes=15)
+    assert replay()["code_expires_at"] is None  # expired
+    reference = first.json()["reference"]
+    resent = api.post(f"/api/v1/requests/{reference}/resend-code")
+    assert replay()["code_expires_at"] == resent.json()["expires_at"]
+    wrong = "000000" if api.last_code() != "000000" else "111111"
+    for _ in range(api.settings.code_max_attempts):
+        api.post(f"/api/v1/requests/{reference}/verify", json={"code": wrong})
+    assert replay()["code_expires_at"] is None  # tried too often
+    api.post(f"/api/v1/requests/{reference}/resend-code")
+    api.verify(reference)
+    verified = replay()
+    assert verified["status"] == "verified" and verified["code_expires_at"] is None
+    assert len(api.mails()) == 3  # the first code and the two asked for; no replay sent one
+
+
+class FailingMailer(FileMailer):
+    """Refuses the first message, as an SMTP relay that is down for a moment."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.refused = 0
+
+    def send(self, message: EmailMessage) -> None:
+        if not self.refused:
+            self.refused += 1
+            raise MailError("relay down")
+        super().send(message)
+
+
+def test_a_code_mail_that_fails_files_nothing_and_the_retry_files_once(api: Api) -> None:
+    app = create_app(api.settings, engine=api.engine, clock=api.clock,
+                     mailer=FailingMailer(api.settings.mail_path))
+    headers = {**api.headers, "Idempotency-Key": "k-mail"}
+    with TestClient(app) as client:
+        failed = client.post("/api/v1/requests", json=BODY, headers=headers)
+        assert failed.status_code == 503 and failed.json()["error"] == "mail_unavailable"
+        assert api.counts() == {"verifications": 0, "audit_events": 0, "privacy_requests": 0}
+        retried = client.post("/api/v1/requests", json=BODY, headers=headers)
+    assert retried.status_code == 201
+    assert retried.json()["code_sent"] is True and retried.json()["code_expires_at"]
+    assert api.counts()["privacy_requests"] == 1 and len(api.mails()) == 1

@@ -1,14 +1,22 @@
 """One-time codes: request verification, expiry, attempt limit, resend, generic verifications,
-and the status lookup that never reveals whether a reference exists."""
+the status lookup that never reveals whether a reference exists, and the limits that bound
+guessing (per address, per conversation, and under concurrency)."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 
-from privacy_backend.core.models import Verification
+from privacy_backend.core.db import make_sessionmaker
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import Verification, VerificationPurpose
+from privacy_backend.core.settings import Settings
+from privacy_backend.services import verification as codes
 
-from .support import Api
+from .support import Api, FakeClock
 
 
 def _wrong(code: str) -> str:
@@ -153,7 +161,7 @@ def test_lookup_answers_the_same_shape_whatever_matches(api: Api) -> None:
     }
     answers = {}
     for name, body in cases.items():
-        response = api.post("/api/v1/requests/lookup", json=body)
+        response = api.post("/api/v1/requests/lookup", json={**body, "conversation_id": name})
         assert response.status_code == 202, response.text
         answers[name] = response.json()
     shapes = {(tuple(sorted(a)), a["message"], len(a["verification_id"])) for a in answers.values()}
@@ -169,6 +177,39 @@ def test_lookup_answers_the_same_shape_whatever_matches(api: Api) -> None:
     assert response.status_code == 400 and response.json()["error"] == "invalid_code"
 
 
+def test_a_lookup_that_matches_nothing_confirms_nothing_even_with_its_code(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker looks up a made-up reference with someone else's address and guesses the
+    code: even the code the backend would have drawn for that lookup verifies nothing."""
+    monkeypatch.setattr(codes, "generate_code", lambda: "123456")
+    started = api.post("/api/v1/requests/lookup", json={
+        "reference": "PR-2222-3333", "email": "victim@example.com", "conversation_id": "eve"})
+    assert started.status_code == 202
+    vid = started.json()["verification_id"]
+    answers = [api.post(f"/api/v1/verifications/{vid}/confirm", json={"code": "123456"})
+               for _ in range(6)]
+    assert [(r.status_code, r.json()["error"]) for r in answers] == (
+        [(400, "invalid_code")] * 4 + [(429, "too_many_attempts")] * 2)
+    assert [r.json()["attempts_left"] for r in answers[:4]] == [4, 3, 2, 1]
+    assert api.get(f"/api/v1/verifications/{vid}").json()["verified"] is False
+    assert api.mails() == []
+
+
+def test_a_second_lookup_supersedes_the_first_whether_or_not_it_matched(api: Api) -> None:
+    """A newer lookup in the same conversation replaces the older one alike for a match and a
+    non-match, so confirming the older one does not tell them apart."""
+    ref = api.create(email="ada@example.com")["reference"]
+    outcomes = {}
+    for case, reference in (("match", ref), ("no_match", "PR-2222-3333")):
+        first, _ = (api.post("/api/v1/requests/lookup", json={
+            "reference": reference, "email": "ada@example.com", "conversation_id": case,
+        }).json()["verification_id"] for _ in range(2))
+        response = api.post(f"/api/v1/verifications/{first}/confirm", json={"code": "123456"})
+        outcomes[case] = (response.status_code, response.json()["error"])
+    assert outcomes["match"] == outcomes["no_match"] == (410, "code_superseded")
+
+
 def test_lookup_code_does_not_supersede_the_request_code(api: Api) -> None:
     ref = api.create()["reference"]
     request_code = api.last_code()
@@ -181,15 +222,17 @@ def test_codes_per_address_are_limited_per_hour(api: Api) -> None:
     ref = api.create()["reference"]  # code 1
     for _ in range(3):  # codes 2-4
         assert api.post(f"/api/v1/requests/{ref}/resend-code").status_code == 201
-    # a non-matching lookup counts too, so the limit reveals nothing about the reference
-    assert api.post("/api/v1/requests/lookup", json={
-        "reference": "PR-2222-2222", "email": "ada@example.com"}).status_code == 202
+    assert api.post("/api/v1/requests/lookup", json={  # code 5
+        "reference": ref, "email": "ada@example.com"}).status_code == 202
     before = api.counts()
     for attempt in (lambda: api.post(f"/api/v1/requests/{ref}/resend-code"),
                     lambda: api.post("/api/v1/requests", json={"type": "know",
                                                                "email": "ada@example.com"}),
                     lambda: api.post("/api/v1/requests/lookup", json={
-                        "reference": ref, "email": "ada@example.com"})):
+                        "reference": ref, "email": "ada@example.com"}),
+                    # a lookup that matches nothing is refused alike: the 429 reveals nothing
+                    lambda: api.post("/api/v1/requests/lookup", json={
+                        "reference": "PR-2222-2222", "email": "ada@example.com"})):
         response = attempt()
         assert response.status_code == 429, response.text
         assert response.json()["error"] == "too_many_codes"
@@ -199,6 +242,113 @@ def test_codes_per_address_are_limited_per_hour(api: Api) -> None:
         "email": "other@example.com", "purpose": "preferences"}).status_code == 201
     api.clock.advance(hours=1)
     assert api.post(f"/api/v1/requests/{ref}/resend-code").status_code == 201
+
+
+def test_someone_elses_unmatched_lookups_do_not_use_up_the_owners_codes(api: Api) -> None:
+    for i in range(12):  # from as many conversations as the attacker likes
+        assert api.post("/api/v1/requests/lookup", json={
+            "reference": f"PR-2222-{3000 + i}", "email": "ada@example.com",
+            "conversation_id": f"eve-{i}"}).status_code == 202
+    ref = api.create(email="ada@example.com")["reference"]
+    for _ in range(4):
+        assert api.post(f"/api/v1/requests/{ref}/resend-code").status_code == 201
+    assert len(api.mails()) == 5
+    assert api.verify(ref)["status"] == "verified"
+
+
+def test_guessing_is_bounded_per_conversation(api: Api) -> None:
+    ref = api.create(email="ada@example.com", conversation_id="ada")["reference"]
+    limit = api.settings.code_conversation_limit
+    lookups = [api.post("/api/v1/requests/lookup", json={
+        "reference": f"PR-2222-{3000 + i}", "email": f"guess{i}@example.com",
+        "conversation_id": "eve"}) for i in range(limit)]
+    assert {r.status_code for r in lookups} == {202}
+    mails = len(api.mails())
+    for body in ({"reference": "PR-2222-9999", "email": "guess@example.com"},
+                 {"reference": ref, "email": "ada@example.com"}):  # a match is refused alike
+        refused = api.post("/api/v1/requests/lookup", json={**body, "conversation_id": "eve"})
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_codes"
+    assert len(api.mails()) == mails
+    # A code the conversation already holds cannot be tried either; no attempt is used.
+    vid = lookups[-1].json()["verification_id"]
+    tried = api.post(f"/api/v1/verifications/{vid}/confirm", json={"code": "123456"})
+    assert tried.status_code == 429 and tried.json()["error"] == "too_many_failures"
+    assert api.get(f"/api/v1/verifications/{vid}").json()["attempts_left"] == 5
+    # Other conversations are not held back, and the window passes.
+    assert api.post("/api/v1/requests/lookup", json={
+        "reference": ref, "email": "ada@example.com", "conversation_id": "ada"}
+    ).status_code == 202
+    api.clock.advance(minutes=api.settings.code_failure_window_minutes)
+    assert api.post("/api/v1/requests/lookup", json={
+        "reference": "PR-2222-9999", "email": "guess@example.com", "conversation_id": "eve"}
+    ).status_code == 202
+
+
+def test_guessing_is_bounded_per_address_across_conversations(api: Api) -> None:
+    """Codes emailed to the victim, asked for from fresh conversations and guessed at: after
+    `code_address_failure_limit` wrong guesses, not even the right code is checked."""
+    vids = [api.post("/api/v1/verifications", json={
+        "email": "victim@example.com", "purpose": "preferences", "conversation_id": f"eve-{i}",
+    }).json()["verification_id"] for i in range(3)]
+    code = api.last_code()  # the third code, which the attacker does not know
+    wrong = _wrong(code)
+    failures = 0
+    for vid in vids[:2]:
+        for _ in range(api.settings.code_max_attempts):
+            response = api.post(f"/api/v1/verifications/{vid}/confirm", json={"code": wrong})
+            assert response.status_code in (400, 429) and response.json()["error"] in (
+                "invalid_code", "too_many_attempts")
+            failures += 1
+    assert failures >= api.settings.code_address_failure_limit
+    blocked = api.post(f"/api/v1/verifications/{vids[2]}/confirm", json={"code": code})
+    assert blocked.status_code == 429 and blocked.json()["error"] == "too_many_failures"
+    assert blocked.headers["retry-after"] == "3600"
+    more = api.post("/api/v1/verifications", json={
+        "email": "victim@example.com", "purpose": "preferences", "conversation_id": "eve-9"})
+    assert more.status_code == 429 and more.json()["error"] == "too_many_codes"
+    assert api.post("/api/v1/verifications", json={
+        "email": "other@example.com", "purpose": "preferences"}).status_code == 201
+    api.clock.advance(minutes=api.settings.code_failure_window_minutes)
+    fresh = api.post("/api/v1/verifications", json={
+        "email": "victim@example.com", "purpose": "preferences", "conversation_id": "owner"})
+    assert fresh.status_code == 201
+    ok = api.post(f"/api/v1/verifications/{fresh.json()['verification_id']}/confirm",
+                  json={"code": api.last_code()})
+    assert ok.status_code == 200
+
+
+def test_concurrent_codes_for_one_address_stay_within_the_hourly_limit(
+    db: Engine, settings: Settings, clock: FakeClock
+) -> None:
+    """Each thread is one request of its own: its session counts, writes its code, spends a
+    moment on the mail, then commits. On PostgreSQL this races without the address lock."""
+    factory = make_sessionmaker(db)
+    threads = 4 * settings.code_hourly_limit
+    barrier = threading.Barrier(threads)
+    outcomes: list[str] = []
+
+    def issue_one(i: int) -> None:
+        with factory() as session:
+            barrier.wait()
+            try:
+                codes.issue(session, settings=settings, secret=b"s", now=clock(),
+                            purpose=VerificationPurpose.PREFERENCES, email="ada@example.com",
+                            conversation_id=f"c-{i}")
+                time.sleep(0.2)  # the mail is handed over before the commit
+                session.commit()
+                outcomes.append("issued")
+            except ApiError as error:
+                outcomes.append(error.code)
+
+    workers = [threading.Thread(target=issue_one, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    with db.connect() as conn:
+        stored = conn.scalar(select(func.count()).select_from(Verification))
+    assert stored == outcomes.count("issued") == settings.code_hourly_limit
+    assert outcomes.count("too_many_codes") == threads - settings.code_hourly_limit
 
 
 def test_the_newest_code_wins_even_within_the_same_instant(api: Api) -> None:

@@ -34,6 +34,7 @@ from privacy_backend.schemas.requests import (
     LookupIn,
     LookupOut,
     RequestCreate,
+    RequestCreated,
     RequestOut,
     StatusUpdate,
 )
@@ -73,19 +74,23 @@ def _load(session: Session, reference: str, settings: Settings, now: datetime
     return request
 
 
-@router.post("", response_model=RequestOut, status_code=status.HTTP_201_CREATED,
+@router.post("", response_model=RequestCreated, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "Replay of an earlier Idempotency-Key"}})
 def create_request(body: RequestCreate, response: Response, session: SessionDep,
                    settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep,
-                   idempotency_key: IdempotencyKey = None) -> PrivacyRequest:
+                   idempotency_key: IdempotencyKey = None) -> RequestCreated:
+    """File a request and email its code, in one transaction: if the mail cannot be handed
+    over, nothing is stored (503) and a retry with the same key files it afresh. A replay
+    sends no code; `code_expires_at` says whether the one sent before can still be typed."""
     request, created = svc.create(session, body, settings=settings, now=now,
                                   idempotency_key=idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
-        return request
+        live = codes.live_for_request(session, request.id, now)
+        return _created(request, code_sent=False, live=live)
     try:
-        _issue_and_send(session, request, settings=settings, secret=secret, now=now,
-                        mailer=mailer)
+        verification = _issue_and_send(session, request, settings=settings, secret=secret,
+                                       now=now, mailer=mailer)
     except ApiError:
         session.rollback()
         raise
@@ -93,7 +98,13 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
     response.headers["Location"] = f"/api/v1/requests/{request.reference}"
     log.info("privacy request %s created (%s, %s)", request.reference, request.type.value,
              request.jurisdiction)
-    return request
+    return _created(request, code_sent=True, live=verification)
+
+
+def _created(request: PrivacyRequest, *, code_sent: bool, live: Verification | None
+             ) -> RequestCreated:
+    return RequestCreated(**RequestOut.model_validate(request).model_dump(), code_sent=code_sent,
+                          code_expires_at=live.expires_at if live else None)
 
 
 @router.get("", response_model=list[RequestOut])
@@ -128,22 +139,25 @@ def list_requests(
 def lookup(body: LookupIn, background: BackgroundTasks, session: SessionDep,
            settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep
            ) -> LookupOut:
-    """Start a status lookup. The answer has the same shape whether or not the reference and
-    email match; a code is emailed (after the response) only when they do."""
+    """Start a status lookup. The answer has the same shape, status and limits whether or not
+    the reference and email match; only a match gets a code, emailed after the response. A
+    lookup that matches nothing gets a verification without a code, which nothing confirms."""
     request = svc.get_by_reference(session, body.reference)
-    match = request is not None and request.email == body.email
+    purpose = VerificationPurpose.STATUS_LOOKUP
+    if request is None or request.email != body.email:
+        verification = codes.issue_unsent(session, settings=settings, now=now, purpose=purpose,
+                                          email=body.email, conversation_id=body.conversation_id)
+        session.commit()
+        return LookupOut(verification_id=verification.id, expires_at=verification.expires_at)
     verification, code = codes.issue(
-        session, settings=settings, secret=secret, now=now,
-        purpose=VerificationPurpose.STATUS_LOOKUP, email=body.email,
-        conversation_id=body.conversation_id,
-        request_id=request.id if match and request is not None else None,
+        session, settings=settings, secret=secret, now=now, purpose=purpose, email=body.email,
+        conversation_id=body.conversation_id, request_id=request.id,
     )
     session.commit()
-    if match and request is not None:
-        message = emails.verification_code(settings.mail_from, body.email, code,
-                                           settings.code_ttl_minutes, reference=request.reference,
-                                           request_type=request.type.value)
-        background.add_task(_send_quietly, mailer, message)
+    message = emails.verification_code(settings.mail_from, body.email, code,
+                                       settings.code_ttl_minutes, reference=request.reference,
+                                       request_type=request.type.value)
+    background.add_task(_send_quietly, mailer, message)
     return LookupOut(verification_id=verification.id, expires_at=verification.expires_at)
 
 
@@ -187,9 +201,10 @@ def verify(reference: str, body: CodeIn, session: SessionDep, settings: Settings
     if verification is None:
         raise ApiError(410, "code_expired", "No code is active. Ask for a new code.")
     try:
-        codes.check(session, verification, body.code, secret=secret, now=now)
+        codes.check(session, verification, body.code, settings=settings, secret=secret,
+                    now=now)
     except codes.VerificationFailure as failure:
-        raise failure_error(failure) from None
+        raise failure_error(failure, settings) from None
     svc.transition(session, request, RequestStatus.VERIFIED, actor="requester", now=now,
                    note="email verified with a one-time code")
     session.commit()

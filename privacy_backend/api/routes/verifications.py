@@ -50,16 +50,16 @@ def read(verification_id: str, session: SessionDep) -> VerificationOut:
 
 
 @router.post("/{verification_id}/confirm", response_model=VerificationConfirmed)
-def confirm(verification_id: str, body: CodeIn, session: SessionDep, now: NowDep,
-            secret: SecretDep) -> VerificationConfirmed:
+def confirm(verification_id: str, body: CodeIn, session: SessionDep, settings: SettingsDep,
+            now: NowDep, secret: SecretDep) -> VerificationConfirmed:
     v = _load(session, verification_id)
     if v.purpose is VerificationPurpose.REQUEST:
         raise ApiError(409, "wrong_endpoint",
                        "Request codes are confirmed with POST /api/v1/requests/{reference}/verify.")
     try:
-        codes.check(session, v, body.code, secret=secret, now=now)
+        codes.check(session, v, body.code, settings=settings, secret=secret, now=now)
     except codes.VerificationFailure as failure:
-        raise failure_error(failure) from None
+        raise failure_error(failure, settings) from None
     session.commit()
     reference = None
     if v.request_id is not None:
