@@ -20,10 +20,13 @@ from privacy_backend.core.settings import Settings as BackendSettings
 
 __all__ = ["PROJECT_ROOT", "GENERATED_SECRETS", "StackSettings", "resolve"]
 
-# Secrets generated into var/ on first use when the environment does not give them.
+# Secrets generated into var/ on first use when the environment does not give them: each
+# variable (a settings field of the same name) and its file in VAR_DIR.
 GENERATED_SECRETS = {
     "RASA_API_TOKEN": "rasa_api_token",
     "PRIVACY_API_TOKEN": "api_token",
+    "REST_CHANNEL_TOKEN": "rest_channel_token",
+    "WIDGET_SESSION_SECRET": "widget_session_secret",
 }
 
 
@@ -39,6 +42,10 @@ class StackSettings(SharedSettings):
     tracker_store_dialect: str = "sqlite"
     tracker_store_url: str = ""
     tracker_store_db: Path | None = None
+    # Bearer token of Rasa's REST channel (channels/rest.py, via credentials.yml).
+    rest_channel_token: SecretStr | None = None
+    # Key the socket.io channel signs the widget's session tokens with.
+    widget_session_secret: SecretStr | None = None
 
     @field_validator("rasa_model", mode="after")
     @classmethod
@@ -77,10 +84,10 @@ def resolve(environ: Mapping[str, str] | None = None,
         "SITE_URL": stack.site_base_url,
         "ACTION_SERVER_URL": stack.action_server_webhook,
         "TRACKER_STORE_DB": str(stack.tracker_store_path),
-        "PRIVACY_API_TOKEN": stack.api_token(),
-        "RASA_API_TOKEN": stack.rasa_token(),
         "DATABASE_URL": backend.sqlalchemy_url,
         "MAIL_BACKEND": backend.mail_backend,
         "MAIL_DIR": str(backend.mail_path),
     })
+    env.update({name: stack.secret(getattr(stack, name.lower()), filename)
+                for name, filename in GENERATED_SECRETS.items()})
     return env

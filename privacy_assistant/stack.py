@@ -23,10 +23,12 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from privacy_assistant.config import PROJECT_ROOT, StackSettings, resolve
+from privacy_assistant.config import GENERATED_SECRETS, PROJECT_ROOT, StackSettings, resolve
+from privacy_assistant.rasa_auth import rasa_api_headers
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -42,6 +44,8 @@ class Service:
     health_url: str
     ready_timeout: float
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The headers of each health check (built per check: they may hold a short-lived token).
+    health_headers: Callable[[], dict[str, str]] = dict
     process: subprocess.Popen[str] | None = None
     log_tail: list[str] = field(default_factory=list)
 
@@ -53,9 +57,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _http_ok(url: str, timeout: float = 2.0) -> bool:
+def _http_ok(url: str, headers: Mapping[str, str] | None = None, timeout: float = 2.0) -> bool:
+    request = urllib.request.Request(url, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -97,7 +102,11 @@ def build_services(env: Mapping[str, str]) -> list[Service]:
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                 "--cors", env["RASA_CORS"],
             ],
-            health_url=f"{env['RASA_URL']}/status?token={env['RASA_API_TOKEN']}",
+            # /status answers once the model is loaded; it takes a JWT signed with the API
+            # secret (privacy_assistant/rasa_auth.py), in a header.
+            health_url=f"{env['RASA_URL']}/status",
+            health_headers=partial(rasa_api_headers, env["RASA_API_TOKEN"],
+                                   username="supervisor"),
             ready_timeout=240,
         ),
     ]
@@ -167,7 +176,7 @@ class Stack:
                     f"{service.name} exited with code {service.process.returncode} while "
                     f"starting. Its last lines:\n{''.join(service.log_tail[-30:])}"
                 )
-            if _http_ok(service.health_url):
+            if _http_ok(service.health_url, service.health_headers()):
                 return
             time.sleep(0.25)
         raise StackError(
@@ -199,11 +208,26 @@ class Stack:
                 return service
         return None
 
+    def secret_source(self, name: str) -> str:
+        """Where an operator finds a secret without it being printed: its file in `var/`
+        when it was generated there, else the variable that gave it."""
+        path = Path(self.env["VAR_DIR"]) / GENERATED_SECRETS[name]
+        try:
+            if path.read_text(encoding="utf-8").strip() == self.env[name]:
+                return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(
+                    PROJECT_ROOT) else str(path)
+        except OSError:
+            pass
+        return f"${name}"
+
     def urls(self) -> dict[str, str]:
+        rest_token = self.secret_source("REST_CHANNEL_TOKEN")
+        api_secret = self.secret_source("RASA_API_TOKEN")
         return {
-            "Chat over REST": f"{self.env['RASA_URL']}/webhooks/rest/webhook",
+            f"Chat over REST (token in {rest_token})":
+                f"{self.env['RASA_URL']}/webhooks/rest/webhook",
             "Chat over socket.io": f"{self.env['RASA_URL']}/socket.io",
-            "Rasa HTTP API (token in var/rasa_api_token)": self.env["RASA_URL"],
+            f"Rasa HTTP API (JWT secret in {api_secret})": self.env["RASA_URL"],
             "Demo page with the chat widget": f"{self.env['BACKEND_URL']}/",
             "Agent console": f"{self.env['BACKEND_URL']}/console",
             "Backend API docs": f"{self.env['BACKEND_URL']}/docs",
@@ -266,10 +290,15 @@ def run(
         print(f"\nCould not start the assistant: {error}", file=out, flush=True)
         return 1
     print("\nThe privacy assistant is ready:", file=out)
-    for label, url in stack.urls().items():
-        print(f"  {label:<45} {url}", file=out)
+    urls = stack.urls()
+    width = max(len(label) for label in urls)
+    for label, url in urls.items():
+        print(f"  {label:<{width}}  {url}", file=out)
+    token = stack.secret_source("REST_CHANNEL_TOKEN")
+    token = token if token.startswith("$") else f"$(cat {token})"
     print(
-        '\nTry: curl -s -X POST -H "Content-Type: application/json" '
+        f'\nTry: curl -s -X POST -H "Authorization: Bearer {token}" '
+        '-H "Content-Type: application/json" '
         f"-d '{{\"sender\": \"me\", \"message\": \"what data do you collect?\"}}' "
         f"{env['RASA_URL']}/webhooks/rest/webhook\nPress Ctrl-C to stop.\n",
         file=out,
@@ -312,7 +341,7 @@ def _hide_password(value: str) -> str:
 _DOCUMENTED = {name.upper() for name in StackSettings.model_fields} | {
     "BACKEND_URL", "RASA_URL", "SITE_URL", "ACTION_SERVER_URL", "DATABASE_URL",
     "MAIL_BACKEND", "MAIL_DIR", "SMTP_PASSWORD"}
-_SECRETS = {"RASA_API_TOKEN", "PRIVACY_API_TOKEN", "SMTP_PASSWORD"}
+_SECRETS = {*GENERATED_SECRETS, "SMTP_PASSWORD"}
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ def main() -> None:
         stack.start()
         try:
             url = f"{env['RASA_URL']}/webhooks/rest/webhook"
+            headers = {"Authorization": f"Bearer {env['REST_CHANNEL_TOKEN']}"}
             latencies: dict[str, list[float]] = {kind: [] for kind in TURNS}
             for round_no in range(ROUNDS):
                 for kind, messages in TURNS.items():
@@ -73,7 +74,7 @@ def main() -> None:
                         sender = f"bench-{round_no}"
                         t = time.perf_counter()
                         reply = requests.post(url, json={"sender": sender, "message": text},
-                                              timeout=30)
+                                              headers=headers, timeout=30)
                         reply.raise_for_status()
                         latencies[kind].append((time.perf_counter() - t) * 1000)
             result = {

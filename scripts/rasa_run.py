@@ -1,7 +1,10 @@
-"""Run `rasa run` with the HTTP API token taken from the environment (RASA_API_TOKEN).
+"""Run `rasa run` with its HTTP API secured by JWTs signed with RASA_API_TOKEN.
 
-Rasa only reads the token from `--auth-token`; passing it from here keeps it out of the
-process list and out of the Makefile. Runs with the Rasa environment's Python.
+Rasa reads the secret from `--jwt-secret`; passing it from here keeps it out of the process
+list and the Makefile. There is no `--auth-token`: with one, Rasa would also take a secret
+as `?token=` in the query string, where proxies and access logs keep it. Clients send
+`Authorization: Bearer <JWT>` instead (privacy_assistant/rasa_auth.py).
+Runs with the Rasa environment's Python.
 """
 
 import os
@@ -13,11 +16,18 @@ from rasa.__main__ import main
 # The project root, so that credentials.yml can name the custom channels in channels/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# HS256 wants a key at least as long as its hash; `make run` generates 43 characters.
+MIN_SECRET_CHARS = 32
+
 if __name__ == "__main__":
-    token = os.environ.get("RASA_API_TOKEN", "")
-    if not token:
+    secret = os.environ.get("RASA_API_TOKEN", "")
+    if not secret:
         sys.exit("RASA_API_TOKEN is not set: start the assistant with `make run`.")
-    # One argument, "--auth-token=…": a token may begin with "-", which argparse would
+    if len(secret) < MIN_SECRET_CHARS:
+        sys.exit(f"RASA_API_TOKEN signs the HTTP API's JWTs and needs at least "
+                 f"{MIN_SECRET_CHARS} characters.")
+    # One argument, "--jwt-secret=…": a secret may begin with "-", which argparse would
     # otherwise take for an option.
-    sys.argv = ["rasa", "run", "--enable-api", f"--auth-token={token}", *sys.argv[1:]]
+    sys.argv = ["rasa", "run", "--enable-api", f"--jwt-secret={secret}",
+                "--jwt-method=HS256", *sys.argv[1:]]
     main()

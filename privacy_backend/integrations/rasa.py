@@ -1,5 +1,9 @@
 """The backend's client for Rasa's HTTP API: read a conversation, add an agent's message to
-it (sent to the visitor's widget at once), pause and resume the bot, trigger an intent."""
+it (sent to the visitor's widget at once), pause and resume the bot, trigger an intent.
+
+Every call carries a fresh short-lived JWT in its `Authorization` header, signed with
+`RASA_API_TOKEN` (`privacy_assistant.rasa_auth`); the secret itself never leaves this
+process, and nothing goes in the query string, where proxies and access logs keep it."""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from urllib.parse import quote
 
 import httpx
 
+from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_backend.core.settings import Settings
 
 OUTPUT_CHANNEL = "socketio"
+# The username in the backend's tokens; Rasa checks only their admin role.
+USERNAME = "privacy-backend"
 
 
 class RasaUnavailable(Exception):
@@ -18,11 +25,11 @@ class RasaUnavailable(Exception):
 
 
 class RasaApi:
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0,
+    def __init__(self, base_url: str, secret: str, timeout: float = 10.0,
                  *, transport: httpx.BaseTransport | None = None) -> None:
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
                                   transport=transport)
-        self._token = token
+        self._secret = secret
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RasaApi:
@@ -33,9 +40,10 @@ class RasaApi:
 
     def _call(self, method: str, path: str, *, json: Any = None,
               params: dict[str, str] | None = None) -> Any:
-        query = {**(params or {}), "token": self._token}
+        headers = rasa_api_headers(self._secret, username=USERNAME)
         try:
-            response = self._http.request(method, path, params=query, json=json)
+            response = self._http.request(method, path, params=params, json=json,
+                                          headers=headers)
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"Rasa did not answer ({type(exc).__name__})") from exc
         if not response.is_success:

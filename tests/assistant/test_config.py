@@ -78,8 +78,8 @@ def test_given_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:
 
 
 def test_relative_paths_resolve_against_the_project() -> None:
-    env = resolve({"VAR_DIR": "state", "RASA_API_TOKEN": "r", "PRIVACY_API_TOKEN": "p"},
-                  env_file=None)
+    given = {name: name.lower() for name in GENERATED_SECRETS}  # nothing is generated
+    env = resolve({"VAR_DIR": "state", **given}, env_file=None)
     assert env["VAR_DIR"] == str(PROJECT_ROOT / "state")
     assert env["TRACKER_STORE_DB"] == str(PROJECT_ROOT / "state" / "rasa_tracker.db")
     assert env["DATABASE_URL"] == f"sqlite:///{PROJECT_ROOT / 'state' / 'privacy.db'}"
@@ -104,5 +104,10 @@ def test_printed_configuration_hides_secrets(
         os.environ.update(old)
     out = capsys.readouterr().out
     assert "RASA_API_TOKEN=<set>" in out and "tok-visible-nowhere" not in out
+    for name, filename in GENERATED_SECRETS.items():
+        assert f"{name}=<set>" in out
+        generated = tmp_path / filename
+        if generated.exists():
+            assert generated.read_text().strip() not in out
     assert "DATABASE_URL=postgresql://app:***@db.internal:5432/privacy" in out
     assert "pa@ss:word" not in out

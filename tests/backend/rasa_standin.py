@@ -1,5 +1,11 @@
 """A loopback stand-in for Rasa's HTTP API (real HTTP, in a thread): it keeps each
-conversation's events, appends what it is sent, and records every call."""
+conversation's events, appends what it is sent, and records every call.
+
+It checks callers as the Rasa server does when started by scripts/rasa_run.py
+(`--jwt-secret`, HS256, no `--auth-token`): a JWT signed with the secret in
+`Authorization: Bearer`, decoded with sanic-jwt's leeway, whose `user` is an admin or the
+conversation's own user; a missing or bad token is 401, too little a role 403, and a
+`?token=` in the query string counts for nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import jwt
+
+# What Rasa 3.6 configures sanic-jwt with: HS256, 3 minutes of leeway on `exp`.
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 180
+
 
 @dataclass
 class Call:
@@ -17,11 +29,14 @@ class Call:
     path: str
     query: dict[str, str]
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    # The verified JWT's payload, or None when the call was refused.
+    claims: dict[str, Any] | None = None
 
 
 @dataclass
 class RasaStandIn:
-    token: str
+    secret: str
     conversations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     fail_with: int | None = None
@@ -46,15 +61,23 @@ class RasaStandIn:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
-                standin.calls.append(Call(method, url.path, query, body))
-                if query.get("token") != standin.token:
+                call = Call(method, url.path, query, body, headers=dict(self.headers.items()))
+                standin.calls.append(call)
+                parts = url.path.strip("/").split("/")
+                conversation = unquote(parts[1]) if len(parts) > 1 else ""
+                call.claims = self._claims()
+                if call.claims is None:
                     self._answer(401, {"status": "failure", "reason": "NotAuthenticated"})
+                    return
+                user = call.claims.get("user") or {}
+                if not (user.get("role") == "admin" or (
+                        user.get("role") == "user" and user.get("username") == conversation)):
+                    call.claims = None
+                    self._answer(403, {"status": "failure", "reason": "NotAuthorized"})
                     return
                 if standin.fail_with:
                     self._answer(standin.fail_with, {"status": "failure"})
                     return
-                parts = url.path.strip("/").split("/")
-                conversation = unquote(parts[1]) if len(parts) > 1 else ""
                 events = standin.conversations.setdefault(conversation, [])
                 rest = "/".join(parts[2:])
                 if method == "GET" and rest == "tracker":
@@ -67,6 +90,18 @@ class RasaStandIn:
                     self._answer(200, {"tracker": {"events": events}, "messages": []})
                 else:
                     self._answer(404, {"status": "failure"})
+
+            def _claims(self) -> dict[str, Any] | None:
+                prefix, _, token = (self.headers.get("Authorization") or "").partition(" ")
+                if prefix != "Bearer" or not token:
+                    return None
+                try:
+                    claims: dict[str, Any] = jwt.decode(token, standin.secret,
+                                                        algorithms=[ALGORITHM],
+                                                        leeway=LEEWAY_SECONDS)
+                except jwt.InvalidTokenError:
+                    return None
+                return claims
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 self._handle("GET")

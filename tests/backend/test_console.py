@@ -19,13 +19,13 @@ from .console_support import PASSWORD, Console, clean, make_agent
 from .rasa_standin import RasaStandIn
 from .support import Api, FakeClock, TestClient
 
-RASA_TOKEN = "rasa-token-for-tests"
+RASA_SECRET = "rasa-api-secret-for-the-console-tests-0123"
 CONVERSATION = "visitor-42"
 
 
 @pytest.fixture
 def rasa() -> Iterator[RasaStandIn]:
-    standin = RasaStandIn(token=RASA_TOKEN)
+    standin = RasaStandIn(secret=RASA_SECRET)
     standin.start()
     standin.conversations[CONVERSATION] = [
         {"event": "action", "name": "action_listen", "timestamp": 1.0},
@@ -41,7 +41,7 @@ def rasa() -> Iterator[RasaStandIn]:
 @pytest.fixture
 def api(db: Engine, settings: Settings, clock: FakeClock, rasa: RasaStandIn) -> Iterator[Api]:
     settings = settings.model_copy(update={"rasa_url": rasa.url,
-                                           "rasa_api_token": SecretStr(RASA_TOKEN)})
+                                           "rasa_api_token": SecretStr(RASA_SECRET)})
     app = create_app(settings, engine=db, clock=clock)
     with TestClient(app) as client:
         yield Api(client=client, engine=db, settings=settings, clock=clock)
@@ -229,8 +229,7 @@ def test_take_reply_and_hand_back(api: Api, sam: Console, handoff_id: int,
     assert sent.status_code == 201, sent.text
     say = rasa.posted(CONVERSATION)[-1]
     assert say.path == f"/conversations/{CONVERSATION}/tracker/events"
-    assert say.query == {"output_channel": "socketio", "execute_side_effects": "true",
-                         "token": RASA_TOKEN}
+    assert say.query == {"output_channel": "socketio", "execute_side_effects": "true"}
     assert say.body == [{"event": "bot", "text": "Hello, I'm Sam.",
                          "metadata": {"agent": "Sam"}}]
     lines = sam.get(f"/handoffs/{handoff_id}").json()["transcript"]

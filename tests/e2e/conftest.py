@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from privacy_assistant.config import resolve
+from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT, free_port
 
@@ -30,6 +31,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "RASA_PORT": str(free_port()),
         "PRIVACY_API_TOKEN": "",
         "RASA_API_TOKEN": "",
+        "REST_CHANNEL_TOKEN": "",
+        "WIDGET_SESSION_SECRET": "",
         "DATABASE_URL": "",
         "TRACKER_STORE_DB": "",
         "MAIL_DIR": "",
@@ -46,15 +49,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 class Chat:
-    """One visitor talking to the assistant over Rasa's REST channel."""
+    """One visitor talking to the assistant over Rasa's REST channel, as the support desk
+    relays them: with the channel's bearer token (`REST_CHANNEL_TOKEN`). Without a token it
+    is a caller who does not have it, and every message is refused with 401."""
 
-    def __init__(self, rasa_url: str, sender: str) -> None:
+    def __init__(self, rasa_url: str, sender: str, token: str | None = None) -> None:
         self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.sender = sender
+
+    @classmethod
+    def of(cls, stack: Stack, sender: str) -> Chat:
+        """A visitor of the running stack, relayed with the channel's token."""
+        return cls(stack.env["RASA_URL"], sender, token=stack.env["REST_CHANNEL_TOKEN"])
 
     def say(self, text: str) -> list[dict[str, Any]]:
         response = requests.post(
-            self.url, json={"sender": self.sender, "message": text}, timeout=30
+            self.url, json={"sender": self.sender, "message": text}, headers=self.headers,
+            timeout=30,
         )
         response.raise_for_status()
         messages: list[dict[str, Any]] = response.json()
@@ -76,7 +88,23 @@ class Chat:
 
 @pytest.fixture
 def chat(stack: Stack, request: pytest.FixtureRequest) -> Chat:
-    return Chat(stack.env["RASA_URL"], sender=f"e2e-{request.node.name}")
+    return Chat.of(stack, sender=f"e2e-{request.node.name}")
+
+
+def rasa_tracker(stack: Stack, conversation_id: str) -> dict[str, Any]:
+    """A conversation's tracker, read through Rasa's HTTP API as the backend reads it."""
+    response = requests.get(
+        f"{stack.env['RASA_URL']}/conversations/{conversation_id}/tracker",
+        headers=rasa_api_headers(stack.env["RASA_API_TOKEN"], username="e2e"), timeout=10)
+    response.raise_for_status()
+    tracker: dict[str, Any] = response.json()
+    return tracker
+
+
+def user_said(stack: Stack, conversation_id: str) -> list[str]:
+    """What the conversation's tracker holds as the visitor's messages."""
+    return [e["text"] for e in rasa_tracker(stack, conversation_id)["events"]
+            if e["event"] == "user"]
 
 
 class Backend:

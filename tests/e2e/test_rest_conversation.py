@@ -11,7 +11,7 @@ import yaml
 
 from privacy_assistant.stack import Stack
 from privacy_kb.document import load_document
-from tests.e2e.conftest import Chat
+from tests.e2e.conftest import Chat, user_said
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,7 +27,8 @@ def normalise(text: str) -> str:
 
 def test_all_three_processes_answer_their_health_checks(stack: Stack) -> None:
     for service in stack.services:
-        assert requests.get(service.health_url, timeout=5).status_code == 200, service.name
+        response = requests.get(service.health_url, headers=service.health_headers(), timeout=5)
+        assert response.status_code == 200, service.name
 
 
 def test_greeting_bot_challenge_and_capabilities(chat: Chat) -> None:
@@ -71,21 +72,14 @@ def test_off_topic_is_declined_without_policy_text(chat: Chat) -> None:
 
 def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     sender = "e2e-restart"
-    chat = Chat(stack.env["RASA_URL"], sender)
+    chat = Chat.of(stack, sender)
     chat.say("what data do you collect?")
     stack.restart("rasa")
     # The tracker came back from the SQL tracker store: "tell me more" still knows the
     # question asked before the restart.
     text, citation = chat.ask("tell me more")
     assert citation is not None, text
-    token = stack.env["RASA_API_TOKEN"]
-    tracker = requests.get(
-        f"{stack.env['RASA_URL']}/conversations/{sender}/tracker",
-        params={"token": token},
-        timeout=10,
-    ).json()
-    said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
-    assert said[:2] == ["what data do you collect?", "tell me more"]
+    assert user_said(stack, sender)[:2] == ["what data do you collect?", "tell me more"]
 
 
 def _sample(kind: str, every: int) -> list[dict]:

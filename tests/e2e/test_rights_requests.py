@@ -136,7 +136,7 @@ def test_status_is_shown_only_after_verification(
     filed = chat.reply(latest_code(mail_dir, email))
     reference = REFERENCE.search(filed).group(0)  # type: ignore[union-attr]
 
-    other = Chat(stack.env["RASA_URL"], f"{chat.sender}-lookup")
+    other = Chat.of(stack, f"{chat.sender}-lookup")
     assert "reference" in other.reply("what's the status of my request?")
     assert "What email address" in other.reply(reference)
     mails_before = len(messages_to(mail_dir, email))

@@ -1,0 +1,64 @@
+"""Serve the REST channel named in credentials.yml the way the Rasa server does, with a
+stand-in agent that records every message it is handed and echoes it back.
+
+Run with the Rasa environment's Python: `rest_channel_server.py PORT`. `GET /received`
+lists what the agent was handed. Exits non-zero if the channel refuses its credentials.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from rasa.core.channels import BUILTIN_CHANNELS  # noqa: E402
+from rasa.core.channels.channel import UserMessage, register  # noqa: E402
+from rasa.shared.utils.common import class_from_module_path  # noqa: E402
+from rasa.shared.utils.io import read_config_file  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from sanic.response import HTTPResponse  # noqa: E402
+
+
+class RecordingAgent:
+    """What `register`'s handler calls: `agent.handle_message(message)`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.received.append({"sender_id": message.sender_id, "text": message.text})
+        await message.output_channel.send_text_message(message.sender_id,
+                                                       f"echo: {message.text}")
+
+
+def rest_channels() -> list[Any]:
+    """The channels of credentials.yml called `rest`, built from their credentials."""
+    found = []
+    for key, credentials in read_config_file(str(ROOT / "credentials.yml")).items():
+        cls = BUILTIN_CHANNELS.get(key) or class_from_module_path(key)
+        if cls.name() == "rest":
+            found.append(cls.from_credentials(credentials))
+    return found
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    channels = rest_channels()
+    app = Sanic("rest_channel_under_test", configure_logging=False)
+    agent = RecordingAgent()
+    app.ctx.agent = agent
+    register(channels, app, route="/webhooks/")
+
+    @app.get("/received")
+    async def received(request: Request) -> HTTPResponse:
+        return response.json(agent.received)
+
+    app.run(host="127.0.0.1", port=port, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()
