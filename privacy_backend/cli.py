@@ -80,7 +80,7 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
 
     from privacy_backend.core.clock import utcnow
     from privacy_backend.core.db import make_engine, make_sessionmaker
-    from privacy_backend.core.models import Agent
+    from privacy_backend.core.models import Agent, AgentRole
     from privacy_backend.services import agents
 
     password = _read_password(args)
@@ -100,16 +100,19 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
                     return 1
                 agents.set_password(agent, password)
                 agent.name = args.name or agent.name
+                if args.role:
+                    agent.role = AgentRole(args.role)
             else:
                 try:
                     agent = agents.create_agent(session, args.email, args.name or args.email,
-                                                password, now=utcnow())
+                                                password, now=utcnow(),
+                                                role=AgentRole(args.role or "agent"))
                 except agents.AgentExists:
                     print(f"An agent {args.email} exists already (use --reset-password).",
                           file=sys.stderr)
                     return 1
             session.commit()
-            print(f"agent {agent.email} ({agent.name}) can log in at /console")
+            print(f"agent {agent.email} ({agent.name}, {agent.role.value}) can log in at /console")
     finally:
         engine.dispose()
     return 0
@@ -136,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read the password from the first line of stdin (no prompt)")
     agent.add_argument("--reset-password", action="store_true",
                        help="set a new password for an existing agent")
+    agent.add_argument("--role", choices=["agent", "privacy_admin"], default=None,
+                       help="agent (default): reads conversations queued for the team or "
+                            "assigned to them; privacy_admin: reads every handed-off one")
     agent.set_defaults(func=cmd_create_agent)
     return parser
 

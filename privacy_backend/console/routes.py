@@ -71,7 +71,8 @@ def console_page() -> HTMLResponse:
 
 def _session_out(record: AgentSession) -> SessionOut:
     agent = record.agent
-    return SessionOut(agent=AgentOut(id=agent.id, name=agent.name, email=agent.email),
+    return SessionOut(agent=AgentOut(id=agent.id, name=agent.name, email=agent.email,
+                                           role=agent.role),
                       csrf_token=record.csrf_token, expires_at=record.expires_at)
 
 
@@ -124,7 +125,7 @@ def queue(record: AgentSessionDep, session: SessionDep, settings: SettingsDep, n
     return QueueOut(agents_online=online, handoffs=[
         QueueItem(handoff=svc.console_out(h, online), mine=h.agent_id == record.agent_id,
                   age_seconds=max(0, int((now - h.created_at).total_seconds())))
-        for h in svc.queue(session)])
+        for h in svc.queue(session, record.agent)])
 
 
 def _rasa(settings: Settings) -> RasaApi:
@@ -140,6 +141,8 @@ def _bad_gateway(exc: RasaUnavailable) -> ApiError:
 def conversation(handoff_id: int, record: AgentSessionDep, session: SessionDep,
                  settings: SettingsDep, now: NowDep) -> ConversationOut:
     handoff = svc.get(session, handoff_id)
+    svc.require_reader(handoff, record.agent)
+    svc.record_read(session, handoff, record.agent, now=now)
     session.commit()  # hold no database transaction (SQLite: a write lock) while Rasa works
     transcript, error = [], None
     rasa = _rasa(settings)

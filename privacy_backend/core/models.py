@@ -182,6 +182,14 @@ class PreferenceChange(Base):
     preference: Mapped[MarketingPreference] = relationship(back_populates="changes")
 
 
+class AgentRole(str, enum.Enum):
+    """`agent`: reads the conversations queued for the team and those assigned to them;
+    `privacy_admin`: reads every handed-off conversation."""
+
+    AGENT = "agent"
+    PRIVACY_ADMIN = "privacy_admin"
+
+
 class Agent(Base):
     """A support agent who can take conversations over in the console."""
 
@@ -192,7 +200,22 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    role: Mapped[AgentRole] = mapped_column(_enum(AgentRole, "agent_role"),
+                                            default=AgentRole.AGENT,
+                                            server_default=AgentRole.AGENT.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TranscriptRead(Base):
+    """One reading of a handed-off conversation's transcript in the console: who, which
+    handoff, when."""
+
+    __tablename__ = "transcript_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AgentSession(Base):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from privacy_backend.core.models import HandoffStatus
+from privacy_backend.core.models import AgentRole, HandoffStatus
 
 
 class HandoffCreate(BaseModel):
@@ -58,6 +58,7 @@ class AgentOut(BaseModel):
     id: int
     name: str
     email: str
+    role: AgentRole
 
 
 class SessionOut(BaseModel):

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from privacy_assistant.settings import normalise_email
-from privacy_backend.core.models import Agent, AgentSession, LoginAttempt
+from privacy_backend.core.models import Agent, AgentRole, AgentSession, LoginAttempt
 from privacy_backend.core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -49,13 +49,13 @@ def token_hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def create_agent(session: Session, email: str, name: str, password: str, *, now: datetime
-                 ) -> Agent:
+def create_agent(session: Session, email: str, name: str, password: str, *, now: datetime,
+                 role: AgentRole = AgentRole.AGENT) -> Agent:
     email = normalise_email(email)
     if session.scalar(select(Agent).where(Agent.email == email)) is not None:
         raise AgentExists(email)
     agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password),
-                  active=True, created_at=now)
+                  active=True, role=role, created_at=now)
     session.add(agent)
     session.flush()
     return agent

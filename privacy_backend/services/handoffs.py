@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import Agent, Handoff, HandoffStatus
+from privacy_backend.core.models import Agent, AgentRole, Handoff, HandoffStatus, TranscriptRead
 from privacy_backend.schemas.handoffs import (
     ConsoleHandoffOut,
     HandoffCreate,
@@ -42,11 +42,29 @@ def create(session: Session, body: HandoffCreate, *, now: datetime) -> tuple[Han
     return handoff, True
 
 
-def queue(session: Session) -> list[Handoff]:
-    """Waiting handoffs (oldest first), then active ones."""
+def may_read(handoff: Handoff, agent: Agent) -> bool:
+    """An agent reads a conversation queued for the team or assigned to them; a privacy
+    admin reads every handed-off conversation."""
+    return (agent.role is AgentRole.PRIVACY_ADMIN or handoff.status is HandoffStatus.WAITING
+            or handoff.agent_id == agent.id)
+
+
+def require_reader(handoff: Handoff, agent: Agent) -> None:
+    if not may_read(handoff, agent):
+        raise ApiError(403, "not_your_conversation",
+                       "This conversation is assigned to another agent.")
+
+
+def record_read(session: Session, handoff: Handoff, agent: Agent, *, now: datetime) -> None:
+    session.add(TranscriptRead(agent_id=agent.id, handoff_id=handoff.id, read_at=now))
+
+
+def queue(session: Session, agent: Agent) -> list[Handoff]:
+    """The open handoffs `agent` may read: waiting ones (oldest first), then active ones."""
     found = session.scalars(select(Handoff).where(Handoff.status.in_(OPEN))
                             .order_by(Handoff.created_at, Handoff.id))
-    return sorted(found, key=lambda h: h.status is not HandoffStatus.WAITING)
+    readable = [h for h in found if may_read(h, agent)]
+    return sorted(readable, key=lambda h: h.status is not HandoffStatus.WAITING)
 
 
 def get(session: Session, handoff_id: int, *, for_update: bool = False) -> Handoff:

@@ -7,12 +7,19 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from privacy_backend.core.models import Agent, AgentSession, Handoff, LoginAttempt
+from privacy_backend.core.models import (
+    Agent,
+    AgentRole,
+    AgentSession,
+    Handoff,
+    LoginAttempt,
+    TranscriptRead,
+)
 from privacy_backend.services import agents
 
 from .support import Api
 
-CONSOLE_TABLES = (Handoff, AgentSession, LoginAttempt, Agent)  # children first
+CONSOLE_TABLES = (TranscriptRead, Handoff, AgentSession, LoginAttempt, Agent)  # children first
 PASSWORD = "correct horse battery staple"
 
 
@@ -22,9 +29,11 @@ def clean(engine: Engine) -> None:
             conn.execute(model.__table__.delete())
 
 
-def make_agent(api: Api, email: str = "sam@example.com", name: str = "Sam") -> int:
+def make_agent(api: Api, email: str = "sam@example.com", name: str = "Sam",
+               role: AgentRole = AgentRole.AGENT) -> int:
     with api.client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        agent: Agent = agents.create_agent(session, email, name, PASSWORD, now=api.clock())
+        agent: Agent = agents.create_agent(session, email, name, PASSWORD, now=api.clock(),
+                                           role=role)
         session.commit()
         return agent.id
 
