@@ -29,7 +29,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.no_migrate:
         _migrate(settings)
-    app = create_app(settings)
+    app = create_app(settings, background=True)
     # No websockets here (rasa-sdk pins an old `websockets` that uvicorn's would trip on).
     config = uvicorn.Config(app, host=args.host or settings.backend_host,
                             port=args.port or settings.backend_port,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -16,11 +19,36 @@ from privacy_backend.core import errors
 from privacy_backend.core.clock import Clock, utcnow
 from privacy_backend.core.db import make_engine, make_sessionmaker
 from privacy_backend.core.middleware import BodySizeLimit
-from privacy_backend.core.security import require_token
+from privacy_backend.core.security import ApiTokens, authenticate
 from privacy_backend.core.settings import Settings
+from privacy_backend.integrations.rasa import RasaApi
 from privacy_backend.mail.mailer import Mailer, make_mailer
+from privacy_backend.services import handoffs as handoff_service
 from privacy_backend.site import routes as site
 from privacy_backend.site import unsubscribe
+
+log = logging.getLogger(__name__)
+
+
+def sweep_handoffs_once(app: FastAPI) -> None:
+    """Close the handoffs nobody took within HANDOFF_WAIT_MINUTES and give the bot back."""
+    settings: Settings = app.state.settings
+    rasa = RasaApi.from_settings(settings)
+    try:
+        with app.state.sessionmaker() as session:
+            handoff_service.time_out_waiting(session, rasa, now=app.state.clock(),
+                                      wait=timedelta(minutes=settings.handoff_wait_minutes))
+    finally:
+        rasa.close()
+
+
+async def _sweep_handoffs(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(app.state.settings.handoff_sweep_seconds)
+        try:
+            await asyncio.to_thread(sweep_handoffs_once, app)
+        except Exception:  # a failed sweep is retried at the next interval
+            log.exception("timing out waiting handoffs failed")
 
 
 def create_app(
@@ -29,15 +57,22 @@ def create_app(
     engine: Engine | None = None,
     clock: Clock | None = None,
     mailer: Mailer | None = None,
+    background: bool = False,
 ) -> FastAPI:
-    """Build the app. Does not migrate the database: `privacy-backend serve` does that first."""
+    """Build the app. Does not migrate the database: `privacy-backend serve` does that first,
+    and runs the background work (`background=True`): timing out handoffs nobody took."""
     settings = settings or Settings()
     owns_engine = engine is None
     engine = engine or make_engine(settings.sqlalchemy_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweep_handoffs(app)) if background else None
         yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         if owns_engine:
             engine.dispose()
 
@@ -55,7 +90,7 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or utcnow
     app.state.mailer = mailer or make_mailer(settings)
-    app.state.api_token = settings.api_token()
+    app.state.api_tokens = ApiTokens.from_settings(settings)
     app.state.code_secret = settings.code_secret()
     app.state.unsubscribe_secret = settings.link_secret()
 
@@ -67,7 +102,7 @@ def create_app(
     app.include_router(console.router)  # agent session cookie + CSRF token
     app.mount("/static", StaticFiles(directory=site.STATIC_DIR), name="static")
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(authenticate)])
     api.include_router(requests.router)
     api.include_router(verifications.router)
     api.include_router(preferences.router)

@@ -86,6 +86,10 @@ class Settings(SharedSettings):
     agent_online_minutes: float = Field(default=3.0, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: float = Field(default=15.0, gt=0)
+    # A handoff nobody takes within this many minutes closes: the bot resumes and tells the
+    # visitor how to reach the team. `privacy-backend serve` checks every sweep interval.
+    handoff_wait_minutes: float = Field(default=10.0, gt=0)
+    handoff_sweep_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("preference_channels", "preference_topics", mode="after")
     @classmethod

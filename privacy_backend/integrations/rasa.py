@@ -63,6 +63,11 @@ class RasaApi:
         events = tracker.get("events") or []
         return [e for e in events if isinstance(e, dict)]
 
+    def is_paused(self, conversation_id: str) -> bool:
+        """Whether the bot is paused in the conversation (a handoff paused it)."""
+        tracker = self._call("GET", self._path(conversation_id, "tracker"))
+        return bool(tracker.get("paused"))
+
     def append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Add events; bot messages among them go out on the visitor's channel now."""
         self._call("POST", self._path(conversation_id, "tracker/events"), json=events,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Agent, AgentRole, Handoff, HandoffStatus, TranscriptRead
+from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
 from privacy_backend.schemas.handoffs import (
     ConsoleHandoffOut,
     HandoffCreate,
@@ -20,6 +22,7 @@ from privacy_backend.schemas.handoffs import (
     TranscriptLine,
 )
 
+log = logging.getLogger(__name__)
 OPEN = (HandoffStatus.WAITING, HandoffStatus.ACTIVE)
 
 
@@ -115,6 +118,35 @@ def close(handoff: Handoff, *, reason: str, now: datetime) -> None:
     handoff.status = HandoffStatus.CLOSED
     handoff.closed_at = now
     handoff.close_reason = reason
+
+
+TIMED_OUT = "timed_out"  # nobody took it within HANDOFF_WAIT_MINUTES
+TIMED_OUT_INTENT = "handoff_timed_out"
+
+
+def time_out_waiting(session: Session, rasa: RasaApi, *, wait: timedelta, now: datetime
+                     ) -> list[Handoff]:
+    """Close every handoff that has waited longer than `wait`, and give the bot back to each
+    visitor it paused: resume it and have it say how to reach the team.
+
+    The handoffs are claimed (closed and committed) before Rasa is called, and rows another
+    backend is closing are skipped (`SKIP LOCKED` on PostgreSQL), so each visitor hears it
+    once. A visitor whose bot was not paused was told at the time that nobody was online."""
+    stale = list(session.scalars(
+        select(Handoff).where(Handoff.status == HandoffStatus.WAITING,
+                              Handoff.created_at < now - wait)
+        .with_for_update(skip_locked=True)))
+    for handoff in stale:
+        close(handoff, reason=TIMED_OUT, now=now)
+    session.commit()
+    for handoff in stale:
+        try:
+            if rasa.is_paused(handoff.conversation_id):
+                rasa.resume(handoff.conversation_id)
+                rasa.trigger_intent(handoff.conversation_id, TIMED_OUT_INTENT)
+        except RasaUnavailable as exc:
+            log.warning("could not give handoff %s back to the bot: %s", handoff.id, exc)
+    return stale
 
 
 def _fields(handoff: Handoff, agents_online: int) -> dict[str, Any]:

@@ -81,7 +81,9 @@ class RasaStandIn:
                 events = standin.conversations.setdefault(conversation, [])
                 rest = "/".join(parts[2:])
                 if method == "GET" and rest == "tracker":
-                    self._answer(200, {"sender_id": conversation, "events": events})
+                    marks = [e["event"] for e in events if e.get("event") in ("pause", "resume")]
+                    self._answer(200, {"sender_id": conversation, "events": events,
+                                       "paused": bool(marks) and marks[-1] == "pause"})
                 elif method == "POST" and rest == "tracker/events":
                     events.extend(body if isinstance(body, list) else [body])
                     self._answer(200, {"sender_id": conversation, "events": events})
