@@ -162,6 +162,22 @@ def test_visitor_and_agent(browser: Browser, stack: Stack, agent: str) -> None:
     visitor.say("what data do you collect?")
     visitor.bot_said("Information We Collect")
 
+    # End chat forgets the conversation: the history goes, and the stored token is a new one.
+    stored = page.evaluate("JSON.parse(localStorage.getItem('privacy-assistant-chat'))")
+    assert stored["sessionToken"] and stored["sessionId"]
+    page.get_by_role("button", name="End chat").click()
+    expect(visitor.log.locator(".pa-msg")).to_have_count(0)
+    visitor.connected()
+    after = page.evaluate("JSON.parse(localStorage.getItem('privacy-assistant-chat'))")
+    assert after["history"] == [] and after["sessionId"] != stored["sessionId"]
+    assert after["sessionToken"] != stored["sessionToken"]
+    page.reload()
+    visitor = Visitor(page)
+    visitor.connected()
+    expect(visitor.log.locator(".pa-msg")).to_have_count(0)
+    visitor.say("what data do you collect?")
+    visitor.bot_said("Information We Collect")
+
     # Logging out ends the session at once: the agent no longer counts as online.
     console.get_by_role("button", name="Log out").click()
     expect(console.get_by_label("Password")).to_be_visible()
