@@ -30,12 +30,13 @@ from actions.api.requests import (
     VerificationResult,
     from_env,
 )
+from actions.settings import settings
 
 __all__ = [
-    "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "VERIFIED_FOR", "Purpose",
-    "VerificationFlow", "call_backend", "confirm_code", "intent_of", "long_date",
-    "mark_verified", "misunderstood_twice", "recently_verified", "register_verification",
-    "requests_client", "reset", "valid_email", "verification_flow",
+    "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "Purpose", "VerificationFlow",
+    "call_backend", "confirm_code", "intent_of", "long_date", "mark_verified",
+    "misunderstood_twice", "proof_for", "recently_verified", "register_verification",
+    "requests_client", "reset", "valid_email", "verification_flow", "verified_for",
 ]
 
 T = TypeVar("T")
@@ -50,8 +51,11 @@ REQUEST_SLOTS = ("request_type", "requester_email", "requester_name", "requester
 VERIFICATION_SLOTS = ("verification_code", "verification_id", "verification_purpose",
                       "request_reference", "lookup_reference")
 
-# One code is enough for every flow for this long, within the same conversation.
-VERIFIED_FOR = 30 * 60
+
+def verified_for() -> float:
+    """Seconds one code is enough for every flow, within the same conversation
+    (`VERIFIED_FOR_MINUTES`: the backend accepts the code as proof for as long)."""
+    return settings().verified_for_minutes * 60.0
 
 
 # --- the request API ---------------------------------------------------------------------------
@@ -106,11 +110,19 @@ def recently_verified(tracker: Tracker, email: str | None) -> bool:
     return bool(email) and tracker.get_slot("verified_email") == email and until > time.time()
 
 
-def mark_verified(email: str | None) -> list[EventType]:
-    """Remember, for VERIFIED_FOR seconds, that this conversation proved it owns `email`."""
-    if not email:
+def proof_for(tracker: Tracker, email: str | None) -> str | None:
+    """The id of the confirmed code that proves `email` to the backend, while it does."""
+    return tracker.get_slot("verified_proof") if recently_verified(tracker, email) else None
+
+
+def mark_verified(email: str | None, verification_id: str | None) -> list[EventType]:
+    """Remember, for `verified_for()` seconds, that this conversation proved it owns `email`
+    with the code of `verification_id` (the backend asks for that id as the proof)."""
+    if not email or not verification_id:
         return []
-    return [SlotSet("verified_email", email), SlotSet("verified_until", time.time() + VERIFIED_FOR)]
+    return [SlotSet("verified_email", email),
+            SlotSet("verified_until", time.time() + verified_for()),
+            SlotSet("verified_proof", verification_id)]
 
 
 # --- the conversation so far -------------------------------------------------------------------

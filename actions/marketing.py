@@ -27,6 +27,7 @@ from actions.common import (
     VerificationFlow,
     call_backend,
     confirm_code,
+    proof_for,
     recently_verified,
     register_verification,
     valid_email,
@@ -164,7 +165,9 @@ async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
     """Show or change the verified visitor's choices; the outcome drives the next rule.
     `verified`: the code was checked in this very turn (the slots saying so come after)."""
     email = tracker.get_slot("requester_email")
-    if not (verified or recently_verified(tracker, email)):
+    # The backend's proof: the code confirmed in this very turn, or the one remembered.
+    proof = tracker.get_slot("verification_id") if verified else proof_for(tracker, email)
+    if not proof:
         # Never act for an address this conversation has not proved it owns.
         dispatcher.utter_message(response="utter_cancelled")
         return [SlotSet("backend_outcome", "declined"),
@@ -173,7 +176,8 @@ async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
     key = tracker.get_slot("marketing_key") or f"chat-{uuid.uuid4().hex}"
     try:
         if action == "view":
-            prefs = await call_preferences(lambda client: client.get(email))
+            prefs = await call_preferences(lambda client: client.get(
+                email, verification_id=proof, conversation_id=tracker.sender_id))
             dispatcher.utter_message(response="utter_marketing_view", email=email,
                                      choices=describe(prefs))
             return [SlotSet("backend_outcome", "ok"), *[SlotSet(s, None) for s in MARKETING_SLOTS]]
@@ -181,7 +185,7 @@ async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
                               tracker.get_slot("marketing_topic"))
         prefs = await call_preferences(lambda client: client.update(
             email, changes, source="chat", conversation_id=tracker.sender_id,
-            idempotency_key=key))
+            idempotency_key=key, verification_id=proof))
     except BackendError:
         # Nothing half-applied: the PATCH is one transaction, and the key makes a retry
         # record the change once. The address stays too: when the code was accepted in this

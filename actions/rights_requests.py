@@ -24,6 +24,7 @@ from actions.api.errors import (
     BackendError,
     BackendUnavailable,
     RateLimited,
+    Unauthorized,
 )
 from actions.api.requests import Channel, FiledRequest, PrivacyRequest, RequestStatus
 from actions.common import (
@@ -35,7 +36,7 @@ from actions.common import (
     call_backend,
     confirm_code,
     long_date,
-    recently_verified,
+    proof_for,
     register_verification,
     reset,
     valid_email,
@@ -159,9 +160,11 @@ class ActionAskRequestConfirmed(Action):
 
 
 class ActionSubmitRightsRequest(Action):
-    """File the confirmed request; the backend emails the one-time code. A retry replays the
-    same request (the key in `request_key`): if it was verified meanwhile, say it is filed;
-    if its code can no longer be typed, ask for a new one before saying a code was emailed."""
+    """File the confirmed request; the backend emails the one-time code, unless this
+    conversation proved the address a moment ago: then the request is filed verified with that
+    proof (`verified_proof`). A retry replays the same request (the key in `request_key`): if
+    it was verified meanwhile, say it is filed; if its code can no longer be typed, ask for a
+    new one before saying a code was emailed."""
 
     def name(self) -> str:
         return "action_submit_rights_request"
@@ -173,16 +176,15 @@ class ActionSubmitRightsRequest(Action):
             dispatcher.utter_message(response="utter_request_not_confirmed")
             return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
         key = tracker.get_slot("request_key") or f"chat-{uuid.uuid4().hex}"
-        channel = CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.REST)
+        proof = proof_for(tracker, tracker.get_slot("requester_email"))
         try:
-            request = await call_backend(lambda client: client.create_request(
-                tracker.get_slot("request_type"), tracker.get_slot("requester_email"),
-                name=optional(tracker.get_slot("requester_name")),
-                region=optional(tracker.get_slot("requester_region")),
-                authorized_agent=bool(tracker.get_slot("authorized_agent")),
-                details=optional(tracker.get_slot("correction_details")),
-                channel=channel, conversation_id=tracker.sender_id, idempotency_key=key,
-            ))
+            try:
+                request = await file_request(tracker, key, proof)
+            except Unauthorized:
+                if proof is None:
+                    raise
+                # The backend no longer takes that code as proof: file it with a new code.
+                request = await file_request(tracker, key, None)
         except (BackendUnavailable, RateLimited) as error:
             return not_filed(dispatcher, error, key)
         except BackendError:
@@ -192,11 +194,6 @@ class ActionSubmitRightsRequest(Action):
             return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
         if request.status is not RequestStatus.PENDING_VERIFICATION:
             return refused(dispatcher)
-        if recently_verified(tracker, request.email):
-            verified = await self._verify_now(request)
-            if verified is not None:
-                tell_filed(dispatcher, verified)
-                return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
         if not request.code_live:
             try:
                 await call_backend(lambda client: client.resend_code(request.reference))
@@ -213,17 +210,20 @@ class ActionSubmitRightsRequest(Action):
             SlotSet("backend_outcome", "ok"),
         ]
 
-    @staticmethod
-    async def _verify_now(request: FiledRequest) -> PrivacyRequest | None:
-        """The visitor proved this address a moment ago in the same conversation: record
-        that verification on the request instead of asking for another code (None if the
-        backend did not take it; then the code is asked for)."""
-        try:
-            return await call_backend(lambda client: client.update_status(
-                request.reference, "verified", actor="privacy-assistant",
-                note="email verified by one-time code earlier in this conversation"))
-        except BackendError:
-            return None
+
+
+async def file_request(tracker: Tracker, key: str, proof: str | None) -> FiledRequest:
+    """File (or replay) the request in the slots; with `proof`, filed verified."""
+    channel = CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.REST)
+    return await call_backend(lambda client: client.create_request(
+        tracker.get_slot("request_type"), tracker.get_slot("requester_email"),
+        name=optional(tracker.get_slot("requester_name")),
+        region=optional(tracker.get_slot("requester_region")),
+        authorized_agent=bool(tracker.get_slot("authorized_agent")),
+        details=optional(tracker.get_slot("correction_details")),
+        channel=channel, conversation_id=tracker.sender_id, idempotency_key=key,
+        verification_id=proof,
+    ))
 
 
 def not_filed(dispatcher: CollectingDispatcher, error: BackendError, key: str
@@ -327,9 +327,10 @@ class ActionRestartRequest(Action):
 # --- what the code is for: a filed request, or a status lookup (see actions.common) ----------
 
 async def check_request_code(tracker: Tracker, code: str) -> dict[str, Any]:
+    """Check the filed request's code; the verification it confirmed is the proof."""
     reference = tracker.get_slot("request_reference")
-    await call_backend(lambda client: client.verify_request(reference, code))
-    return {}
+    verified = await call_backend(lambda client: client.verify_request(reference, code))
+    return {"verification_id": verified.verification_id}
 
 
 async def resend_request_code(
@@ -349,7 +350,7 @@ async def request_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -
     if not reference:
         return []
     try:
-        request = await call_backend(lambda client: client.get_request(reference))
+        request = await read_request(tracker, reference)
     except BackendError:
         dispatcher.utter_message(response="utter_backend_down")
         return [*[SlotSet(name, tracker.get_slot(name)) for name in REQUEST_SLOTS],
@@ -397,10 +398,17 @@ async def verified_request(
     if not reference:
         return None
     try:
-        return await call_backend(lambda client: client.get_request(reference))
+        return await read_request(tracker, reference)
     except BackendError:
         dispatcher.utter_message(response="utter_backend_down")
         return None
+
+
+async def read_request(tracker: Tracker, reference: str) -> PrivacyRequest:
+    """Read the request the code just confirmed, with that code's verification as proof."""
+    proof = tracker.get_slot("verification_id")
+    return await call_backend(lambda client: client.get_request(
+        reference, verification_id=proof, conversation_id=tracker.sender_id))
 
 
 register_verification(Purpose.REQUEST, VerificationFlow(

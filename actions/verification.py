@@ -4,8 +4,9 @@ owns an address: a filed rights request, a status lookup and marketing choices.
 The code form is the same for all of them; what differs (how the backend checks the code,
 how a new one is sent, what a correct code unlocks) is the `VerificationFlow` that the
 owning capability module registers for its `Purpose` in `actions.common`. The
-`verification_purpose` slot picks the flow. A verified address is remembered for
-`VERIFIED_FOR` seconds of the same conversation, so the visitor types one code for all flows.
+`verification_purpose` slot picks the flow. A verified address is remembered, with the id of
+the verification that proved it, for `verified_for()` seconds of the same conversation, so the
+visitor types one code for all flows; the backend takes that id as the proof.
 """
 
 from __future__ import annotations
@@ -81,7 +82,10 @@ class ActionVerificationDone(Action):
         done = [*reset(*VERIFICATION_SLOTS, *REQUEST_SLOTS)]
         if tracker.get_slot("verification_code") != "verified":
             return done
-        done += mark_verified(tracker.get_slot("requester_email"))
+        # The confirmed verification: the lookup's or the preferences' own, or the one a
+        # filed request's code confirmed (its flow's check puts it in `verification_id`).
+        done += mark_verified(tracker.get_slot("requester_email"),
+                              tracker.get_slot("verification_id"))
         flow = flow_of(tracker)
         if flow is None:
             return done

@@ -25,6 +25,7 @@ __all__ = ["PROJECT_ROOT", "GENERATED_SECRETS", "StackSettings", "resolve"]
 GENERATED_SECRETS = {
     "RASA_API_TOKEN": "rasa_api_token",
     "PRIVACY_API_TOKEN": "api_token",
+    "PRIVACY_STAFF_TOKEN": "staff_token",
     "REST_CHANNEL_TOKEN": "rest_channel_token",
     "WIDGET_SESSION_SECRET": "widget_session_secret",
 }

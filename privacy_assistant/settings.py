@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -111,7 +111,13 @@ class SharedSettings(BaseSettings):
     backend_host: str = "127.0.0.1"
     backend_port: int = 8000
     backend_url: str | None = None
+    # The backend API's two bearer credentials: the assistant's (the action server holds it)
+    # and the staff's (automation; the backend and the supervisor read it, never the actions).
     privacy_api_token: SecretStr | None = None
+    privacy_staff_token: SecretStr | None = None
+    # How long one confirmed code proves an address, within the same conversation: the
+    # action server remembers it that long, and the backend accepts it as proof that long.
+    verified_for_minutes: int = Field(default=30, ge=1)
     # The Rasa server (REST, socket.io, HTTP API).
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
@@ -192,6 +198,10 @@ class SharedSettings(BaseSettings):
     def api_token(self) -> str:
         """The backend API's bearer token (`PRIVACY_API_TOKEN`, else `var/api_token`)."""
         return self.secret(self.privacy_api_token, "api_token")
+
+    def staff_token(self) -> str:
+        """The staff's bearer token (`PRIVACY_STAFF_TOKEN`, else `var/staff_token`)."""
+        return self.secret(self.privacy_staff_token, "staff_token")
 
     def rasa_token(self) -> str:
         """The Rasa HTTP API's token (`RASA_API_TOKEN`, else `var/rasa_api_token`)."""

@@ -44,6 +44,8 @@ class Service:
     health_url: str
     ready_timeout: float
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Variables this process must not see (the staff token: only the backend holds it).
+    hidden_env: frozenset[str] = frozenset()
     # The headers of each health check (built per check: they may hold a short-lived token).
     health_headers: Callable[[], dict[str, str]] = dict
     process: subprocess.Popen[str] | None = None
@@ -64,6 +66,10 @@ def _http_ok(url: str, headers: Mapping[str, str] | None = None, timeout: float 
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+# The staff's credential: the backend checks it; the action server and Rasa never get it.
+STAFF_ONLY = frozenset({"PRIVACY_STAFF_TOKEN"})
 
 
 def build_services(env: Mapping[str, str]) -> list[Service]:
@@ -87,6 +93,7 @@ def build_services(env: Mapping[str, str]) -> list[Service]:
             ],
             # rasa-sdk 3.6 takes its listening address from SANIC_HOST only.
             extra_env={"SANIC_HOST": env["ACTION_SERVER_HOST"]},
+            hidden_env=STAFF_ONLY,
             health_url=f"http://{env['ACTION_SERVER_HOST']}:{env['ACTION_SERVER_PORT']}/health",
             ready_timeout=60,
         ),
@@ -108,6 +115,7 @@ def build_services(env: Mapping[str, str]) -> list[Service]:
             health_headers=partial(rasa_api_headers, env["RASA_API_TOKEN"],
                                    username="supervisor"),
             ready_timeout=240,
+            hidden_env=STAFF_ONLY,
         ),
     ]
 
@@ -147,7 +155,8 @@ class Stack:
         service.process = subprocess.Popen(
             service.argv,
             cwd=PROJECT_ROOT,
-            env={**self.env, **service.extra_env},
+            env={**{k: v for k, v in self.env.items() if k not in service.hidden_env},
+                 **service.extra_env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

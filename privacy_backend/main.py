@@ -84,6 +84,7 @@ def create_app(
                      "links (RFC 8058); human handoffs and the agent console (`/console`); "
                      "the demo page with the chat widget (`/`)."),
         lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.engine = engine

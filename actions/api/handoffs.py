@@ -4,6 +4,7 @@ Transport, configuration and error mapping come from `actions.api.base.BackendCl
 synchronous httpx with an explicit time-out, dataclasses out, and the same exceptions
 (`BackendUnavailable`, `ValidationFailed`, ...).
 Creating a handoff for a conversation that already has an open one returns that one.
+Reading handoffs is for staff (the console, the staff token), not for the assistant.
 Build one with `HandoffsClient.from_env()`; nothing happens at import time.
 """
 
@@ -79,12 +80,3 @@ class HandoffsClient(BackendClient):
         body = {"conversation_id": conversation_id, "channel": channel, "reason": reason,
                 "summary": summary}
         return Handoff.from_json(self._call("POST", PATH, json=body))
-
-    def get(self, handoff_id: int) -> Handoff:
-        return Handoff.from_json(self._call("GET", f"{PATH}/{int(handoff_id)}"))
-
-    def open_for(self, conversation_id: str) -> Handoff | None:
-        """The conversation's waiting or active handoff, if it has one."""
-        found = self._call("GET", PATH, params={"conversation_id": conversation_id,
-                                                "open": "true"})
-        return Handoff.from_json(found[0]) if found else None

@@ -3,9 +3,11 @@
 Transport, configuration and error mapping come from `actions.api.base.BackendClient`:
 synchronous httpx with an explicit time-out, dataclasses out, and the same exceptions
 (`BackendUnavailable`, `ValidationFailed`, ...).
-The chat verifies the address first with `PrivacyRequestsClient.start_verification(...,
-purpose="preferences")`; this client only reads and writes the choices. Build one with
-`from_env()`; nothing happens at import time.
+The chat verifies the address first (any one-time code confirmed for it in this conversation,
+e.g. `PrivacyRequestsClient.start_verification(..., purpose="preferences")`) and passes that
+verification's id with every read and write: the backend checks it (403 otherwise). Histories
+and unsubscribe links are staff operations, not the assistant's. Build one with `from_env()`;
+nothing happens at import time.
 """
 
 from __future__ import annotations
@@ -33,10 +35,8 @@ __all__ = [
     "MarketingPreferences",
     "MarketingPreferencesClient",
     "NotFound",
-    "PreferenceChange",
     "PreferenceSource",
     "Unauthorized",
-    "UnsubscribeLink",
     "ValidationFailed",
     "from_env",
 ]
@@ -65,82 +65,46 @@ class MarketingPreferences:
                    updated_at=parse_datetime(data.get("updated_at")))
 
 
-@dataclass(frozen=True)
-class PreferenceChange:
-    """One recorded change: only the settings that changed (`channels.email.promotions`...)."""
-
-    id: int
-    source: PreferenceSource
-    actor: str | None
-    conversation_id: str | None
-    before: dict[str, bool]
-    after: dict[str, bool]
-    created_at: datetime
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PreferenceChange:
-        created = parse_datetime(data["created_at"])
-        assert created is not None
-        return cls(id=int(data["id"]), source=PreferenceSource(data["source"]),
-                   actor=data.get("actor"), conversation_id=data.get("conversation_id"),
-                   before=dict(data["before"]), after=dict(data["after"]), created_at=created)
-
-
-@dataclass(frozen=True)
-class UnsubscribeLink:
-    url: str
-    scope: str
-    expires_at: datetime
-    headers: dict[str, str]  # List-Unsubscribe, List-Unsubscribe-Post
-
-
 class MarketingPreferencesClient(BackendClient):
-    def get(self, email: str) -> MarketingPreferences:
-        return MarketingPreferences.from_json(self._call("GET", PATH, params={"email": email}))
+    """Every call names `verification_id`: the confirmed code that proves `email`."""
+
+    def get(self, email: str, *, verification_id: str | None,
+            conversation_id: str | None = None) -> MarketingPreferences:
+        params = {"email": email, "verification_id": verification_id,
+                  "conversation_id": conversation_id}
+        return MarketingPreferences.from_json(self._call(
+            "GET", PATH, params={k: v for k, v in params.items() if v is not None}))
 
     def update(self, email: str, changes: Mapping[str, Any],
                source: PreferenceSource | str = PreferenceSource.CHAT,
                conversation_id: str | None = None, idempotency_key: str | None = None, *,
-               actor: str | None = None) -> MarketingPreferences:
+               verification_id: str | None) -> MarketingPreferences:
         """PATCH: `changes` holds `global_opt_out` and/or `channels`, e.g.
         `{"channels": {"email": {"promotions": False}}}` or `{"channels": {"sms": False}}`.
         Pass a stable `idempotency_key` (conversation id + turn) so that a retry after a
         time-out records the change once."""
         return self._write("PATCH", email, dict(changes), source, conversation_id,
-                           idempotency_key, actor)
+                           idempotency_key, verification_id)
 
     def replace(self, email: str, global_opt_out: bool, channels: Mapping[str, Any],
                 source: PreferenceSource | str = PreferenceSource.CHAT,
                 conversation_id: str | None = None, idempotency_key: str | None = None, *,
-                actor: str | None = None) -> MarketingPreferences:
+                verification_id: str | None) -> MarketingPreferences:
         """PUT: the full set of choices; topics not listed become `False`."""
         return self._write("PUT", email,
                            {"global_opt_out": global_opt_out, "channels": dict(channels)},
-                           source, conversation_id, idempotency_key, actor)
+                           source, conversation_id, idempotency_key, verification_id)
 
     def _write(self, method: str, email: str, body: dict[str, Any],
                source: PreferenceSource | str, conversation_id: str | None,
-               idempotency_key: str | None, actor: str | None) -> MarketingPreferences:
+               idempotency_key: str | None, verification_id: str | None
+               ) -> MarketingPreferences:
         payload = {**body, "source": PreferenceSource(source).value,
-                   "conversation_id": conversation_id, "actor": actor}
+                   "conversation_id": conversation_id, "verification_id": verification_id}
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return MarketingPreferences.from_json(
             self._call(method, PATH, params={"email": email}, json=payload,
                        headers=headers))
-
-    def history(self, email: str) -> list[PreferenceChange]:
-        return [PreferenceChange.from_json(item)
-                for item in self._call("GET", f"{PATH}/history", params={"email": email})]
-
-    def unsubscribe_link(self, email: str, scope: str = "all") -> UnsubscribeLink:
-        """A signed one-click link for marketing mail; scope `all`, `<channel>` or
-        `<channel>:<topic>`."""
-        data = self._call("POST", f"{PATH}/unsubscribe-links",
-                          json={"email": email, "scope": scope})
-        expires = parse_datetime(data["expires_at"])
-        assert expires is not None
-        return UnsubscribeLink(url=data["url"], scope=data["scope"], expires_at=expires,
-                               headers=dict(data["headers"]))
 
 
 def from_env(timeout: float | None = None) -> MarketingPreferencesClient:

@@ -1,4 +1,7 @@
-"""Typed client for the backend's privacy-request and verification API.
+"""Typed client for the backend's privacy-request and verification API, as the assistant may
+use it (`PRIVACY_API_TOKEN`): file requests, run verifications, and read one request with
+proof that its address was verified. Staff operations (listings, status changes, extensions,
+audit trails) need the staff token, which the action server never holds.
 
 Transport, configuration and error mapping come from `actions.api.base.BackendClient`. Build
 one with `from_env()`; nothing happens at import time.
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -28,7 +31,6 @@ from privacy_assistant.contract import VerificationPurpose as Purpose
 
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "AuditEntry",
     "BackendError",
     "BackendUnavailable",
     "Channel",
@@ -46,6 +48,7 @@ __all__ = [
     "ValidationFailed",
     "VerificationFailed",
     "VerificationResult",
+    "VerifiedRequest",
     "backend_url",
     "from_env",
 ]
@@ -112,13 +115,17 @@ class FiledRequest(PrivacyRequest):
 
 
 @dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    note: str | None
-    created_at: datetime
+class VerifiedRequest(PrivacyRequest):
+    """A request whose code was just confirmed, and that verification's id: the
+    conversation's proof of the address (see `actions.common.mark_verified`)."""
+
+    verification_id: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VerifiedRequest:
+        request = PrivacyRequest.from_json(data)
+        return cls(**{f.name: getattr(request, f.name) for f in fields(PrivacyRequest)},
+                   verification_id=str(data["verification_id"]))
 
 
 @dataclass(frozen=True)
@@ -142,58 +149,41 @@ class PrivacyRequestsClient(BackendClient):
         self, type: RequestType | str, email: str, *, name: str | None = None,
         region: str | None = None, authorized_agent: bool = False, details: str | None = None,
         channel: Channel | str = Channel.REST, conversation_id: str | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, verification_id: str | None = None,
     ) -> FiledRequest:
         """Create a request (a code is emailed). Pass a stable `idempotency_key` so that a retry
         or a double submit returns the same request instead of a second one; such a replay
-        emails no code (`code_sent`), and `code_live` says whether the earlier one still works."""
+        emails no code (`code_sent`), and `code_live` says whether the earlier one still works.
+        With `verification_id` (a code this conversation confirmed for `email` a moment ago)
+        it is filed verified and no code is emailed; an id the backend does not accept as
+        proof raises `Unauthorized` (403 `verification_required`) and files nothing."""
         body: dict[str, Any] = {
             "type": RequestType(type).value, "email": email, "name": name, "region": region,
             "authorized_agent": authorized_agent, "details": details,
             "channel": Channel(channel).value, "conversation_id": conversation_id,
         }
+        if verification_id is not None:
+            body["verification_id"] = verification_id
         key = idempotency_key or uuid.uuid4().hex
         data = self._call("POST", "/api/v1/requests", json=body,
                           headers={"Idempotency-Key": key})
         return FiledRequest.from_json(data)
 
-    def get_request(self, reference: str) -> PrivacyRequest:
-        return PrivacyRequest.from_json(self._call("GET", f"/api/v1/requests/{_seg(reference)}"))
-
-    def list_requests(self, *, email: str | None = None, type: RequestType | str | None = None,
-                      status: RequestStatus | str | None = None,
-                      due_before: date | datetime | None = None) -> list[PrivacyRequest]:
-        params = {"email": email,
-                  "type": RequestType(type).value if type else None,
-                  "status": RequestStatus(status).value if status else None,
-                  "due_before": due_before.isoformat() if due_before else None}
-        data = self._call("GET", "/api/v1/requests",
-                          params={k: v for k, v in params.items() if v is not None})
-        return [PrivacyRequest.from_json(item) for item in data]
-
-    def update_status(self, reference: str, status: RequestStatus | str, *, actor: str,
-                      note: str | None = None) -> PrivacyRequest:
-        body = {"status": RequestStatus(status).value, "actor": actor, "note": note}
-        return PrivacyRequest.from_json(
-            self._call("PATCH", f"/api/v1/requests/{_seg(reference)}", json=body))
-
-    def verify_request(self, reference: str, code: str) -> PrivacyRequest:
+    def get_request(self, reference: str, *, verification_id: str | None,
+                    conversation_id: str | None = None) -> PrivacyRequest:
+        """Read one request, proving its address with `verification_id`: a request or status
+        lookup code confirmed for that address (403 `Unauthorized` otherwise)."""
+        params = {"verification_id": verification_id, "conversation_id": conversation_id}
         return PrivacyRequest.from_json(self._call(
+            "GET", f"/api/v1/requests/{_seg(reference)}",
+            params={k: v for k, v in params.items() if v is not None}))
+
+    def verify_request(self, reference: str, code: str) -> VerifiedRequest:
+        return VerifiedRequest.from_json(self._call(
             "POST", f"/api/v1/requests/{_seg(reference)}/verify", json={"code": code}))
 
     def resend_code(self, reference: str) -> CodeSent:
         return _code_sent(self._call("POST", f"/api/v1/requests/{_seg(reference)}/resend-code"))
-
-    def extend(self, reference: str, *, actor: str, reason: str) -> PrivacyRequest:
-        return PrivacyRequest.from_json(self._call(
-            "POST", f"/api/v1/requests/{_seg(reference)}/extend",
-            json={"actor": actor, "reason": reason}))
-
-    def audit(self, reference: str) -> list[AuditEntry]:
-        data = self._call("GET", f"/api/v1/requests/{_seg(reference)}/audit")
-        return [AuditEntry(actor=e["actor"], action=e["action"], before=e.get("before"),
-                           after=e.get("after"), note=e.get("note"),
-                           created_at=_req_dt(e["created_at"])) for e in data]
 
     # -- verification ------------------------------------------------------------------------
     def start_status_lookup(self, reference: str, email: str,

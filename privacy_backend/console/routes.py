@@ -30,6 +30,7 @@ from privacy_backend.core.models import (
 )
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
+from privacy_backend.schemas.common import RowId
 from privacy_backend.schemas.handoffs import (
     AgentMessageIn,
     AgentOut,
@@ -138,7 +139,7 @@ def _bad_gateway(exc: RasaUnavailable) -> ApiError:
 
 
 @api.get("/handoffs/{handoff_id}", response_model=ConversationOut)
-def conversation(handoff_id: int, record: AgentSessionDep, session: SessionDep,
+def conversation(handoff_id: RowId, record: AgentSessionDep, session: SessionDep,
                  settings: SettingsDep, now: NowDep) -> ConversationOut:
     handoff = svc.get(session, handoff_id)
     svc.require_reader(handoff, record.agent)
@@ -174,7 +175,7 @@ def _write(handoff: Handoff, session: Session, settings: Settings, now: Any) -> 
 
 
 @api.post("/handoffs/{handoff_id}/take", response_model=ConsoleHandoffOut)
-def take(handoff_id: int, record: CsrfSessionDep, session: SessionDep, settings: SettingsDep,
+def take(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep, settings: SettingsDep,
          now: NowDep) -> ConsoleHandoffOut:
     """Assign the conversation to this agent and pause the bot (if it is not already)."""
     handoff = svc.get(session, handoff_id, for_update=True)
@@ -196,7 +197,7 @@ def take(handoff_id: int, record: CsrfSessionDep, session: SessionDep, settings:
 
 @api.post("/handoffs/{handoff_id}/messages", response_model=ConsoleHandoffOut,
           status_code=201)
-def send_message(handoff_id: int, body: AgentMessageIn, record: CsrfSessionDep,
+def send_message(handoff_id: RowId, body: AgentMessageIn, record: CsrfSessionDep,
                  session: SessionDep, settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
     """Send the agent's message to the visitor's chat; it stays in the conversation."""
     handoff = svc.get(session, handoff_id)
@@ -213,7 +214,7 @@ def send_message(handoff_id: int, body: AgentMessageIn, record: CsrfSessionDep,
 
 
 @api.post("/handoffs/{handoff_id}/handback", response_model=ConsoleHandoffOut)
-def hand_back(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
+def hand_back(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
               settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
     """Resume the bot and tell the visitor it is back; the handoff is closed."""
     handoff = svc.get(session, handoff_id)
@@ -232,7 +233,7 @@ def hand_back(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
 
 
 @api.post("/handoffs/{handoff_id}/close", response_model=ConsoleHandoffOut)
-def close(handoff_id: int, record: CsrfSessionDep, session: SessionDep,
+def close(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
           settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
     """Close without the bot's "I'm back" message (the bot is resumed quietly). Any agent
     may close a waiting handoff; only its agent an active one."""

@@ -7,7 +7,39 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a stable `error` code, a sentence for people, and fields that
+    some errors add (`attempts_left`, `retry_after`, `current_status`, `details`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
+
+
+_DESCRIPTIONS = {
+    400: "Bad input, or a wrong code",
+    401: "Missing or wrong credentials",
+    403: "Not allowed for this caller",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    410: "Expired or superseded",
+    413: "Request body too large",
+    422: "Invalid input",
+    429: "Too many attempts; see Retry-After",
+    502: "A service this call needs did not answer",
+    503: "Unavailable (the database or the mailer)",
+}
+# Documented on every operation: any of them can answer a call, so a client (and
+# schemathesis) knows each one's shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text} for status, text in _DESCRIPTIONS.items()
+}
 
 
 class ApiError(Exception):
@@ -63,11 +95,24 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return JSONResponse({"error": code, "message": str(exc.detail)},
-                        status_code=exc.status_code, headers=exc.headers)
+                        status_code=exc.status_code, headers=headers)
 
 
 def install(app: FastAPI) -> None:

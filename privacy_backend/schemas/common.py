@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,7 +18,10 @@ from privacy_assistant.settings import normalise_email
 
 # Every address is stored and compared in one form (`normalise_email`).
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(normalise_email)]
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# The id of a confirmed verification, presented by the assistant as proof that the address
+# was verified (`services.verification.proof`).
+VerificationId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=64)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 ConversationId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
 
@@ -30,3 +34,7 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
     version: str
+
+
+# A row id in a path: the database's INTEGER range, so a huge number is a 422, not an error.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -18,7 +18,7 @@ from pydantic import (
 from privacy_backend.core.models import (
     PreferenceSource,
 )
-from privacy_backend.schemas.common import Actor, ConversationId, Email, StrictIn
+from privacy_backend.schemas.common import ConversationId, Email, StrictIn, VerificationId
 
 # -- marketing preferences -------------------------------------------------------------------
 # Channel and topic names are configuration (PREFERENCE_CHANNELS, PREFERENCE_TOPICS), so the
@@ -68,7 +68,10 @@ ChannelChoices = Annotated[
 class _PreferenceWrite(StrictIn):
     source: PreferenceSource
     conversation_id: ConversationId | None = None
-    actor: Actor | None = Field(default=None, description="Who made the change, e.g. an agent")
+    verification_id: VerificationId | None = Field(
+        default=None, description="The assistant's proof: a code confirmed for this address "
+                                  "(in this conversation) within VERIFIED_FOR_MINUTES. "
+                                  "Staff need none.")
 
 
 class PreferencesReplace(_PreferenceWrite):

@@ -20,11 +20,11 @@ from privacy_backend.core.models import (
     VerificationPurpose,
 )
 from privacy_backend.schemas.common import (
-    Actor,
     ConversationId,
     Email,
     Note,
     StrictIn,
+    VerificationId,
 )
 
 
@@ -38,16 +38,20 @@ class RequestCreate(StrictIn):
     details: str | None = Field(default=None, max_length=2000)
     channel: Channel = Channel.REST
     conversation_id: ConversationId | None = None
+    verification_id: VerificationId | None = Field(
+        default=None, description="A code confirmed for this address (in this conversation) "
+                                  "within VERIFIED_FOR_MINUTES: the request is filed verified "
+                                  "and no new code is emailed.")
 
 
+# Changes are recorded under the authenticated caller (`core.security.Caller.actor`): there is
+# no `actor` field, and sending one is a 422 like any unknown field.
 class StatusUpdate(StrictIn):
     status: Literal["verified", "in_progress", "completed", "rejected"]
-    actor: Actor
     note: Note | None = None
 
 
 class ExtendIn(StrictIn):
-    actor: Actor
     reason: Note
 
 
@@ -94,6 +98,13 @@ class RequestOut(BaseModel):
     verified_at: datetime | None
     due_at: datetime
     extensions_used: int
+
+
+class RequestVerified(RequestOut):
+    """The answer to a correct code: the request, and the verification the code confirmed
+    (the conversation's proof that it owns the address)."""
+
+    verification_id: str
 
 
 class RequestCreated(RequestOut):

@@ -50,7 +50,9 @@ def normalize_reference(value: str) -> str:
 
 
 def fingerprint(payload: RequestCreate) -> str:
-    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # The proof of verification is not part of what is filed: a retry may bring one or not.
+    body = payload.model_dump(mode="json", exclude={"verification_id"})
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -85,6 +87,7 @@ def create(
     settings: Settings,
     now: datetime,
     idempotency_key: str | None,
+    actor: str,
 ) -> tuple[PrivacyRequest, bool]:
     """Insert a request (flushed, not committed). Returns (request, created).
 
@@ -131,7 +134,7 @@ def create(
         log.info("concurrent create with the same Idempotency-Key: returning %s",
                  existing.reference)
         return _replay(existing, fp), False
-    record(session, request, actor="requester", action="created", now=now,
+    record(session, request, actor=actor, action="created", now=now,
            after={"status": request.status.value, "type": request.type.value,
                   "channel": request.channel.value, "due_at": request.due_at.isoformat(),
                   "jurisdiction": jurisdiction})

@@ -267,3 +267,42 @@ def check(
         raise VerificationFailure("invalid_code" if left else "too_many_attempts", left)
     verification.verified_at = now
     session.flush()
+
+
+def proof(
+    session: Session,
+    verification_id: str | None,
+    *,
+    email: str,
+    conversation_id: str | None,
+    settings: Settings,
+    now: datetime,
+    purposes: frozenset[VerificationPurpose] | None = None,
+) -> Verification:
+    """The verification that proves the caller may act for `email`, or ApiError 403
+    `verification_required`, naming what is missing: no id, an unknown id, a code not
+    confirmed, another address, another conversation (when both are known), another purpose
+    (`purposes`; None: any), or confirmed longer ago than `verified_for_minutes`."""
+
+    def refuse(why: str) -> ApiError:
+        return ApiError(403, "verification_required",
+                        f"Proof that the address was verified is needed: {why}.")
+
+    if not verification_id:
+        raise refuse("send the `verification_id` of a code confirmed for this address")
+    verification = session.get(Verification, verification_id[:32])
+    if verification is None:
+        raise refuse("no verification has that id")
+    if verification.verified_at is None:
+        raise refuse("that verification's code was never confirmed")
+    if verification.email != email:
+        raise refuse("that verification is for another address")
+    if (conversation_id and verification.conversation_id
+            and verification.conversation_id != conversation_id):
+        raise refuse("that verification belongs to another conversation")
+    if purposes is not None and verification.purpose not in purposes:
+        raise refuse(f"a '{verification.purpose.value}' verification does not prove this")
+    if now >= verification.verified_at + timedelta(minutes=settings.verified_for_minutes):
+        raise refuse(f"that code was confirmed more than {settings.verified_for_minutes} "
+                     "minutes ago")
+    return verification

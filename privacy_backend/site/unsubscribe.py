@@ -90,7 +90,7 @@ def one_click(request: Request, token: str, session: SessionDep, settings: Setti
     if isinstance(link, HTMLResponse):
         return link
     svc.write(session, link.email, link.scope.apply, settings=settings,
-              source=PreferenceSource.UNSUBSCRIBE_LINK, now=now)
+              source=PreferenceSource.UNSUBSCRIBE_LINK, now=now, actor="requester")
     session.commit()
     return _page(request, "You are unsubscribed", "done", what=_describe(link.scope),
                  email=_mask(link.email))

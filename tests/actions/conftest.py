@@ -10,22 +10,28 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
+from actions.api.requests import PrivacyRequestsClient, Purpose
 from privacy_backend.core.db import make_engine, upgrade
 from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
 from tests.conftest import free_port
 
 TOKEN = "client-test-token-0123456789abcdef"
+# Staff automation's token: the tests read as staff with it, the action clients never do.
+STAFF_TOKEN = "client-test-staff-token-0123456789"
 
 
 class Backend:
     def __init__(self, var_dir: Path) -> None:
         self.var_dir = var_dir
-        self.settings = Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN)
+        self.settings = Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN,
+                                 privacy_staff_token=STAFF_TOKEN)
         upgrade(self.settings)
         self.engine = make_engine(self.settings.sqlalchemy_url)
         self.port = free_port()
@@ -47,6 +53,29 @@ class Backend:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.engine.dispose()
+
+    def staff(self, method: str, path: str, **kw: Any) -> Any:
+        """A staff call (the staff token), for what the tests check behind the assistant."""
+        response = httpx.request(method, f"{self.url}{path}", timeout=5,
+                                 headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, **kw)
+        response.raise_for_status()
+        return response.json()
+
+    def requests_of(self, email: str) -> list[dict[str, Any]]:
+        return list(self.staff("GET", "/api/v1/requests", params={"email": email}))
+
+    def history(self, email: str) -> list[dict[str, Any]]:
+        return list(self.staff("GET", "/api/v1/preferences/history", params={"email": email}))
+
+    def preferences(self, email: str) -> dict[str, Any]:
+        return dict(self.staff("GET", "/api/v1/preferences", params={"email": email}))
+
+    def proof(self, email: str, conversation_id: str | None = None) -> str:
+        """The id of a preferences code confirmed for `email`, as the chat gets one."""
+        with PrivacyRequestsClient(self.url, TOKEN, timeout=5) as client:
+            sent = client.start_verification(email, Purpose.PREFERENCES, conversation_id)
+            client.confirm_verification(sent.verification_id, self.last_code())
+        return sent.verification_id
 
     def mail_count(self) -> int:
         return len(list((self.var_dir / "mail").glob("*.eml")))

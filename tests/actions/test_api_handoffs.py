@@ -11,7 +11,6 @@ from actions.api.handoffs import (
     Handoff,
     HandoffsClient,
     HandoffStatus,
-    NotFound,
     Unauthorized,
     ValidationFailed,
 )
@@ -33,18 +32,23 @@ def test_create_returns_a_typed_waiting_handoff_once(client: HandoffsClient) -> 
     assert created.created_at.tzinfo is not None and created.taken_at is None
     again = client.create(conversation_id="conv-a", channel="web", reason="again")
     assert again.id == created.id
-    assert client.get(created.id) == created
-    found = client.open_for("conv-a")
-    assert found is not None and found.id == created.id
-    assert client.open_for("conv-none") is None
+
+
+def test_reading_handoffs_is_for_staff(client: HandoffsClient, backend: Backend) -> None:
+    created = client.create(conversation_id="conv-r", channel="web", reason="x")
+    found = backend.staff("GET", "/api/v1/handoffs",
+                          params={"conversation_id": "conv-r", "open": "true"})
+    assert [h["id"] for h in found] == [created.id]
+    assert backend.staff("GET", f"/api/v1/handoffs/{created.id}")["id"] == created.id
+    with pytest.raises(Unauthorized) as refused:
+        client._call("GET", f"/api/v1/handoffs/{created.id}")
+    assert refused.value.status_code == 403
 
 
 def test_errors_are_the_shared_exceptions(client: HandoffsClient, backend: Backend,
                                           down_url: str) -> None:
     with pytest.raises(ValidationFailed):
         client.create(conversation_id="", channel="web", reason="x")
-    with pytest.raises(NotFound):
-        client.get(987654)
     with HandoffsClient(backend.url, "wrong-token", timeout=5) as wrong, \
             pytest.raises(Unauthorized):
         wrong.create(conversation_id="conv-b", channel="web", reason="x")

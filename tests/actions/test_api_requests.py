@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from actions.api import requests as api_requests
 from actions.api.requests import (
     BackendUnavailable,
     CodeSent,
-    Conflict,
     NotFound,
     PrivacyRequest,
     PrivacyRequestsClient,
@@ -56,19 +54,32 @@ def test_create_verify_and_track_a_request(client: PrivacyRequestsClient,
     verified = client.verify_request(created.reference, backend.last_code())
     assert verified.status is RequestStatus.VERIFIED and verified.verified_at is not None
 
-    moved = client.update_status(created.reference, RequestStatus.IN_PROGRESS, actor="staff")
-    assert moved.status is RequestStatus.IN_PROGRESS
-    with pytest.raises(Conflict) as illegal:
-        client.update_status(created.reference, "verified", actor="staff")
-    assert illegal.value.code == "illegal_transition"
-    extended = client.extend(created.reference, actor="staff", reason="complex")
-    assert extended.extensions_used == 1
-    trail = client.audit(created.reference)
-    assert [e.action for e in trail][-1] == "extended"
-    assert client.get_request(created.reference.lower()).status is RequestStatus.IN_PROGRESS
-    listed = client.list_requests(email="ada@example.com", status=RequestStatus.IN_PROGRESS,
-                                  due_before=date(2030, 1, 1))
-    assert [r.reference for r in listed] == [created.reference]
+    # The confirmed code is the proof that lets the assistant read the request back.
+    with pytest.raises(Unauthorized) as refused:
+        client.get_request(created.reference, verification_id=None)
+    assert (refused.value.status_code, refused.value.code) == (403, "verification_required")
+    read = client.get_request(created.reference.lower(), verification_id=verified.verification_id,
+                              conversation_id="conv-7")
+    assert read.status is RequestStatus.VERIFIED
+    backend.staff("PATCH", f"/api/v1/requests/{created.reference}",
+                  json={"status": "in_progress"})
+    trail = backend.staff("GET", f"/api/v1/requests/{created.reference}/audit")
+    assert [(e["actor"], e["action"]) for e in trail][-2:] == [
+        ("requester", "status_changed"), ("staff-token", "status_changed")]
+
+
+def test_a_request_is_filed_verified_with_the_conversations_proof(
+        client: PrivacyRequestsClient, backend: Backend) -> None:
+    proof = backend.proof("eli@example.com", "conv-8")
+    mails = backend.mail_count()
+    filed = client.create_request("access", "eli@example.com", conversation_id="conv-8",
+                                  idempotency_key="conv-8-access", verification_id=proof)
+    assert filed.status is RequestStatus.VERIFIED and not filed.code_sent
+    assert backend.mail_count() == mails
+    with pytest.raises(Unauthorized):
+        client.create_request("access", "eli@example.com", conversation_id="conv-other",
+                              verification_id=proof)
+    assert len(backend.requests_of("eli@example.com")) == 1
 
 
 def test_status_lookup_and_generic_verification(client: PrivacyRequestsClient,
@@ -95,7 +106,7 @@ def test_status_lookup_and_generic_verification(client: PrivacyRequestsClient,
 
 def test_errors_become_typed_exceptions(client: PrivacyRequestsClient, backend: Backend) -> None:
     with pytest.raises(NotFound):
-        client.get_request("PR-2222-3333")
+        client.resend_code("PR-2222-3333")
     with pytest.raises(ValidationFailed) as invalid:
         client.create_request("access", "not-an-email")
     assert invalid.value.status_code == 422 and "email" in invalid.value.message
@@ -103,7 +114,7 @@ def test_errors_become_typed_exceptions(client: PrivacyRequestsClient, backend: 
         client.create_request("access", "a@example.com", details="x" * 20_000)  # 413
     with PrivacyRequestsClient(backend.url, "wrong-token", timeout=5) as bad:
         with pytest.raises(Unauthorized):
-            bad.get_request("PR-2222-3333")
+            bad.resend_code("PR-2222-3333")
     assert client.health() is True
 
 
@@ -119,7 +130,7 @@ def test_too_many_codes_is_rate_limited(client: PrivacyRequestsClient) -> None:
 def test_backend_down_is_backend_unavailable(down_url: str) -> None:
     with PrivacyRequestsClient(down_url, TOKEN, timeout=2) as down:
         with pytest.raises(BackendUnavailable, match="cannot reach"):
-            down.get_request("PR-2222-3333")
+            down.resend_code("PR-2222-3333")
         assert down.health() is False
 
 
@@ -139,7 +150,8 @@ def test_from_env_reads_url_token_and_timeout(backend: Backend,
     monkeypatch.setenv("BACKEND_TIMEOUT", "3")
     with api_requests.from_env() as client:
         assert client.health() is True
-        assert client.list_requests(email="nobody@example.com") == []
+        assert isinstance(client.start_verification("nobody@example.com", Purpose.PREFERENCES),
+                          CodeSent)
 
 
 def test_from_env_falls_back_to_the_token_file(backend: Backend, tmp_path: Path,
@@ -149,7 +161,8 @@ def test_from_env_falls_back_to_the_token_file(backend: Backend, tmp_path: Path,
     monkeypatch.setenv("VAR_DIR", str(tmp_path))
     monkeypatch.setenv("BACKEND_URL", backend.url)
     with api_requests.from_env() as client:
-        assert client.list_requests(email="nobody@example.com") == []
+        with pytest.raises(NotFound):  # authenticated: the token file was read
+            client.resend_code("PR-2222-3333")
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "missing"))
     with pytest.raises(BackendUnavailable, match="no PRIVACY_API_TOKEN"):
         api_requests.from_env()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -56,9 +55,8 @@ def test_web_handoff_with_nobody_online_is_queued_and_the_bot_stays(
 ) -> None:
     said, events = run_handoff("socketio", "my code is 123456, get me a human")
     assert said == ["utter_handoff_no_agents"] and events == []
-    listed = httpx.get(f"{backend_env.url}/api/v1/handoffs",
-                       params={"conversation_id": "web-visitor"},
-                       headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    listed = backend_env.staff("GET", "/api/v1/handoffs",
+                               params={"conversation_id": "web-visitor"})
     assert [h["status"] for h in listed] == ["waiting"]
     assert listed[0]["channel"] == "web" and "123456" not in listed[0]["summary"]
 

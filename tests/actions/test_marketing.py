@@ -12,7 +12,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
+from actions.api.preferences import MarketingPreferences
 from actions.marketing import (
     ActionApplyMarketing,
     ActionPrepareMarketing,
@@ -131,6 +131,5 @@ def test_a_change_that_fails_as_the_code_is_accepted_is_applied_once_on_try_agai
     assert said == ["utter_marketing_opted_in"]
     assert set_slots["backend_outcome"] == "ok"
     run(ActionApplyMarketing(), slots, sender)
-    with MarketingPreferencesClient.from_env() as client:
-        assert len(client.history(email)) == 1
-        assert client.get(email).subscribed("email", "newsletters")
+    assert len(actions_backend.history(email)) == 1
+    assert actions_backend.preferences(email)["channels"]["email"]["newsletters"] is True

@@ -6,6 +6,7 @@ tests/e2e/test_rights_requests.py."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -177,7 +178,7 @@ def test_a_retry_after_a_time_out_sends_a_new_code_before_saying_so(
     code = new_code(actions_backend, mails)
     with PrivacyRequestsClient.from_env() as client:
         assert client.verify_request(filed.reference, code).status is RequestStatus.VERIFIED
-        assert len(client.list_requests(email=email)) == 1
+    assert len(actions_backend.requests_of(email)) == 1
 
 
 def test_a_retry_that_cannot_send_a_new_code_does_not_say_one_was_sent(
@@ -207,26 +208,64 @@ def test_a_failed_read_after_the_code_keeps_the_request_and_try_again_files_noth
     said, set_slots = run(ActionSubmitRightsRequest(), slots, sender)
     assert said == ["utter_code_sent"]
     slots.update(set_slots)
-    assert check(new_code(actions_backend, mails), slots, sender) == (
-        {"verification_code": "verified"}, [])
+    result, said = check(new_code(actions_backend, mails), slots, sender)
+    assert said == [] and result["verification_code"] == "verified"
+    proof = result["verification_id"]  # the request's code: the conversation's proof
+    slots.update(result)
 
     monkeypatch.setenv("BACKEND_URL", down_url)  # the backend goes away after the code
-    said, set_slots = run(ActionVerificationDone(), {**slots, "verification_code": "verified"},
-                          sender)
+    said, set_slots = run(ActionVerificationDone(), slots, sender)
     assert said == ["utter_backend_down"]
     assert set_slots["backend_outcome"] == "unavailable"
     assert set_slots["request_key"] == "chat-read-1"
-    assert set_slots["verified_email"] == email
+    assert (set_slots["verified_email"], set_slots["verified_proof"]) == (email, proof)
     slots.update(set_slots)
 
     monkeypatch.setenv("BACKEND_URL", actions_backend.url)  # "try again"
     said, set_slots = run(ActionSubmitRightsRequest(), slots, sender)
     assert said[0] == "utter_request_filed"
     assert set_slots["backend_outcome"] == "verified" and set_slots["request_key"] is None
-    with PrivacyRequestsClient.from_env() as client:
-        [request] = client.list_requests(email=email)
-    assert request.status is RequestStatus.VERIFIED
+    [request] = actions_backend.requests_of(email)
+    assert request["status"] == "verified"
     assert actions_backend.mail_count() == mails + 1  # and no second code
+
+
+def test_an_address_verified_earlier_files_the_request_verified_without_a_code(
+    actions_backend: Backend
+) -> None:
+    """The conversation proved the address a moment ago (a marketing code): the request is
+    filed verified with that proof, and no second code is emailed."""
+    email, sender = "earlier@example.com", "earlier-visitor"
+    proof = actions_backend.proof(email, sender)
+    earlier = {"verified_email": email, "verified_until": time.time() + 600,
+               "verified_proof": proof}
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionSubmitRightsRequest(), {**confirmed(email, "chat-earlier"),
+                                                        **earlier}, sender)
+    assert said[0] == "utter_request_filed"
+    assert set_slots["backend_outcome"] == "verified"
+    assert actions_backend.mail_count() == mails
+    [request] = actions_backend.requests_of(email)
+    assert request["status"] == "verified"
+    trail = actions_backend.staff("GET", f"/api/v1/requests/{request['reference']}/audit")
+    assert [(e["actor"], e["action"]) for e in trail] == [
+        ("assistant", "created"), ("assistant", "status_changed")]
+
+
+def test_a_proof_the_backend_refuses_asks_for_a_code_instead(actions_backend: Backend) -> None:
+    """The slot says verified, but the backend does not take the proof (here: another
+    conversation's): the request is filed unverified and a code is emailed."""
+    email, sender = "refused.proof@example.com", "refused-visitor"
+    proof = actions_backend.proof(email, "another-conversation")
+    earlier = {"verified_email": email, "verified_until": time.time() + 600,
+               "verified_proof": proof}
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionSubmitRightsRequest(), {**confirmed(email, "chat-refused"),
+                                                        **earlier}, sender)
+    assert said == ["utter_code_sent"]
+    assert actions_backend.mail_count() == mails + 1
+    [request] = actions_backend.requests_of(email)
+    assert request["status"] == "pending_verification"
 
 
 def _extracted(text: str, intent: str, entities: list[dict[str, Any]],

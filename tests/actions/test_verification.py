@@ -69,13 +69,17 @@ def test_a_filed_request_is_verified_and_confirmed(
 
     result, said = check(wrong(code), slots)
     assert result == {"verification_code": None} and said == ["utter_wrong_code"]
-    assert check(code, slots) == ({"verification_code": "verified"}, [])
-    assert client.get_request(created.reference).status is RequestStatus.VERIFIED
+    result, said = check(code, slots)
+    assert said == [] and result["verification_code"] == "verified"
+    proof = result["verification_id"]  # the verification the request's code confirmed
+    assert client.get_request(created.reference, verification_id=proof,
+                              conversation_id="visitor").status is RequestStatus.VERIFIED
 
-    said, set_slots = run(ActionVerificationDone(), {**slots, "verification_code": "verified"})
+    said, set_slots = run(ActionVerificationDone(), {**slots, **result})
     assert said == ["utter_request_filed", "utter_quote_no_guarantee",
                     "utter_quote_no_discrimination"]
-    assert set_slots["verified_email"] == "ann@example.com"
+    assert (set_slots["verified_email"], set_slots["verified_proof"]) == ("ann@example.com",
+                                                                          proof)
     assert set_slots["request_reference"] is None and set_slots["verification_purpose"] is None
 
 
@@ -105,6 +109,7 @@ def test_a_status_lookup_shows_the_status(
         **slots, "verification_code": "verified", "request_reference": created.reference})
     assert said == ["utter_request_status"]
     assert set_slots["verified_email"] == "ben@example.com"
+    assert set_slots["verified_proof"] == slots["verification_id"]
 
 
 def test_marketing_choices_are_shown_once_the_code_is_right(

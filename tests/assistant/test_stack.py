@@ -3,6 +3,7 @@ Ctrl-C leaves no process behind — not even a grandchild."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from privacy_assistant.config import resolve
+from privacy_assistant.stack import Stack, build_services
 from tests.conftest import PROJECT_ROOT, free_port
 
 # Each fake service serves /health over HTTP and starts a grandchild that would outlive a
@@ -118,3 +121,27 @@ def test_a_service_that_cannot_start_is_reported_with_its_output(tmp_path: Path)
     assert supervisor.returncode == 1
     assert "Could not start the assistant: fake0 exited with code 2" in supervisor.stdout
     assert "No such file or directory" in supervisor.stdout
+
+
+def test_only_the_backend_gets_the_staff_token(tmp_path: Path) -> None:
+    """The action server and Rasa run without PRIVACY_STAFF_TOKEN: the assistant's processes
+    hold the assistant's credential only."""
+    env = resolve({"VAR_DIR": str(tmp_path / "var"), "PATH": os.environ.get("PATH", "")},
+                  env_file=None)
+    assert env["PRIVACY_STAFF_TOKEN"] and env["PRIVACY_STAFF_TOKEN"] != env["PRIVACY_API_TOKEN"]
+    hidden = {s.name: s.hidden_env for s in build_services(env)}
+    assert hidden == {"backend": frozenset(), "actions": {"PRIVACY_STAFF_TOKEN"},
+                      "rasa": {"PRIVACY_STAFF_TOKEN"}}
+    seen = tmp_path / "seen"
+    stack = Stack(env, services=build_services(env))
+    for service in stack.services:
+        service.argv = [sys.executable, "-c", "import json, os, sys; open(sys.argv[1], 'a')"
+                        ".write(json.dumps(sorted(os.environ)) + '\\n')", str(seen)]
+        stack._spawn(service)
+        assert service.process is not None
+        service.process.wait(timeout=30)
+    backend, actions, rasa = (set(json.loads(line))
+                              for line in seen.read_text().splitlines())
+    assert "PRIVACY_STAFF_TOKEN" in backend
+    assert "PRIVACY_STAFF_TOKEN" not in actions | rasa
+    assert "PRIVACY_API_TOKEN" in actions

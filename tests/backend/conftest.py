@@ -17,7 +17,7 @@ from privacy_backend.core.db import make_engine, upgrade
 from privacy_backend.core.settings import Settings
 from privacy_backend.main import create_app
 
-from .support import ALL_TABLES, TOKEN, Api, FakeClock, TestClient
+from .support import ALL_TABLES, STAFF_TOKEN, TOKEN, Api, FakeClock, TestClient
 
 ENV_VARS = [name.upper() for name in Settings.model_fields] + ["BACKEND_URL", "BACKEND_TIMEOUT"]
 POSTGRES_URL = os.environ.get(
@@ -97,7 +97,7 @@ def var_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(var_dir: Path) -> Settings:
     return Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN,
-                    verification_secret="test-secret")
+                    privacy_staff_token=STAFF_TOKEN, verification_secret="test-secret")
 
 
 @pytest.fixture

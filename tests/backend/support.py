@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.message import Message
 from typing import Any
@@ -26,13 +26,16 @@ with warnings.catch_warnings():  # starlette warns that it prefers `httpx2`
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-TOKEN = "test-token-" + "x" * 20
+TOKEN = "test-token-" + "x" * 20  # the assistant's (PRIVACY_API_TOKEN)
+STAFF_TOKEN = "test-staff-token-" + "y" * 20  # staff automation's (PRIVACY_STAFF_TOKEN)
+ASSISTANT_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 TABLES = (Verification, AuditEvent, PrivacyRequest)  # children first
 PREFERENCE_TABLES = (PreferenceChange, MarketingPreference)
 ALL_TABLES = TABLES + PREFERENCE_TABLES
 
-__all__ = ["ALL_TABLES", "PREFERENCE_TABLES", "TABLES", "TOKEN", "Api", "FakeClock", "TestClient",
-           "row_counts"]
+__all__ = ["ALL_TABLES", "ASSISTANT_HEADERS", "PREFERENCE_TABLES", "STAFF_HEADERS",
+           "STAFF_TOKEN", "TABLES", "TOKEN", "Api", "FakeClock", "TestClient", "row_counts"]
 
 
 def row_counts(engine: Engine, tables: tuple[type[Any], ...] = TABLES) -> dict[str, int]:
@@ -58,7 +61,12 @@ class Api:
     engine: Engine
     settings: Settings
     clock: FakeClock
-    headers: dict[str, str] = field(default_factory=lambda: {"Authorization": f"Bearer {TOKEN}"})
+    # The assistant's token by default; `api.staff` calls with the staff token.
+    headers: dict[str, str] = field(default_factory=lambda: dict(ASSISTANT_HEADERS))
+
+    @property
+    def staff(self) -> Api:
+        return replace(self, headers=dict(STAFF_HEADERS))
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
                 **kw: Any) -> httpx.Response:
@@ -95,6 +103,18 @@ class Api:
         response = self.post("/api/v1/requests", json=body)
         assert response.status_code == 201, response.text
         return response.json()
+
+    def proof(self, email: str = "ada@example.com", conversation_id: str | None = "conv-1"
+              ) -> str:
+        """The id of a preferences code confirmed for `email`: the assistant's proof."""
+        started = self.post("/api/v1/verifications", json={
+            "email": email, "purpose": "preferences", "conversation_id": conversation_id})
+        assert started.status_code == 201, started.text
+        vid = str(started.json()["verification_id"])
+        confirmed = self.post(f"/api/v1/verifications/{vid}/confirm",
+                              json={"code": self.last_code()})
+        assert confirmed.status_code == 200, confirmed.text
+        return vid
 
     def verify(self, reference: str) -> dict[str, Any]:
         response = self.post(f"/api/v1/requests/{reference}/verify",

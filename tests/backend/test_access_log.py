@@ -23,7 +23,7 @@ def test_redact_path() -> None:
 
 def test_served_access_log_has_no_email_and_no_token(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "PRIVACY_API_TOKEN": "t0ken-for-this-test",
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "PRIVACY_STAFF_TOKEN": "t0ken-for-this-test",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "LOG_LEVEL": "INFO"}
     server = subprocess.Popen(
         [sys.executable, "-m", "privacy_backend.cli", "serve", "--port", str(port)],

@@ -65,33 +65,33 @@ def test_gdpr_request_is_due_one_month_after_receipt(api: Api) -> None:
 def test_us_extension_adds_45_days_once_and_notifies(api: Api) -> None:
     ref = api.create(region="Oregon")["reference"]
     api.verify(ref)
-    response = api.post(f"/api/v1/requests/{ref}/extend",
-                        json={"actor": "staff:grace", "reason": "large data set"})
+    response = api.staff.post(f"/api/v1/requests/{ref}/extend",
+                              json={"reason": "large data set"})
     assert response.status_code == 200, response.text
     assert _day(response.json()["due_at"]) == date(2025, 6, 8)
     assert response.json()["extensions_used"] == 1
     notice = api.mails()[-1]
     assert "more time" in notice["Subject"] and "June 08, 2025" in notice.get_payload()
-    last = api.get(f"/api/v1/requests/{ref}/audit").json()[-1]
-    assert last["action"] == "extended" and last["actor"] == "staff:grace"
+    last = api.staff.get(f"/api/v1/requests/{ref}/audit").json()[-1]
+    assert last["action"] == "extended" and last["actor"] == "staff-token"
     assert last["before"]["due_at"].startswith("2025-04-24")
     assert last["after"]["due_at"].startswith("2025-06-08")
     before = api.counts()
-    again = api.post(f"/api/v1/requests/{ref}/extend", json={"actor": "a", "reason": "again"})
+    again = api.staff.post(f"/api/v1/requests/{ref}/extend", json={"reason": "again"})
     assert again.status_code == 409 and again.json()["error"] == "extension_not_allowed"
     assert api.counts() == before
 
 
 def test_gdpr_extension_adds_two_months(api: Api) -> None:
     ref = api.create(region="Ireland")["reference"]
-    response = api.post(f"/api/v1/requests/{ref}/extend", json={"actor": "a", "reason": "r"})
+    response = api.staff.post(f"/api/v1/requests/{ref}/extend", json={"reason": "r"})
     assert _day(response.json()["due_at"]) == date(2025, 6, 10)
 
 
 def test_finished_requests_cannot_be_extended(api: Api) -> None:
     ref = api.create()["reference"]
-    api.patch(f"/api/v1/requests/{ref}", json={"status": "rejected", "actor": "a"})
-    response = api.post(f"/api/v1/requests/{ref}/extend", json={"actor": "a", "reason": "r"})
+    api.staff.patch(f"/api/v1/requests/{ref}", json={"status": "rejected"})
+    response = api.staff.post(f"/api/v1/requests/{ref}/extend", json={"reason": "r"})
     assert response.status_code == 409
 
 
@@ -100,6 +100,7 @@ def test_rules_come_from_configuration(db: Engine, var_dir, monkeypatch: pytest.
     monkeypatch.setenv("JURISDICTION_RULES",
                        '{"US": {"days": 30, "extension_days": 0}, "GDPR": {"months": 1}}')
     monkeypatch.setenv("PRIVACY_API_TOKEN", "t")
+    monkeypatch.setenv("PRIVACY_STAFF_TOKEN", "s")
     settings = Settings(_env_file=None, var_dir=var_dir)
     assert settings.jurisdiction_rules["US"] == DeadlineRule(days=30, extension_days=0)
     with TestClient(create_app(settings, engine=db, clock=clock)) as client:
@@ -107,8 +108,8 @@ def test_rules_come_from_configuration(db: Engine, var_dir, monkeypatch: pytest.
         body = client.post("/api/v1/requests", headers=headers, json={
             "type": "access", "email": "a@example.com", "region": "Utah"}).json()
         assert _day(body["due_at"]) == date(2025, 4, 9)
-        ext = client.post(f"/api/v1/requests/{body['reference']}/extend", headers=headers,
-                          json={"actor": "a", "reason": "r"})
+        ext = client.post(f"/api/v1/requests/{body['reference']}/extend",
+                          headers={"Authorization": "Bearer s"}, json={"reason": "r"})
         assert ext.status_code == 409  # this configuration allows no extension
 
 

@@ -47,7 +47,7 @@ def _queue(api: Api, conversation: str, *, paused: bool, rasa: RasaStandIn) -> i
 
 
 def _status(api: Api, handoff_id: int) -> str:
-    return str(api.get(f"/api/v1/handoffs/{handoff_id}").json()["status"])
+    return str(api.staff.get(f"/api/v1/handoffs/{handoff_id}").json()["status"])
 
 
 def test_a_waiting_handoff_times_out_and_the_bot_comes_back(api: Api, rasa: RasaStandIn

@@ -28,7 +28,7 @@ def test_create_queues_a_waiting_handoff(api: Api) -> None:
     assert created["created_at"].startswith("2025-03-10T14:30")
     assert created["taken_at"] is None and created["closed_at"] is None
     assert response.headers["location"] == f"/api/v1/handoffs/{created['id']}"
-    fetched = api.get(f"/api/v1/handoffs/{created['id']}").json()
+    fetched = api.staff.get(f"/api/v1/handoffs/{created['id']}").json()
     assert fetched == created
 
 
@@ -39,7 +39,7 @@ def test_an_open_handoff_is_returned_instead_of_a_second(api: Api) -> None:
     assert again.json()["id"] == first["id"] and again.json()["reason"] == BODY["reason"]
     other = api.post("/api/v1/handoffs", json={**BODY, "conversation_id": "conv-h2"})
     assert other.status_code == 201 and other.json()["id"] != first["id"]
-    listed = api.get("/api/v1/handoffs", params={"conversation_id": "conv-h1", "open": True})
+    listed = api.staff.get("/api/v1/handoffs", params={"conversation_id": "conv-h1", "open": True})
     assert [h["id"] for h in listed.json()] == [first["id"]]
 
 
@@ -50,7 +50,7 @@ def test_agents_online_counts_live_console_sessions(api: Api) -> None:
     assert Console(api, "kim@example.com").login().status_code == 200
     assert api.post("/api/v1/handoffs", json=BODY).json()["agents_online"] == 2
     api.clock.advance(minutes=10)  # nobody's console has been seen for ten minutes
-    assert api.get("/api/v1/handoffs").json()[0]["agents_online"] == 0
+    assert api.staff.get("/api/v1/handoffs").json()[0]["agents_online"] == 0
 
 
 @pytest.mark.parametrize("change", [
@@ -61,7 +61,7 @@ def test_invalid_bodies_are_refused(api: Api, change: dict[str, object]) -> None
     response = api.post("/api/v1/handoffs", json={**BODY, **change})
     assert response.status_code == 422
     assert response.json()["error"] == "validation_failed"
-    assert api.get("/api/v1/handoffs").json() == []
+    assert api.staff.get("/api/v1/handoffs").json() == []
 
 
 def test_the_api_needs_the_bearer_token(api: Api) -> None:
@@ -69,9 +69,9 @@ def test_the_api_needs_the_bearer_token(api: Api) -> None:
                         ("GET", "/api/v1/handoffs/1")]:
         response = api.client.request(method, url, json=BODY)
         assert response.status_code == 401, url
-    assert api.get("/api/v1/handoffs").json() == []
+    assert api.staff.get("/api/v1/handoffs").json() == []
 
 
 def test_unknown_handoff_is_404(api: Api) -> None:
-    response = api.get("/api/v1/handoffs/999")
+    response = api.staff.get("/api/v1/handoffs/999")
     assert response.status_code == 404 and response.json()["error"] == "not_found"

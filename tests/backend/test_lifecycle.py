@@ -23,11 +23,11 @@ def test_unverified_requests_close_after_seven_days(api: Api) -> None:
     verified = api.create(email="b@example.com")["reference"]
     api.verify(verified)
     api.clock.advance(days=6, hours=23)
-    assert api.get(f"/api/v1/requests/{ref}").json()["status"] == "pending_verification"
+    assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == "pending_verification"
     api.clock.advance(hours=1)
-    listed = {r["reference"]: r["status"] for r in api.get("/api/v1/requests").json()}
+    listed = {r["reference"]: r["status"] for r in api.staff.get("/api/v1/requests").json()}
     assert listed == {ref: "closed_unverified", verified: "verified"}
-    last = api.get(f"/api/v1/requests/{ref}/audit").json()[-1]
+    last = api.staff.get(f"/api/v1/requests/{ref}/audit").json()[-1]
     assert (last["actor"], last["after"]) == ("system", {"status": "closed_unverified"})
     assert "7 days" in last["note"]
     late = api.post(f"/api/v1/requests/{ref}/resend-code")

@@ -21,6 +21,13 @@ TOPICS = ["product_news", "events", "newsletters", "promotions"]
 NOTHING = {c: dict.fromkeys(TOPICS, False) for c in ("email", "sms", "phone", "postal")}
 
 
+@pytest.fixture
+def api(api: Api) -> Api:
+    """These tests are about what the API does with a write, so they call it as staff, who
+    need no proof; what the assistant must prove is in test_permissions.py."""
+    return api.staff
+
+
 def _patch(api: Api, body: dict[str, Any], email: str = "ada@example.com",
            **kw: Any) -> Any:
     return api.patch(URL, params={"email": email}, json={"source": "chat", **body}, **kw)
@@ -58,8 +65,7 @@ def test_patch_records_one_history_entry_with_before_and_after(api: Api) -> None
     assert body["updated_at"] == "2025-03-10T14:30:00Z"
     api.clock.advance(minutes=5)
     opted_out = api.patch(URL, params=ADA, json={
-        "global_opt_out": True, "source": "agent", "actor": "agent:kim",
-        "conversation_id": "conv-9"})
+        "global_opt_out": True, "source": "agent", "conversation_id": "conv-9"})
     assert opted_out.json()["global_opt_out"] is True
     assert opted_out.json()["channels"]["email"]["newsletters"] is True  # kept for later
     first, second = _history(api)
@@ -68,7 +74,7 @@ def test_patch_records_one_history_entry_with_before_and_after(api: Api) -> None
                                "channels.email.newsletters": False}
     assert first["after"] == {"channels.email.events": True, "channels.email.newsletters": True}
     assert (second["source"], second["actor"], second["conversation_id"]) == (
-        "agent", "agent:kim", "conv-9")
+        "agent", "staff-token", "conv-9")
     assert (second["before"], second["after"]) == ({"global_opt_out": False},
                                                    {"global_opt_out": True})
     assert second["created_at"] == "2025-03-10T14:35:00Z"
@@ -311,7 +317,8 @@ def test_a_bad_email_query_is_422(api: Api, email: str) -> None:
 
 def test_oversize_preferences_body_is_413(api: Api) -> None:
     before = api.all_counts()
-    big = {"source": "chat", "global_opt_out": True, "actor": "x" * api.settings.max_body_bytes}
+    big = {"source": "chat", "global_opt_out": True,
+           "conversation_id": "x" * api.settings.max_body_bytes}
     response = api.patch(URL, params=ADA, json=big)
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"

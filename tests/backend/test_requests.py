@@ -32,8 +32,8 @@ def test_create_returns_201_with_reference_due_date_and_emails_a_code(api: Api) 
 def test_get_accepts_a_sloppy_reference_and_404s_unknown(api: Api) -> None:
     ref = api.create()["reference"]
     sloppy = ref.lower().replace("-", " ")
-    assert api.get(f"/api/v1/requests/{sloppy}").json()["reference"] == ref
-    missing = api.get("/api/v1/requests/PR-2222-2222")
+    assert api.staff.get(f"/api/v1/requests/{sloppy}").json()["reference"] == ref
+    missing = api.staff.get("/api/v1/requests/PR-2222-2222")
     assert missing.status_code == 404
     assert missing.json()["error"] == "not_found"
 
@@ -50,7 +50,7 @@ def test_list_filters_by_email_type_status_and_due_date(api: Api) -> None:
     api.verify(b["reference"])
 
     def refs(query: str) -> set[str]:
-        response = api.get(f"/api/v1/requests{query}")
+        response = api.staff.get(f"/api/v1/requests{query}")
         assert response.status_code == 200, response.text
         return {item["reference"] for item in response.json()}
 
@@ -62,7 +62,7 @@ def test_list_filters_by_email_type_status_and_due_date(api: Api) -> None:
     # GDPR: 2025-04-10, US: 2025-04-24
     assert refs("?due_before=2025-04-11") == {b["reference"]}
     assert refs("?due_before=2025-04-25T00:00:00Z") == {a["reference"], b["reference"]}
-    assert api.get("/api/v1/requests?status=bogus").status_code == 422
+    assert api.staff.get("/api/v1/requests?status=bogus").status_code == 422
 
 
 def test_openapi_and_health_need_no_token(api: Api) -> None:

@@ -23,8 +23,8 @@ CASES = [(src, dst, RequestStatus(dst) in TRANSITIONS[RequestStatus(src)])
 
 
 def _move(api: Api, ref: str, status: str) -> tuple[int, dict]:
-    response = api.patch(f"/api/v1/requests/{ref}",
-                         json={"status": status, "actor": "staff:grace", "note": "checked"})
+    response = api.staff.patch(f"/api/v1/requests/{ref}",
+                               json={"status": status, "note": "checked"})
     return response.status_code, response.json()
 
 
@@ -39,8 +39,8 @@ def test_transition(api: Api, source: str, target: str, legal: bool) -> None:
     if legal:
         assert code == 200, body
         assert body["status"] == target
-        last = api.get(f"/api/v1/requests/{ref}/audit").json()[-1]
-        assert last["actor"] == "staff:grace" and last["action"] == "status_changed"
+        last = api.staff.get(f"/api/v1/requests/{ref}/audit").json()[-1]
+        assert last["actor"] == "staff-token" and last["action"] == "status_changed"
         assert last["before"] == {"status": source} and last["after"] == {"status": target}
         assert last["note"] == "checked"
     else:
@@ -48,13 +48,13 @@ def test_transition(api: Api, source: str, target: str, legal: bool) -> None:
         assert body["error"] == "illegal_transition"
         assert f"from '{source}' to '{target}'" in body["message"]
         assert api.counts() == before
-        assert api.get(f"/api/v1/requests/{ref}").json()["status"] == source
+        assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == source
 
 
 def test_closed_unverified_is_final(api: Api) -> None:
     ref = api.create()["reference"]
     api.clock.advance(days=8)
-    assert api.get(f"/api/v1/requests/{ref}").json()["status"] == "closed_unverified"
+    assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == "closed_unverified"
     for target in STAFF_TARGETS:
         assert _move(api, ref, target)[0] == 409
 
@@ -72,23 +72,35 @@ def test_full_lifecycle_audit_trail(api: Api) -> None:
     api.clock.advance(days=1)
     _move(api, ref, "in_progress")
     _move(api, ref, "completed")
-    trail = api.get(f"/api/v1/requests/{ref}/audit").json()
+    trail = api.staff.get(f"/api/v1/requests/{ref}/audit").json()
     assert [(e["actor"], e["action"]) for e in trail] == [
-        ("requester", "created"), ("system", "verification_code_sent"),
-        ("requester", "status_changed"), ("staff:grace", "status_changed"),
-        ("staff:grace", "status_changed")]
+        ("assistant", "created"), ("system", "verification_code_sent"),
+        ("requester", "status_changed"), ("staff-token", "status_changed"),
+        ("staff-token", "status_changed")]
     assert [e["after"].get("status") for e in trail[2:]] == ["verified", "in_progress",
                                                              "completed"]
     assert trail[0]["created_at"].startswith("2025-03-10")
     assert trail[-1]["created_at"].startswith("2025-03-11")
-    request = api.get(f"/api/v1/requests/{ref}").json()
+    request = api.staff.get(f"/api/v1/requests/{ref}").json()
     assert request["verified_at"].startswith("2025-03-10")
     assert request["updated_at"].startswith("2025-03-11")
 
 
-def test_patch_requires_an_actor(api: Api) -> None:
+def test_a_caller_supplied_actor_is_refused_and_the_audit_names_the_caller(api: Api) -> None:
+    """The audit trail is not the caller's to write: `actor` is an unknown field (422,
+    nothing written), and the row names the authenticated credential."""
     ref = api.create()["reference"]
-    response = api.patch(f"/api/v1/requests/{ref}", json={"status": "rejected"})
-    assert response.status_code == 422
-    response = api.patch(f"/api/v1/requests/{ref}", json={"status": "rejected", "actor": " "})
-    assert response.status_code == 422
+    before = api.counts()
+    for body in ({"status": "rejected", "actor": "agent:someone-else"},
+                 {"status": "rejected", "actor": " "}):
+        response = api.staff.patch(f"/api/v1/requests/{ref}", json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["message"] == "Unknown field(s): actor."
+    extend = api.staff.post(f"/api/v1/requests/{ref}/extend",
+                            json={"reason": "r", "actor": "agent:someone-else"})
+    assert extend.status_code == 422
+    assert api.counts() == before
+    assert api.staff.patch(f"/api/v1/requests/{ref}", json={"status": "rejected"}
+                           ).status_code == 200
+    trail = api.staff.get(f"/api/v1/requests/{ref}/audit").json()
+    assert [e["actor"] for e in trail] == ["assistant", "system", "staff-token"]

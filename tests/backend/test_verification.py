@@ -60,7 +60,7 @@ def test_wrong_code_reports_attempts_left_then_locks(api: Api) -> None:
     assert fifth.status_code == 429 and fifth.json()["error"] == "too_many_attempts"
     right = api.post(f"/api/v1/requests/{ref}/verify", json={"code": api.last_code()})
     assert right.status_code == 429  # even the right code, once exhausted
-    assert api.get(f"/api/v1/requests/{ref}").json()["status"] == "pending_verification"
+    assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == "pending_verification"
 
 
 def test_fifth_attempt_may_still_succeed(api: Api) -> None:
@@ -92,7 +92,7 @@ def test_resend_supersedes_the_old_code(api: Api) -> None:
         stale = api.post(f"/api/v1/requests/{ref}/verify", json={"code": old})
         assert stale.status_code == 400  # only the newest code counts
     assert api.verify(ref)["status"] == "verified"
-    actions = [e["action"] for e in api.get(f"/api/v1/requests/{ref}/audit").json()]
+    actions = [e["action"] for e in api.staff.get(f"/api/v1/requests/{ref}/audit").json()]
     assert actions.count("verification_code_sent") == 2
     assert api.post(f"/api/v1/requests/{ref}/resend-code").status_code == 409
 

@@ -30,6 +30,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "ACTION_SERVER_PORT": str(free_port()),
         "RASA_PORT": str(free_port()),
         "PRIVACY_API_TOKEN": "",
+        "PRIVACY_STAFF_TOKEN": "",
         "RASA_API_TOKEN": "",
         "REST_CHANNEL_TOKEN": "",
         "WIDGET_SESSION_SECRET": "",
@@ -108,11 +109,12 @@ def user_said(stack: Stack, conversation_id: str) -> list[str]:
 
 
 class Backend:
-    """The backend's request API, as the privacy team's tools call it."""
+    """The backend's request API, as the privacy team's tools call it: with the staff token
+    (the assistant's may not list requests or read histories)."""
 
     def __init__(self, stack: Stack) -> None:
         self.url = stack.env["BACKEND_URL"]
-        self.headers = {"Authorization": f"Bearer {stack.env['PRIVACY_API_TOKEN']}"}
+        self.headers = {"Authorization": f"Bearer {stack.env['PRIVACY_STAFF_TOKEN']}"}
 
     def requests_for(self, email: str) -> list[dict[str, Any]]:
         response = requests.get(f"{self.url}/api/v1/requests", params={"email": email},

@@ -40,7 +40,8 @@ def test_the_rest_channel_refuses_a_caller_without_its_token(
     # Nothing was processed: the conversation holds no message of the visitor's.
     assert user_said(stack, sender) == []
     # The secrets of the other doors do not open this one either.
-    for other in ("RASA_API_TOKEN", "PRIVACY_API_TOKEN", "WIDGET_SESSION_SECRET"):
+    for other in ("RASA_API_TOKEN", "PRIVACY_API_TOKEN", "PRIVACY_STAFF_TOKEN",
+                  "WIDGET_SESSION_SECRET"):
         assert _post(stack, sender, {"Authorization": f"Bearer {stack.env[other]}"}
                      ).status_code == 401, other
     assert user_said(stack, sender) == []

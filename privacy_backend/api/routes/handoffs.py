@@ -1,4 +1,5 @@
-"""Human handoffs (`/api/v1/handoffs`), called by the action server with the bearer token."""
+"""Human handoffs (`/api/v1/handoffs`): the assistant queues a conversation; staff read them
+(agents see theirs in the console)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy import select
 
 from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep
 from privacy_backend.core.models import Handoff, HandoffStatus
+from privacy_backend.core.security import StaffDep
+from privacy_backend.schemas.common import RowId
 from privacy_backend.schemas.handoffs import HandoffCreate, HandoffOut
 from privacy_backend.services import agents
 from privacy_backend.services import handoffs as svc
@@ -33,7 +36,7 @@ def create_handoff(body: HandoffCreate, response: Response, session: SessionDep,
 
 @router.get("", response_model=list[HandoffOut])
 def list_handoffs(
-    session: SessionDep, settings: SettingsDep, now: NowDep,
+    session: SessionDep, settings: SettingsDep, now: NowDep, _: StaffDep,
     conversation_id: Annotated[str | None, Query(max_length=128)] = None,
     status: HandoffStatus | None = None,
     open: Annotated[bool, Query(description="Only waiting and active ones")] = False,
@@ -51,7 +54,7 @@ def list_handoffs(
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)
-def get_handoff(handoff_id: int, session: SessionDep, settings: SettingsDep, now: NowDep
-                ) -> HandoffOut:
+def get_handoff(handoff_id: RowId, session: SessionDep, settings: SettingsDep, now: NowDep,
+                _: StaffDep) -> HandoffOut:
     return svc.out(svc.get(session, handoff_id),
                    agents.agents_online(session, settings=settings, now=now))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep, UnsubscribeSecretDep
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import PreferenceChange
+from privacy_backend.core.security import Caller, CallerDep, StaffDep
 from privacy_backend.core.settings import Settings
 from privacy_backend.schemas.common import Email
 from privacy_backend.schemas.preferences import (
@@ -27,6 +28,7 @@ from privacy_backend.schemas.preferences import (
 )
 from privacy_backend.services import preferences as svc
 from privacy_backend.services import unsubscribe as links
+from privacy_backend.services import verification as codes
 
 router = APIRouter(prefix="/preferences", tags=["preferences"])
 
@@ -42,8 +44,12 @@ DEFAULTS = (
 )
 WRITES = (
     " Every write names its `source` (chat, unsubscribe_link, agent, slack, api) and may carry "
-    "`conversation_id` and `actor`. A write that changes an effective setting adds one history "
-    "entry with only the changed settings, before and after; a write that changes nothing "
+    "`conversation_id`; it is recorded under the authenticated caller (`assistant`, "
+    "`staff-token`). The assistant's token needs `verification_id`, a code confirmed for this "
+    "address (in this conversation) within VERIFIED_FOR_MINUTES; without it 403 "
+    "`verification_required` and nothing is written. A write that changes an effective "
+    "setting adds one history entry with only the changed settings, before and after; a "
+    "write that changes nothing "
     "records nothing. Unknown channels or topics: 422 naming them, nothing written."
 )
 
@@ -69,6 +75,19 @@ def email_query(
 
 
 EmailDep = Annotated[str, Depends(email_query)]
+ProofQuery = Annotated[str | None, Query(
+    max_length=64, description="The assistant's proof: a code confirmed for this address "
+                               "within VERIFIED_FOR_MINUTES. Staff need none.")]
+ConversationQuery = Annotated[str | None, Query(max_length=128)]
+
+
+def _require_proof(caller: Caller, session: Session, verification_id: str | None, *,
+                   email: str, conversation_id: str | None, settings: Settings,
+                   now: datetime) -> None:
+    """Staff act for any address; the assistant only for one it proves (403 otherwise)."""
+    if not caller.is_staff:
+        codes.proof(session, verification_id, email=email, conversation_id=conversation_id,
+                    settings=settings, now=now)
 
 
 def _out(result: svc.WriteResult) -> PreferencesOut:
@@ -78,14 +97,17 @@ def _out(result: svc.WriteResult) -> PreferencesOut:
 
 def _write(method: str, body: PreferencesReplace | PreferencesPatch, email: str,
            change: Callable[[svc.Preferences], svc.Preferences], response: Response,
-           session: Session, settings: Settings, now: datetime,
+           session: Session, settings: Settings, now: datetime, caller: Caller,
            idempotency_key: str | None) -> PreferencesOut:
+    _require_proof(caller, session, body.verification_id, email=email,
+                   conversation_id=body.conversation_id, settings=settings, now=now)
     if body.channels:
         svc.check_names(body.channels, settings)
-    fp = (svc.fingerprint(method, email, body.model_dump(mode="json"))
+    fp = (svc.fingerprint(method, email, body.model_dump(mode="json",
+                                                         exclude={"verification_id"}))
           if idempotency_key is not None else None)
     result = svc.write(session, email, change, settings=settings, source=body.source, now=now,
-                       actor=body.actor, conversation_id=body.conversation_id,
+                       actor=caller.actor, conversation_id=body.conversation_id,
                        idempotency_key=idempotency_key, idempotency_fingerprint=fp)
     session.commit()
     if result.replayed:
@@ -94,8 +116,11 @@ def _write(method: str, body: PreferencesReplace | PreferencesPatch, email: str,
 
 
 @router.get("", response_model=PreferencesOut, description=DEFAULTS)
-def get_preferences(email: EmailDep, session: SessionDep, settings: SettingsDep
-                    ) -> PreferencesOut:
+def get_preferences(email: EmailDep, session: SessionDep, settings: SettingsDep, now: NowDep,
+                    caller: CallerDep, verification_id: ProofQuery = None,
+                    conversation_id: ConversationQuery = None) -> PreferencesOut:
+    _require_proof(caller, session, verification_id, email=email,
+                   conversation_id=conversation_id, settings=settings, now=now)
     return _out(svc.read(session, email, settings))
 
 
@@ -103,12 +128,13 @@ def get_preferences(email: EmailDep, session: SessionDep, settings: SettingsDep
             description="Replace all choices: topics not listed become `false`. " + WRITES)
 def replace_preferences(body: PreferencesReplace, email: EmailDep, response: Response,
                         session: SessionDep, settings: SettingsDep, now: NowDep,
-                        idempotency_key: IdempotencyKey = None) -> PreferencesOut:
+                        caller: CallerDep, idempotency_key: IdempotencyKey = None
+                        ) -> PreferencesOut:
     def change(_: svc.Preferences) -> svc.Preferences:
         return svc.merged(svc.defaults(settings), global_opt_out=body.global_opt_out,
                           choices=body.channels)
 
-    return _write("PUT", body, email, change, response, session, settings, now,
+    return _write("PUT", body, email, change, response, session, settings, now, caller,
                   idempotency_key)
 
 
@@ -118,22 +144,28 @@ def replace_preferences(body: PreferencesReplace, email: EmailDep, response: Res
                           "set to `true`/`false` sets all its topics. " + WRITES)
 def patch_preferences(body: PreferencesPatch, email: EmailDep, response: Response,
                       session: SessionDep, settings: SettingsDep, now: NowDep,
-                      idempotency_key: IdempotencyKey = None) -> PreferencesOut:
+                      caller: CallerDep, idempotency_key: IdempotencyKey = None
+                      ) -> PreferencesOut:
     def change(current: svc.Preferences) -> svc.Preferences:
         return svc.merged(current, global_opt_out=body.global_opt_out, choices=body.channels)
 
-    return _write("PATCH", body, email, change, response, session, settings, now,
+    return _write("PATCH", body, email, change, response, session, settings, now, caller,
                   idempotency_key)
 
 
 @router.get("/history", response_model=list[PreferenceChangeOut],
             description="Every effective change, oldest first. Writes that changed nothing "
-                        "are not recorded. An address with no changes: `[]`.")
+                        "are not recorded. An address with no changes: `[]`. Staff, or the "
+                        "assistant with `verification_id` for the address.")
 def preference_history(
-    email: EmailDep, session: SessionDep,
+    email: EmailDep, session: SessionDep, settings: SettingsDep, now: NowDep,
+    caller: CallerDep, verification_id: ProofQuery = None,
+    conversation_id: ConversationQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[PreferenceChange]:
+    _require_proof(caller, session, verification_id, email=email,
+                   conversation_id=conversation_id, settings=settings, now=now)
     return svc.history(session, email, limit=limit, offset=offset)
 
 
@@ -143,7 +175,7 @@ def preference_history(
                          "`List-Unsubscribe` and `List-Unsubscribe-Post` headers for the mail. "
                          "Nothing is stored; the address is not readable in the URL.")
 def unsubscribe_link(body: UnsubscribeLinkIn, settings: SettingsDep, now: NowDep,
-                     secret: UnsubscribeSecretDep) -> UnsubscribeLinkOut:
+                     secret: UnsubscribeSecretDep, _: StaffDep) -> UnsubscribeLinkOut:
     try:
         scope = links.parse_scope(body.scope, settings)
     except ValueError as exc:

@@ -23,6 +23,7 @@ from privacy_backend.core.models import (
     Verification,
     VerificationPurpose,
 )
+from privacy_backend.core.security import Caller, CallerDep, StaffDep
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages as emails
 from privacy_backend.mail.mailer import Mailer, MailError
@@ -36,6 +37,7 @@ from privacy_backend.schemas.requests import (
     RequestCreate,
     RequestCreated,
     RequestOut,
+    RequestVerified,
     StatusUpdate,
 )
 from privacy_backend.services import requests as svc
@@ -43,6 +45,9 @@ from privacy_backend.services import verification as codes
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/requests", tags=["requests"])
+
+# What proves that a caller may read one request: a code confirmed for its address.
+READ_PROOF = frozenset({VerificationPurpose.REQUEST, VerificationPurpose.STATUS_LOOKUP})
 
 IdempotencyKey = Annotated[
     str | None,
@@ -78,12 +83,20 @@ def _load(session: Session, reference: str, settings: Settings, now: datetime
              responses={200: {"description": "Replay of an earlier Idempotency-Key"}})
 def create_request(body: RequestCreate, response: Response, session: SessionDep,
                    settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep,
-                   idempotency_key: IdempotencyKey = None) -> RequestCreated:
+                   caller: CallerDep, idempotency_key: IdempotencyKey = None) -> RequestCreated:
     """File a request and email its code, in one transaction: if the mail cannot be handed
     over, nothing is stored (503) and a retry with the same key files it afresh. A replay
-    sends no code; `code_expires_at` says whether the one sent before can still be typed."""
+    sends no code; `code_expires_at` says whether the one sent before can still be typed.
+
+    With `verification_id` (a code confirmed for this address, in this conversation, within
+    VERIFIED_FOR_MINUTES) the request is filed verified and no code is sent; a replay that
+    still awaits its code is verified the same way. An id that proves nothing: 403
+    `verification_required`, nothing stored."""
     request, created = svc.create(session, body, settings=settings, now=now,
-                                  idempotency_key=idempotency_key)
+                                  idempotency_key=idempotency_key, actor=caller.actor)
+    if body.verification_id is not None and request.status is RequestStatus.PENDING_VERIFICATION:
+        return _verified_on_creation(session, request, body, created, response,
+                                     settings=settings, now=now, caller=caller)
     if not created:
         response.status_code = status.HTTP_200_OK
         live = codes.live_for_request(session, request.id, now)
@@ -101,6 +114,28 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
     return _created(request, code_sent=True, live=verification)
 
 
+def _verified_on_creation(session: Session, request: PrivacyRequest, body: RequestCreate,
+                          created: bool, response: Response, *, settings: Settings,
+                          now: datetime, caller: Caller) -> RequestCreated:
+    try:
+        proof = codes.proof(session, body.verification_id, email=request.email,
+                            conversation_id=body.conversation_id, settings=settings, now=now)
+        svc.transition(session, request, RequestStatus.VERIFIED, actor=caller.actor, now=now,
+                       note=f"email verified by a one-time code confirmed earlier "
+                            f"(verification {proof.id})")
+    except ApiError:
+        session.rollback()
+        raise
+    session.commit()
+    if created:
+        response.headers["Location"] = f"/api/v1/requests/{request.reference}"
+        log.info("privacy request %s created verified (%s, %s)", request.reference,
+                 request.type.value, request.jurisdiction)
+    else:
+        response.status_code = status.HTTP_200_OK
+    return _created(request, code_sent=False, live=None)
+
+
 def _created(request: PrivacyRequest, *, code_sent: bool, live: Verification | None
              ) -> RequestCreated:
     return RequestCreated(**RequestOut.model_validate(request).model_dump(), code_sent=code_sent,
@@ -109,13 +144,13 @@ def _created(request: PrivacyRequest, *, code_sent: bool, live: Verification | N
 
 @router.get("", response_model=list[RequestOut])
 def list_requests(
-    session: SessionDep, settings: SettingsDep, now: NowDep,
+    session: SessionDep, settings: SettingsDep, now: NowDep, _: StaffDep,
     email: Annotated[str | None, Query(max_length=254)] = None,
     type: RequestType | None = None,
     status: RequestStatus | None = None,
     due_before: datetime | date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[PrivacyRequest]:
     if svc.close_unverified(session, settings=settings, now=now):
         session.commit()
@@ -169,16 +204,31 @@ def _send_quietly(mailer: Mailer, message: EmailMessage) -> None:
 
 
 @router.get("/{reference}", response_model=RequestOut)
-def get_request(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep
-                ) -> PrivacyRequest:
+def get_request(
+    reference: str, session: SessionDep, settings: SettingsDep, now: NowDep, caller: CallerDep,
+    verification_id: Annotated[str | None, Query(
+        max_length=64, description="The assistant's proof: a request or status-lookup code "
+                                   "confirmed for this request's address within "
+                                   "VERIFIED_FOR_MINUTES. Staff need none.")] = None,
+    conversation_id: Annotated[str | None, Query(max_length=128)] = None,
+) -> PrivacyRequest:
+    """Staff read any request; the assistant only one whose address it proves (else 403
+    `verification_required`, the same for a request that does not exist)."""
+    if caller.is_staff:
+        return _load(session, reference, settings, now)
+    request = svc.get_by_reference(session, reference[:32])
+    # Without a request, the proof is checked against no address: the 403 looks the same.
+    codes.proof(session, verification_id, email=request.email if request else "",
+                conversation_id=conversation_id, settings=settings, now=now,
+                purposes=READ_PROOF)
     return _load(session, reference, settings, now)
 
 
 @router.patch("/{reference}", response_model=RequestOut)
 def update_status(reference: str, body: StatusUpdate, session: SessionDep,
-                  settings: SettingsDep, now: NowDep) -> PrivacyRequest:
+                  settings: SettingsDep, now: NowDep, caller: StaffDep) -> PrivacyRequest:
     request = _load(session, reference, settings, now)
-    svc.transition(session, request, RequestStatus(body.status), actor=body.actor, now=now,
+    svc.transition(session, request, RequestStatus(body.status), actor=caller.actor, now=now,
                    note=body.note)
     session.commit()
     return request
@@ -192,9 +242,11 @@ def _require_awaiting_verification(request: PrivacyRequest) -> None:
                        current_status=request.status.value)
 
 
-@router.post("/{reference}/verify", response_model=RequestOut)
+@router.post("/{reference}/verify", response_model=RequestVerified)
 def verify(reference: str, body: CodeIn, session: SessionDep, settings: SettingsDep,
-           now: NowDep, secret: SecretDep) -> PrivacyRequest:
+           now: NowDep, secret: SecretDep) -> RequestVerified:
+    """Check the request's code. The answer names the verification it confirmed: the
+    conversation's proof of the address for VERIFIED_FOR_MINUTES."""
     request = _load(session, reference, settings, now)
     _require_awaiting_verification(request)
     verification = codes.latest_for_request(session, request.id)
@@ -208,7 +260,8 @@ def verify(reference: str, body: CodeIn, session: SessionDep, settings: Settings
     svc.transition(session, request, RequestStatus.VERIFIED, actor="requester", now=now,
                    note="email verified with a one-time code")
     session.commit()
-    return request
+    return RequestVerified(**RequestOut.model_validate(request).model_dump(),
+                           verification_id=verification.id)
 
 
 @router.post("/{reference}/resend-code", response_model=CodeSent,
@@ -229,10 +282,11 @@ def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now:
 
 @router.post("/{reference}/extend", response_model=RequestOut)
 def extend(reference: str, body: ExtendIn, session: SessionDep, settings: SettingsDep,
-           now: NowDep, mailer: MailerDep) -> PrivacyRequest:
+           now: NowDep, mailer: MailerDep, caller: StaffDep) -> PrivacyRequest:
     """Use the jurisdiction's extension (once) and notify the requester."""
     request = _load(session, reference, settings, now)
-    svc.extend(session, request, settings=settings, actor=body.actor, reason=body.reason, now=now)
+    svc.extend(session, request, settings=settings, actor=caller.actor, reason=body.reason,
+               now=now)
     try:
         mailer.send(emails.extension_notice(settings.mail_from, request.email, request.reference,
                                             request.due_at, body.reason))
@@ -245,8 +299,8 @@ def extend(reference: str, body: ExtendIn, session: SessionDep, settings: Settin
 
 
 @router.get("/{reference}/audit", response_model=list[AuditOut])
-def audit(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep
-          ) -> list[AuditEvent]:
+def audit(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep,
+          _: StaffDep) -> list[AuditEvent]:
     request = _load(session, reference, settings, now)
     return list(session.scalars(
         select(AuditEvent).where(AuditEvent.request_id == request.id).order_by(AuditEvent.id)
