@@ -29,9 +29,15 @@ def knowledge_base() -> KnowledgeBase:
     return KnowledgeBase.from_directory(settings().knowledge_dir)
 
 
+@lru_cache(maxsize=1)
+def _site_url() -> str:
+    """SITE_URL as the action server started with it, read once (not on every answer)."""
+    return settings().site_base_url
+
+
 def statement_link(anchor: str) -> str:
     """The address of a section on the demo page that shows the statement."""
-    return f"{settings().site_base_url}/#{anchor}"
+    return f"{_site_url()}/#{anchor}"
 
 
 def one_message(quote: str) -> str:

@@ -58,6 +58,8 @@ IdempotencyKey = Annotated[
 
 def _issue_and_send(session: Session, request: PrivacyRequest, *, settings: Settings,
                     secret: bytes, now: datetime, mailer: Mailer) -> Verification:
+    """Issue a code for the request, record it, and mail it; if the mail cannot be handed
+    over, roll the session back and raise (503), so nothing unsent is stored."""
     verification, code = codes.issue(
         session, settings=settings, secret=secret, now=now, purpose=VerificationPurpose.REQUEST,
         email=request.email, conversation_id=request.conversation_id, request_id=request.id,
@@ -65,7 +67,11 @@ def _issue_and_send(session: Session, request: PrivacyRequest, *, settings: Sett
     svc.record(session, request, actor="system", action="verification_code_sent", now=now,
                after={"verification_id": verification.id,
                       "expires_at": verification.expires_at.isoformat()})
-    send_code(mailer, settings, request.email, code, request)
+    try:
+        send_code(mailer, settings, request.email, code, request)
+    except ApiError:
+        session.rollback()  # a code that was not mailed is not kept
+        raise
     return verification
 
 
@@ -101,12 +107,8 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
         response.status_code = status.HTTP_200_OK
         live = codes.live_for_request(session, request.id, now)
         return _created(request, code_sent=False, live=live)
-    try:
-        verification = _issue_and_send(session, request, settings=settings, secret=secret,
-                                       now=now, mailer=mailer)
-    except ApiError:
-        session.rollback()
-        raise
+    verification = _issue_and_send(session, request, settings=settings, secret=secret,
+                                   now=now, mailer=mailer)
     session.commit()
     response.headers["Location"] = f"/api/v1/requests/{request.reference}"
     log.info("privacy request %s created (%s, %s)", request.reference, request.type.value,
@@ -270,12 +272,8 @@ def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now:
                 mailer: MailerDep, secret: SecretDep) -> CodeSent:
     request = _load(session, reference, settings, now)
     _require_awaiting_verification(request)
-    try:
-        verification = _issue_and_send(session, request, settings=settings, secret=secret,
-                                       now=now, mailer=mailer)
-    except ApiError:
-        session.rollback()
-        raise
+    verification = _issue_and_send(session, request, settings=settings, secret=secret,
+                                   now=now, mailer=mailer)
     session.commit()
     return CodeSent(verification_id=verification.id, expires_at=verification.expires_at)
 
