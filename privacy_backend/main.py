@@ -23,6 +23,7 @@ from privacy_backend.core.security import ApiTokens, authenticate
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi
 from privacy_backend.mail.mailer import Mailer, make_mailer
+from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
 from privacy_backend.site import routes as site
 from privacy_backend.site import unsubscribe
@@ -51,6 +52,16 @@ async def _sweep_handoffs(app: FastAPI) -> None:
             log.exception("timing out waiting handoffs failed")
 
 
+async def _send_queued_mail(app: FastAPI) -> None:
+    outbox: Outbox = app.state.outbox
+    while True:
+        await asyncio.sleep(app.state.settings.mail_retry_seconds)
+        try:
+            await asyncio.to_thread(outbox.deliver_due)
+        except Exception:  # a failed round is retried at the next interval
+            log.exception("sending queued mail failed")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -60,19 +71,22 @@ def create_app(
     background: bool = False,
 ) -> FastAPI:
     """Build the app. Does not migrate the database: `privacy-backend serve` does that first,
-    and runs the background work (`background=True`): timing out handoffs nobody took."""
+    and runs the background work (`background=True`): timing out handoffs nobody took, and
+    retrying the outbox's mail that was not handed over at the first attempt."""
     settings = settings or Settings()
     owns_engine = engine is None
     engine = engine or make_engine(settings.sqlalchemy_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweep_handoffs(app)) if background else None
+        tasks = [asyncio.create_task(_sweep_handoffs(app)),
+                 asyncio.create_task(_send_queued_mail(app))] if background else []
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        await asyncio.to_thread(app.state.outbox.close)
         if owns_engine:
             engine.dispose()
 
@@ -90,9 +104,10 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or utcnow
-    app.state.mailer = mailer or make_mailer(settings)
     app.state.api_tokens = ApiTokens.from_settings(settings)
     app.state.code_secret = settings.code_secret()
+    app.state.outbox = Outbox(app.state.sessionmaker, mailer or make_mailer(settings), settings,
+                              app.state.clock, app.state.code_secret)
     app.state.unsubscribe_secret = settings.link_secret()
 
     errors.install(app)

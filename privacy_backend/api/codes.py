@@ -1,18 +1,19 @@
-"""HTTP side of one-time codes, shared by the request and verification routes: mailing a
-code, and the error body for each way a code can fail."""
+"""HTTP side of one-time codes, shared by the request and verification routes: queueing a
+code's email in the outbox, and the error body for each way a code can fail."""
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import PrivacyRequest
+from privacy_backend.core.models import MailStatus, OutboundMail, PrivacyRequest, Verification
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages as emails
-from privacy_backend.mail.mailer import Mailer, MailError
+from privacy_backend.mail.outbox import Outbox
+from privacy_backend.schemas.requests import MailState
 from privacy_backend.services import verification as codes
-
-log = logging.getLogger(__name__)
 
 _FAILURES = {
     "invalid_code": (400, "The code is not correct."),
@@ -35,17 +36,22 @@ def failure_error(failure: codes.VerificationFailure, settings: Settings) -> Api
                     attempts_left=failure.attempts_left)
 
 
-def send_code(mailer: Mailer, settings: Settings, to: str, code: str,
-              request: PrivacyRequest | None = None) -> None:
-    """Email a code. Raises ApiError 503 if the mail cannot be handed over."""
+def queue_code(outbox: Outbox, session: Session, settings: Settings, *, now: datetime,
+               verification: Verification, code: str, request: PrivacyRequest | None = None
+               ) -> OutboundMail:
+    """Put the code's email in the outbox, in the caller's transaction. It is worth sending
+    only while the code can be typed, so it is dropped unsent after the code expires."""
     message = emails.verification_code(
-        settings.mail_from, to, code, settings.code_ttl_minutes,
+        settings.mail_from, verification.email, code, settings.code_ttl_minutes,
         reference=request.reference if request else None,
         request_type=request.type.value if request else None,
     )
-    try:
-        mailer.send(message)
-    except MailError as exc:
-        log.warning("verification mail not sent: %s", exc)
-        raise ApiError(503, "mail_unavailable",
-                       "The verification email could not be sent. Try again later.") from exc
+    return outbox.add(session, message, kind="verification_code", now=now,
+                      not_after=verification.expires_at, verification_id=verification.id)
+
+
+def mail_state(status: MailStatus | None) -> MailState:
+    """What the API says of a code's email: handed over, still being tried, or none."""
+    if status is MailStatus.SENT:
+        return "sent"
+    return "queued" if status is MailStatus.QUEUED else "none"

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the database session, settings, clock, mailer."""
+"""FastAPI dependencies: the database session, settings, clock, mail outbox, secrets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.settings import Settings
-from privacy_backend.mail.mailer import Mailer
+from privacy_backend.mail.outbox import Outbox
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -28,9 +28,9 @@ def get_now(request: Request) -> datetime:
     return now
 
 
-def get_mailer(request: Request) -> Mailer:
-    mailer: Mailer = request.app.state.mailer
-    return mailer
+def get_outbox(request: Request) -> Outbox:
+    outbox: Outbox = request.app.state.outbox
+    return outbox
 
 
 def get_code_secret(request: Request) -> bytes:
@@ -46,6 +46,6 @@ def get_unsubscribe_secret(request: Request) -> bytes:
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
-MailerDep = Annotated[Mailer, Depends(get_mailer)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 SecretDep = Annotated[bytes, Depends(get_code_secret)]
 UnsubscribeSecretDep = Annotated[bytes, Depends(get_unsubscribe_secret)]

@@ -33,7 +33,7 @@ _DESCRIPTIONS = {
     422: "Invalid input",
     429: "Too many attempts; see Retry-After",
     502: "A service this call needs did not answer",
-    503: "Unavailable (the database or the mailer)",
+    503: "Unavailable (the database)",
 }
 # Documented on every operation: any of them can answer a call, so a client (and
 # schemathesis) knows each one's shape.

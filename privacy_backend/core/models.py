@@ -1,6 +1,6 @@
-"""SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications,
-marketing preferences with their change history, and human handoffs with the support agents
-(accounts, console sessions, failed logins) who take them."""
+"""SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications, the
+outbox of mail to send, marketing preferences with their change history, and human handoffs
+with the support agents (accounts, console sessions, failed logins) who take them."""
 
 from __future__ import annotations
 
@@ -137,6 +137,36 @@ class Verification(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MailStatus(str, enum.Enum):
+    QUEUED = "queued"  # waiting for its first or next delivery attempt
+    SENT = "sent"  # handed over to the mail relay (or written to var/mail)
+    DROPPED = "dropped"  # not sent before `not_after`: its code had expired
+
+
+class OutboundMail(Base):
+    """One email in the outbox. Routes write it in their own transaction and deliver it after
+    the commit, so a slow or broken mail relay never holds a database transaction; what the
+    first attempt does not hand over is retried until `not_after`. The message is sealed
+    (Fernet: encrypted and authenticated) because it may carry a one-time code, and the sealed
+    copy is erased once the mail is sent or dropped."""
+
+    __tablename__ = "outbound_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"), index=True)
+    sealed: Mapped[str | None] = mapped_column(Text)
+    verification_id: Mapped[str | None] = mapped_column(
+        ForeignKey("verifications.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MarketingPreference(Base):

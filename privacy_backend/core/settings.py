@@ -57,6 +57,12 @@ class Settings(SharedSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_timeout: float = 10.0
+    # Mail goes through the outbox (`mail.outbox`): a route waits at most this long, after its
+    # commit, for its code's email to be handed over, then answers "queued"; what is not
+    # handed over is retried every `mail_retry_seconds` (doubling, up to 16x) until the code
+    # expires.
+    mail_send_wait_seconds: float = Field(default=3.0, ge=0)
+    mail_retry_seconds: float = Field(default=30.0, gt=0)
 
     max_body_bytes: int = 16 * 1024
     code_ttl_minutes: int = 15

@@ -1,1 +1,1 @@
-"""Outgoing mail: the mailer (file or SMTP) and the texts of the messages."""
+"""Outgoing mail: the outbox, the mailer (file or SMTP) and the texts of the messages."""

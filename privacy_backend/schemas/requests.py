@@ -107,10 +107,20 @@ class RequestVerified(RequestOut):
     verification_id: str
 
 
+# A code's email: handed over to the mail relay, still being tried (the outbox retries it
+# until the code expires), or there is no code whose email could be awaited.
+MailState = Literal["sent", "queued", "none"]
+MAIL_STATE = ("`sent`: handed over to the mail relay; `queued`: not yet (the relay is slow or "
+              "down), retried until the code expires; `none`: no code can be typed.")
+
+
 class RequestCreated(RequestOut):
     """The answer to POST /requests, new (201) or a replay of its Idempotency-Key (200)."""
 
-    code_sent: bool = Field(description="Whether this response emailed a verification code.")
+    code_sent: bool = Field(description="Whether this response issued a code and its email was "
+                                        "handed over within MAIL_SEND_WAIT_SECONDS.")
+    mail_status: MailState = Field(description="The email of the code that can still be "
+                                               "typed. " + MAIL_STATE)
     code_expires_at: datetime | None = Field(
         description="When the request's code that can still be typed expires; null when there "
                     "is none (never sent, expired, replaced, tried too often, or the request "
@@ -131,7 +141,16 @@ class AuditOut(BaseModel):
 class CodeSent(BaseModel):
     verification_id: str
     expires_at: datetime
-    message: str = "A verification code was emailed."
+    mail_status: Literal["sent", "queued"] = Field(description=MAIL_STATE)
+    message: str
+
+    @classmethod
+    def of(cls, verification_id: str, expires_at: datetime, mail_status: MailState) -> CodeSent:
+        message = ("A verification code was emailed." if mail_status == "sent" else
+                   "A verification code was issued; its email is delayed and is retried "
+                   "until the code expires.")
+        return cls(verification_id=verification_id, expires_at=expires_at,
+                   mail_status="sent" if mail_status == "sent" else "queued", message=message)
 
 
 class LookupOut(BaseModel):

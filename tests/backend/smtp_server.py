@@ -1,5 +1,7 @@
 """A tiny SMTP server on a loopback port that speaks real SMTP (EHLO, AUTH PLAIN, MAIL, RCPT,
-DATA, QUIT) and keeps what it receives. The stand-in for the outside world's mail relay."""
+DATA, QUIT) and keeps what it receives. The stand-in for the outside world's mail relay.
+`hold=True` makes it a slow relay: it answers each message's DATA only once `release()` is
+called (or after 30 s), and sets `receiving` when a message is being held."""
 
 from __future__ import annotations
 
@@ -51,6 +53,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                     chunks.append(chunk[1:] if chunk.startswith(b"..") else chunk)
                 current.data = b"".join(chunks)
+                if self.server.hold:
+                    self.server.receiving.set()
+                    self.server.released.wait(timeout=30)
                 self.server.messages.append(current)
                 self._say("250 OK queued")
             elif upper in ("RSET", "NOOP"):
@@ -66,10 +71,13 @@ class LoopbackSMTP(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, port: int = 0, *, hold: bool = False) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.messages: list[Received] = []
         self.logins: list[tuple[str, str]] = []
+        self.hold = hold
+        self.receiving = threading.Event()
+        self.released = threading.Event()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -80,6 +88,10 @@ class LoopbackSMTP(socketserver.ThreadingTCPServer):
         self._thread.start()
         return self
 
+    def release(self) -> None:
+        self.released.set()
+
     def __exit__(self, *_: object) -> None:
+        self.released.set()
         self.shutdown()
         self.server_close()

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from privacy_backend.core.models import (
     AuditEvent,
     MarketingPreference,
+    OutboundMail,
     PreferenceChange,
     PrivacyRequest,
     Verification,
@@ -30,7 +31,7 @@ TOKEN = "test-token-" + "x" * 20  # the assistant's (PRIVACY_API_TOKEN)
 STAFF_TOKEN = "test-staff-token-" + "y" * 20  # staff automation's (PRIVACY_STAFF_TOKEN)
 ASSISTANT_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-TABLES = (Verification, AuditEvent, PrivacyRequest)  # children first
+TABLES = (OutboundMail, Verification, AuditEvent, PrivacyRequest)  # children first
 PREFERENCE_TABLES = (PreferenceChange, MarketingPreference)
 ALL_TABLES = TABLES + PREFERENCE_TABLES
 
@@ -85,6 +86,7 @@ class Api:
         return self.request("PUT", url, **kw)
 
     def mails(self) -> list[Message]:
+        self.client.app.state.outbox.drain()  # a status lookup's mail is sent after the answer
         folder = self.settings.mail_path
         if not folder.exists():
             return []

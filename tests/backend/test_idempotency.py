@@ -125,15 +125,24 @@ class FailingMailer(FileMailer):
         super().send(message)
 
 
-def test_a_code_mail_that_fails_files_nothing_and_the_retry_files_once(api: Api) -> None:
+def test_a_code_mail_that_fails_keeps_the_request_and_a_retry_files_it_once(api: Api) -> None:
+    """The relay refuses the first attempt: the request is filed all the same and says its
+    code's email is queued; a retry with the same key replays it (says "queued", sends and
+    files nothing new) until the outbox's next round hands the email over."""
     app = create_app(api.settings, engine=api.engine, clock=api.clock,
                      mailer=FailingMailer(api.settings.mail_path))
     headers = {**api.headers, "Idempotency-Key": "k-mail"}
     with TestClient(app) as client:
-        failed = client.post("/api/v1/requests", json=BODY, headers=headers)
-        assert failed.status_code == 503 and failed.json()["error"] == "mail_unavailable"
-        assert api.counts() == {"verifications": 0, "audit_events": 0, "privacy_requests": 0}
-        retried = client.post("/api/v1/requests", json=BODY, headers=headers)
-    assert retried.status_code == 201
-    assert retried.json()["code_sent"] is True and retried.json()["code_expires_at"]
+        first = client.post("/api/v1/requests", json=BODY, headers=headers)
+        assert first.status_code == 201, first.text
+        assert first.json()["code_sent"] is False and first.json()["mail_status"] == "queued"
+        assert first.json()["code_expires_at"]
+        replay = client.post("/api/v1/requests", json=BODY, headers=headers)
+        assert replay.status_code == 200 and replay.json()["mail_status"] == "queued"
+        assert replay.json()["reference"] == first.json()["reference"]
+        api.clock.advance(seconds=api.settings.mail_retry_seconds)
+        assert app.state.outbox.deliver_due() == 1
+        sent = client.post("/api/v1/requests", json=BODY, headers=headers)
+    assert sent.status_code == 200 and sent.json()["mail_status"] == "sent"
+    assert sent.json()["code_sent"] is False  # a replay sends nothing itself
     assert api.counts()["privacy_requests"] == 1 and len(api.mails()) == 1

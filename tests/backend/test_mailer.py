@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.mailer import FileMailer, MailError, SmtpMailer, build_message
@@ -39,18 +38,20 @@ def test_created_request_mail_is_an_eml_with_the_code(api: Api) -> None:
     assert re.search(r"code is: \d{6}", text)
 
 
-def test_file_mailer_failure_is_a_503_and_writes_nothing(db: Engine, tmp_path: Path,
-                                                         clock: FakeClock) -> None:
+def test_an_unwritable_mail_folder_files_the_request_and_queues_its_mail(
+        db: Engine, tmp_path: Path, clock: FakeClock) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     settings = Settings(_env_file=None, var_dir=tmp_path / "var", privacy_api_token=TOKEN,
                         mail_dir=blocker / "mail")
     with TestClient(create_app(settings, engine=db, clock=clock)) as client:
-        before = row_counts(db)
         response = client.post("/api/v1/requests", headers=HEADERS, json=BODY)
-        assert response.status_code == 503
-        assert response.json()["error"] == "mail_unavailable"
-        assert row_counts(db) == before
+        assert response.status_code == 201, response.text
+        assert response.json()["mail_status"] == "queued"
+        assert row_counts(db)["privacy_requests"] == 1
+    with db.connect() as conn:
+        [(status, error)] = conn.execute(text("SELECT status, last_error FROM outbound_mail"))
+    assert status == "queued" and "could not write mail file" in error
 
 
 def test_smtp_delivery_through_a_real_smtp_conversation(db: Engine, tmp_path: Path,
@@ -84,19 +85,3 @@ def test_smtp_starttls_required_but_not_offered_fails_cleanly(tmp_path: Path) ->
         with pytest.raises(MailError, match="SMTP delivery"):
             SmtpMailer(settings).send(build_message("p@example.com", "a@example.com", "s", "b"))
         assert smtp.messages == []
-
-
-def test_smtp_down_is_a_503_and_writes_nothing(db: Engine, tmp_path: Path,
-                                               clock: FakeClock) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: connection refused
-    settings = Settings(_env_file=None, var_dir=tmp_path / "var", privacy_api_token=TOKEN,
-                        mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
-                        smtp_timeout=2)
-    with TestClient(create_app(settings, engine=db, clock=clock)) as client:
-        before = row_counts(db)
-        response = client.post("/api/v1/requests", headers=HEADERS, json=BODY,
-                               )
-        assert response.status_code == 503
-        assert row_counts(db) == before

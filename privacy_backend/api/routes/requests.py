@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timezone
-from email.message import EmailMessage
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy_assistant.settings import normalise_email
-from privacy_backend.api.codes import failure_error, send_code
-from privacy_backend.api.deps import MailerDep, NowDep, SecretDep, SessionDep, SettingsDep
+from privacy_backend.api.codes import failure_error, mail_state, queue_code
+from privacy_backend.api.deps import NowDep, OutboxDep, SecretDep, SessionDep, SettingsDep
 from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import (
     AuditEvent,
@@ -26,7 +25,7 @@ from privacy_backend.core.models import (
 from privacy_backend.core.security import Caller, CallerDep, StaffDep
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages as emails
-from privacy_backend.mail.mailer import Mailer, MailError
+from privacy_backend.mail.outbox import Outbox
 from privacy_backend.schemas.requests import (
     AuditOut,
     CodeIn,
@@ -34,6 +33,7 @@ from privacy_backend.schemas.requests import (
     ExtendIn,
     LookupIn,
     LookupOut,
+    MailState,
     RequestCreate,
     RequestCreated,
     RequestOut,
@@ -46,6 +46,9 @@ from privacy_backend.services import verification as codes
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/requests", tags=["requests"])
 
+# How long the outbox keeps trying to deliver an extension notice.
+NOTICE_DELIVERY_WINDOW = timedelta(days=3)
+
 # What proves that a caller may read one request: a code confirmed for its address.
 READ_PROOF = frozenset({VerificationPurpose.REQUEST, VerificationPurpose.STATUS_LOOKUP})
 
@@ -56,10 +59,10 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _issue_and_send(session: Session, request: PrivacyRequest, *, settings: Settings,
-                    secret: bytes, now: datetime, mailer: Mailer) -> Verification:
-    """Issue a code for the request, record it, and mail it; if the mail cannot be handed
-    over, roll the session back and raise (503), so nothing unsent is stored."""
+def _issue_code(session: Session, request: PrivacyRequest, *, settings: Settings,
+                secret: bytes, now: datetime, outbox: Outbox) -> tuple[Verification, int]:
+    """Issue a code for the request, record it, and queue its email (sent after the commit);
+    the verification and the outbox row's id."""
     verification, code = codes.issue(
         session, settings=settings, secret=secret, now=now, purpose=VerificationPurpose.REQUEST,
         email=request.email, conversation_id=request.conversation_id, request_id=request.id,
@@ -67,12 +70,14 @@ def _issue_and_send(session: Session, request: PrivacyRequest, *, settings: Sett
     svc.record(session, request, actor="system", action="verification_code_sent", now=now,
                after={"verification_id": verification.id,
                       "expires_at": verification.expires_at.isoformat()})
-    try:
-        send_code(mailer, settings, request.email, code, request)
-    except ApiError:
-        session.rollback()  # a code that was not mailed is not kept
-        raise
-    return verification
+    mail = queue_code(outbox, session, settings, now=now, verification=verification, code=code,
+                      request=request)
+    return verification, mail.id
+
+
+def _send(outbox: Outbox, mail_id: int, settings: Settings) -> MailState:
+    """After the commit: hand the code's email over, waiting at most MAIL_SEND_WAIT_SECONDS."""
+    return mail_state(outbox.send(mail_id, wait=settings.mail_send_wait_seconds))
 
 
 def _load(session: Session, reference: str, settings: Settings, now: datetime
@@ -88,11 +93,13 @@ def _load(session: Session, reference: str, settings: Settings, now: datetime
 @router.post("", response_model=RequestCreated, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "Replay of an earlier Idempotency-Key"}})
 def create_request(body: RequestCreate, response: Response, session: SessionDep,
-                   settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep,
+                   settings: SettingsDep, now: NowDep, outbox: OutboxDep, secret: SecretDep,
                    caller: CallerDep, idempotency_key: IdempotencyKey = None) -> RequestCreated:
-    """File a request and email its code, in one transaction: if the mail cannot be handed
-    over, nothing is stored (503) and a retry with the same key files it afresh. A replay
-    sends no code; `code_expires_at` says whether the one sent before can still be typed.
+    """File a request and queue its code's email in one transaction, then send the email.
+    The request is kept whatever the mail relay does: `mail_status` says whether the email
+    was handed over within MAIL_SEND_WAIT_SECONDS (`sent`) or is still being tried
+    (`queued`). A replay sends no code; `code_expires_at` says whether the one issued before
+    can still be typed, and `mail_status` where its email is.
 
     With `verification_id` (a code confirmed for this address, in this conversation, within
     VERIFIED_FOR_MINUTES) the request is filed verified and no code is sent; a replay that
@@ -106,14 +113,16 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
     if not created:
         response.status_code = status.HTTP_200_OK
         live = codes.live_for_request(session, request.id, now)
-        return _created(request, code_sent=False, live=live)
-    verification = _issue_and_send(session, request, settings=settings, secret=secret,
-                                   now=now, mailer=mailer)
+        mail = mail_state(Outbox.status_for(session, live.id)) if live else "none"
+        return _created(request, code_sent=False, live=live, mail=mail)
+    verification, mail_id = _issue_code(session, request, settings=settings, secret=secret,
+                                        now=now, outbox=outbox)
     session.commit()
     response.headers["Location"] = f"/api/v1/requests/{request.reference}"
     log.info("privacy request %s created (%s, %s)", request.reference, request.type.value,
              request.jurisdiction)
-    return _created(request, code_sent=True, live=verification)
+    mail = _send(outbox, mail_id, settings)
+    return _created(request, code_sent=mail == "sent", live=verification, mail=mail)
 
 
 def _verified_on_creation(session: Session, request: PrivacyRequest, body: RequestCreate,
@@ -135,13 +144,14 @@ def _verified_on_creation(session: Session, request: PrivacyRequest, body: Reque
                  request.type.value, request.jurisdiction)
     else:
         response.status_code = status.HTTP_200_OK
-    return _created(request, code_sent=False, live=None)
+    return _created(request, code_sent=False, live=None, mail="none")
 
 
-def _created(request: PrivacyRequest, *, code_sent: bool, live: Verification | None
-             ) -> RequestCreated:
+def _created(request: PrivacyRequest, *, code_sent: bool, live: Verification | None,
+             mail: MailState) -> RequestCreated:
     return RequestCreated(**RequestOut.model_validate(request).model_dump(), code_sent=code_sent,
-                          code_expires_at=live.expires_at if live else None)
+                          code_expires_at=live.expires_at if live else None,
+                          mail_status=mail if live else "none")
 
 
 @router.get("", response_model=list[RequestOut])
@@ -173,12 +183,12 @@ def list_requests(
 
 
 @router.post("/lookup", response_model=LookupOut, status_code=status.HTTP_202_ACCEPTED)
-def lookup(body: LookupIn, background: BackgroundTasks, session: SessionDep,
-           settings: SettingsDep, now: NowDep, mailer: MailerDep, secret: SecretDep
-           ) -> LookupOut:
+def lookup(body: LookupIn, session: SessionDep, settings: SettingsDep, now: NowDep,
+           outbox: OutboxDep, secret: SecretDep) -> LookupOut:
     """Start a status lookup. The answer has the same shape, status and limits whether or not
-    the reference and email match; only a match gets a code, emailed after the response. A
-    lookup that matches nothing gets a verification without a code, which nothing confirms."""
+    the reference and email match; only a match gets a code, whose email is sent in the
+    background (the answer does not wait for it). A lookup that matches nothing gets a
+    verification without a code, which nothing confirms."""
     request = svc.get_by_reference(session, body.reference)
     purpose = VerificationPurpose.STATUS_LOOKUP
     if request is None or request.email != body.email:
@@ -190,19 +200,11 @@ def lookup(body: LookupIn, background: BackgroundTasks, session: SessionDep,
         session, settings=settings, secret=secret, now=now, purpose=purpose, email=body.email,
         conversation_id=body.conversation_id, request_id=request.id,
     )
+    mail = queue_code(outbox, session, settings, now=now, verification=verification, code=code,
+                      request=request)
     session.commit()
-    message = emails.verification_code(settings.mail_from, body.email, code,
-                                       settings.code_ttl_minutes, reference=request.reference,
-                                       request_type=request.type.value)
-    background.add_task(_send_quietly, mailer, message)
+    outbox.send_later(mail.id)
     return LookupOut(verification_id=verification.id, expires_at=verification.expires_at)
-
-
-def _send_quietly(mailer: Mailer, message: EmailMessage) -> None:
-    try:
-        mailer.send(message)
-    except MailError as exc:
-        log.warning("status lookup mail not sent: %s", exc)
 
 
 @router.get("/{reference}", response_model=RequestOut)
@@ -269,30 +271,29 @@ def verify(reference: str, body: CodeIn, session: SessionDep, settings: Settings
 @router.post("/{reference}/resend-code", response_model=CodeSent,
              status_code=status.HTTP_201_CREATED)
 def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now: NowDep,
-                mailer: MailerDep, secret: SecretDep) -> CodeSent:
+                outbox: OutboxDep, secret: SecretDep) -> CodeSent:
     request = _load(session, reference, settings, now)
     _require_awaiting_verification(request)
-    verification = _issue_and_send(session, request, settings=settings, secret=secret,
-                                   now=now, mailer=mailer)
+    verification, mail_id = _issue_code(session, request, settings=settings, secret=secret,
+                                        now=now, outbox=outbox)
     session.commit()
-    return CodeSent(verification_id=verification.id, expires_at=verification.expires_at)
+    return CodeSent.of(verification.id, verification.expires_at, _send(outbox, mail_id, settings))
 
 
 @router.post("/{reference}/extend", response_model=RequestOut)
 def extend(reference: str, body: ExtendIn, session: SessionDep, settings: SettingsDep,
-           now: NowDep, mailer: MailerDep, caller: StaffDep) -> PrivacyRequest:
-    """Use the jurisdiction's extension (once) and notify the requester."""
+           now: NowDep, outbox: OutboxDep, caller: StaffDep) -> PrivacyRequest:
+    """Use the jurisdiction's extension (once) and notify the requester: the notice is queued
+    with the extension, in one transaction, and sent after it, waiting at most
+    MAIL_SEND_WAIT_SECONDS (what is not handed over by then is retried for three days)."""
     request = _load(session, reference, settings, now)
     svc.extend(session, request, settings=settings, actor=caller.actor, reason=body.reason,
                now=now)
-    try:
-        mailer.send(emails.extension_notice(settings.mail_from, request.email, request.reference,
-                                            request.due_at, body.reason))
-    except MailError as exc:
-        session.rollback()
-        raise ApiError(503, "mail_unavailable",
-                       "The extension notice could not be sent; nothing was changed.") from exc
+    notice = outbox.add(session, emails.extension_notice(
+        settings.mail_from, request.email, request.reference, request.due_at, body.reason),
+        kind="extension_notice", now=now, not_after=now + NOTICE_DELIVERY_WINDOW)
     session.commit()
+    outbox.send(notice.id, wait=settings.mail_send_wait_seconds)
     return request
 
 

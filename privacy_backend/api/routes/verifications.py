@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
-from privacy_backend.api.codes import failure_error, send_code
-from privacy_backend.api.deps import MailerDep, NowDep, SecretDep, SessionDep, SettingsDep
+from privacy_backend.api.codes import failure_error, mail_state, queue_code
+from privacy_backend.api.deps import NowDep, OutboxDep, SecretDep, SessionDep, SettingsDep
 from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import PrivacyRequest, Verification, VerificationPurpose
 from privacy_backend.schemas.requests import (
@@ -23,15 +23,18 @@ router = APIRouter(prefix="/verifications", tags=["verifications"])
 
 @router.post("", response_model=CodeSent, status_code=status.HTTP_201_CREATED)
 def start(body: VerificationStart, session: SessionDep, settings: SettingsDep, now: NowDep,
-          mailer: MailerDep, secret: SecretDep) -> CodeSent:
+          outbox: OutboxDep, secret: SecretDep) -> CodeSent:
+    """Issue a code and queue its email in one transaction, then send the email, waiting at
+    most MAIL_SEND_WAIT_SECONDS: `mail_status` says whether it was handed over."""
     verification, code = codes.issue(
         session, settings=settings, secret=secret, now=now,
         purpose=VerificationPurpose(body.purpose), email=body.email,
         conversation_id=body.conversation_id,
     )
-    send_code(mailer, settings, body.email, code)
+    mail = queue_code(outbox, session, settings, now=now, verification=verification, code=code)
     session.commit()
-    return CodeSent(verification_id=verification.id, expires_at=verification.expires_at)
+    sent = outbox.send(mail.id, wait=settings.mail_send_wait_seconds)
+    return CodeSent.of(verification.id, verification.expires_at, mail_state(sent))
 
 
 def _load(session: Session, verification_id: str) -> Verification:
