@@ -79,6 +79,15 @@ async def confirm_code(tracker: Tracker, code: str) -> VerificationResult:
 
 # --- slots and words ---------------------------------------------------------------------------
 
+def tell_code_sent(dispatcher: CollectingDispatcher, email: str | None,
+                   mail_status: str | None) -> None:
+    """Say the code was emailed only when the backend handed its email over; otherwise that
+    it is delayed (the backend's outbox keeps trying until the code expires)."""
+    delayed = mail_status == "queued"
+    dispatcher.utter_message(response="utter_code_delayed" if delayed else "utter_code_sent",
+                             email=email)
+
+
 def reset(*names: str) -> list[EventType]:
     return [SlotSet(name, None) for name in names]
 

@@ -30,6 +30,7 @@ from actions.common import (
     proof_for,
     recently_verified,
     register_verification,
+    tell_code_sent,
     valid_email,
 )
 from actions.preference_words import (
@@ -226,7 +227,7 @@ async def send_preferences_code(
     email = tracker.get_slot("requester_email")
     sent = await call_backend(lambda client: client.start_verification(
         email, Purpose.PREFERENCES, conversation_id=tracker.sender_id))
-    dispatcher.utter_message(response="utter_code_sent", email=email)
+    tell_code_sent(dispatcher, email, sent.mail_status)
     return [SlotSet("verification_id", sent.verification_id)]
 
 

@@ -39,6 +39,7 @@ from actions.common import (
     proof_for,
     register_verification,
     reset,
+    tell_code_sent,
     valid_email,
 )
 from actions.request_types import LABELS, TYPES, detect_request_type
@@ -194,14 +195,16 @@ class ActionSubmitRightsRequest(Action):
             return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
         if request.status is not RequestStatus.PENDING_VERIFICATION:
             return refused(dispatcher)
+        mail_status: str | None = request.mail_status
         if not request.code_live:
             try:
-                await call_backend(lambda client: client.resend_code(request.reference))
+                sent = await call_backend(lambda client: client.resend_code(request.reference))
             except (BackendUnavailable, RateLimited) as error:
                 return not_filed(dispatcher, error, key)
             except BackendError:
                 return refused(dispatcher)
-        dispatcher.utter_message(response="utter_code_sent", email=request.email)
+            mail_status = sent.mail_status
+        tell_code_sent(dispatcher, request.email, mail_status)
         return [
             SlotSet("request_key", key),
             SlotSet("request_reference", request.reference),
@@ -337,8 +340,8 @@ async def resend_request_code(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> list[EventType]:
     reference = tracker.get_slot("request_reference")
-    await call_backend(lambda client: client.resend_code(reference))
-    dispatcher.utter_message(response="utter_code_sent", email=tracker.get_slot("requester_email"))
+    sent = await call_backend(lambda client: client.resend_code(reference))
+    tell_code_sent(dispatcher, tracker.get_slot("requester_email"), sent.mail_status)
     return []
 
 

@@ -95,12 +95,14 @@ class PrivacyRequest:
 
 @dataclass(frozen=True)
 class FiledRequest(PrivacyRequest):
-    """The answer to filing a request: the request, whether this answer emailed a code, and
-    until when the request's code can still be typed (`None`: there is no such code, as on a
-    retry after that code expired, or after the request was verified)."""
+    """The answer to filing a request: the request, whether this answer emailed a code, until
+    when the request's code can still be typed (`None`: there is no such code, as on a retry
+    after that code expired, or after the request was verified), and where that code's email
+    is (`mail_status`: "sent", "queued" while the backend's outbox retries it, or "none")."""
 
     code_sent: bool
     code_expires_at: datetime | None
+    mail_status: str
 
     @property
     def code_live(self) -> bool:
@@ -111,7 +113,8 @@ class FiledRequest(PrivacyRequest):
         request = PrivacyRequest.from_json(data)
         return cls(**{f.name: getattr(request, f.name) for f in fields(PrivacyRequest)},
                    code_sent=bool(data["code_sent"]),
-                   code_expires_at=parse_datetime(data.get("code_expires_at")))
+                   code_expires_at=parse_datetime(data.get("code_expires_at")),
+                   mail_status=str(data["mail_status"]))
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,13 @@ class VerifiedRequest(PrivacyRequest):
 
 @dataclass(frozen=True)
 class CodeSent:
+    """A code issued; its email handed over ("sent") or still being retried ("queued").
+    A status lookup's answer does not say (`None`): it is the same whether or not a code was
+    issued at all."""
+
     verification_id: str
     expires_at: datetime
+    mail_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,8 @@ def _seg(value: str) -> str:
 
 def _code_sent(data: dict[str, Any]) -> CodeSent:
     return CodeSent(verification_id=data["verification_id"],
-                    expires_at=_req_dt(data["expires_at"]))
+                    expires_at=_req_dt(data["expires_at"]),
+                    mail_status=data.get("mail_status"))
 
 
 def from_env(timeout: float | None = None) -> PrivacyRequestsClient:

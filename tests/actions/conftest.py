@@ -9,16 +9,22 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from actions.api.requests import PrivacyRequestsClient, Purpose
 from privacy_backend.core.db import make_engine, upgrade
+from privacy_backend.core.models import OutboundMail
 from privacy_backend.core.settings import Settings
+from privacy_backend.mail.mailer import FileMailer, Mailer, MailError
 from privacy_backend.main import create_app
 from tests.conftest import free_port
 
@@ -27,8 +33,19 @@ TOKEN = "client-test-token-0123456789abcdef"
 STAFF_TOKEN = "client-test-staff-token-0123456789"
 
 
+class FlakyRelay(FileMailer):
+    """A mail relay that refuses every message while `down`."""
+
+    down = True
+
+    def send(self, message: EmailMessage) -> None:
+        if self.down:
+            raise MailError("relay down")
+        super().send(message)
+
+
 class Backend:
-    def __init__(self, var_dir: Path) -> None:
+    def __init__(self, var_dir: Path, mailer: Mailer | None = None) -> None:
         self.var_dir = var_dir
         self.settings = Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN,
                                  privacy_staff_token=STAFF_TOKEN)
@@ -36,8 +53,9 @@ class Backend:
         self.engine = make_engine(self.settings.sqlalchemy_url)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(self.settings, engine=self.engine), host="127.0.0.1",
-                                port=self.port, ws="none", log_level="warning", lifespan="on")
+        self.app = create_app(self.settings, engine=self.engine, mailer=mailer)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, ws="none",
+                                log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -77,6 +95,15 @@ class Backend:
             client.confirm_verification(sent.verification_id, self.last_code())
         return sent.verification_id
 
+    def send_queued_mail(self) -> int:
+        """Make the outbox's queued mail due now and run one retry round (as `serve` does
+        every MAIL_RETRY_SECONDS); the number of mails attempted."""
+        outbox = self.app.state.outbox
+        with Session(self.engine) as session:
+            session.execute(update(OutboundMail).values(next_attempt_at=datetime.now(timezone.utc)))
+            session.commit()
+        return int(outbox.deliver_due())
+
     def mail_count(self) -> int:
         return len(list((self.var_dir / "mail").glob("*.eml")))
 
@@ -103,6 +130,19 @@ def actions_backend(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Backen
     monkeypatch.setenv("BACKEND_URL", backend.url)
     monkeypatch.setenv("PRIVACY_API_TOKEN", TOKEN)
     return backend
+
+
+@pytest.fixture
+def relay_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+               ) -> Iterator[tuple[Backend, FlakyRelay]]:
+    """A backend of its own whose mail relay refuses everything until `relay.down = False`."""
+    relay = FlakyRelay(tmp_path / "var" / "mail")
+    server = Backend(tmp_path / "var", mailer=relay)
+    server.start()
+    monkeypatch.setenv("BACKEND_URL", server.url)
+    monkeypatch.setenv("PRIVACY_API_TOKEN", TOKEN)
+    yield server, relay
+    server.stop()
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ from actions.marketing import (
     ActionStartMarketingVerification,
     changes_for,
     describe,
+    send_preferences_code,
 )
 from actions.preference_words import detect_channel, detect_topic, wants_everything
 from actions.verification import ActionVerificationDone
-from tests.actions.conftest import Backend
-from tests.actions.turns import check, new_code, run
+from tests.actions.conftest import Backend, FlakyRelay
+from tests.actions.turns import check, new_code, run, tracker
 
 
 @pytest.mark.parametrize(
@@ -133,3 +134,21 @@ def test_a_change_that_fails_as_the_code_is_accepted_is_applied_once_on_try_agai
     run(ActionApplyMarketing(), slots, sender)
     assert len(actions_backend.history(email)) == 1
     assert actions_backend.preferences(email)["channels"]["email"]["newsletters"] is True
+
+
+def test_a_delayed_preferences_code_is_said_to_be_delayed(
+    relay_down: tuple[Backend, FlakyRelay]
+) -> None:
+    """The code's email is not handed over: the bot says it is delayed, not emailed; once
+    the relay is back, a new code's email is said to be sent."""
+    backend, relay = relay_down
+    slots = {"requester_email": "slow.relay@example.com"}
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(send_preferences_code(dispatcher, tracker(slots, sender="slow")))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_code_delayed"]
+    assert events[0]["name"] == "verification_id" and backend.mail_count() == 0
+    relay.down = False
+    dispatcher = CollectingDispatcher()
+    asyncio.run(send_preferences_code(dispatcher, tracker(slots, sender="slow")))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_code_sent"]
+    assert backend.mail_count() == 1

@@ -26,7 +26,7 @@ from actions.rights_requests import (
     ValidateStatusLookupForm,
 )
 from actions.verification import ActionVerificationDone
-from tests.actions.conftest import Backend
+from tests.actions.conftest import Backend, FlakyRelay
 from tests.actions.turns import check, new_code, run
 
 
@@ -179,6 +179,26 @@ def test_a_retry_after_a_time_out_sends_a_new_code_before_saying_so(
     with PrivacyRequestsClient.from_env() as client:
         assert client.verify_request(filed.reference, code).status is RequestStatus.VERIFIED
     assert len(actions_backend.requests_of(email)) == 1
+
+
+def test_a_delayed_code_email_is_said_to_be_delayed_and_the_request_is_kept(
+    relay_down: tuple[Backend, FlakyRelay]
+) -> None:
+    """The relay is down: the request is filed all the same, and the bot says the code's
+    email is delayed, not that it was emailed. Once the outbox has sent it, a retry of the
+    same turn says it was emailed, and files nothing new."""
+    backend, relay = relay_down
+    email, sender = "delayed@example.com", "delayed-visitor"
+    slots = confirmed(email, "chat-delayed-1")
+    said, set_slots = run(ActionSubmitRightsRequest(), slots, sender)
+    assert said == ["utter_code_delayed"]
+    assert set_slots["request_reference"] and backend.mail_count() == 0
+    relay.down = False
+    assert backend.send_queued_mail() == 1 and backend.mail_count() == 1
+    said, again = run(ActionSubmitRightsRequest(), slots, sender)
+    assert said == ["utter_code_sent"]
+    assert again["request_reference"] == set_slots["request_reference"]
+    assert len(backend.requests_of(email)) == 1
 
 
 def test_a_retry_that_cannot_send_a_new_code_does_not_say_one_was_sent(
