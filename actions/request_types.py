@@ -10,20 +10,31 @@ import re
 # kinds (portability mentions "copy" too; deletion beats "know what you have") come first.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("deletion", re.compile(
-        r"\b(delet\w*|eras\w*|remov\w*|wip\w*|destroy\w*|forget me|be forgotten|"
+        r"\b(delet\w*|eras\w*|remov\w*|wip\w*|destroy\w*|purg\w*|forget me|be forgotten|"
         r"get rid of)\b")),
     ("portability", re.compile(
-        r"\b(export\w*|port(ing)?|portab\w*|transfer\w*|machine[- ]readable|"
-        r"move my (data|information|info)|another (provider|company|service|organi[sz]ation))\b")),
+        r"\b(export\w*|port(ing)?|portab\w*|transfer\w*|machine[- ]readable|csv|json|xml|"
+        r"spreadsheet|excel|structured|commonly used|(readable|usable|open) format|"
+        r"in a format|move (my|the|it) (data|information|info)?|"
+        r"another (provider|company|service|organi[sz]ation|vendor|platform)|"
+        r"(new|different|other) (provider|company|service|vendor|platform)|switching|"
+        r"import (it )?(elsewhere|somewhere)|upload (it )?to)\b")),
     ("correction", re.compile(
-        r"\b(correct\w*|rectif\w*|updat\w*|fix\w*|wrong|incorrect|inaccurate|out of date|"
-        r"outdated|mistake in|change my (name|address|email|phone|details|information|info))\b")),
+        r"\b(correct\w*|rectif\w*|updat\w*|fix\w*|amend\w*|wrong|incorrect|inaccurate|"
+        r"out of date|outdated|mistake in|misspel\w*|"
+        r"change (my|the) (name|address|email|phone|number|details|information|info|title))\b")),
     ("access", re.compile(
-        r"\b(copy|copies|access\w*|download\w*|see (all |the )?(my )?(data|information|info))\b")),
+        r"\b(copy|copies|access\w*|download\w*|see (all |the )?(my )?(data|information|info)|"
+        r"everything (you|u) (have|hold|got|keep|store)|send me (all )?(my|the) (data|info\w*)|"
+        r"my (data|information|info) back)\b")),
     ("know", re.compile(
-        r"\b(right to know|know what|what (data|information|info|personal information|"
-        r"personal data) (do )?you (have|hold|keep|store)|collected about me|"
-        r"have (collected )?(on|about) me)\b")),
+        r"\b(right to know|request to know|know request|know what|categor\w*|rundown|"
+        r"what (personal )?(data|information|info|informations|details) (of mine )?"
+        r"((do|have) )?(you|u)('ve| have)? (have|hold|keep|store|stor\w*|collect\w*|gather\w*)|"
+        r"what (you|u) (know|collected|gathered|hold|have) (about|on|from) me|"
+        r"which (personal )?(data|information|info|informations)|"
+        r"collected (about|on|from) me|have (collected )?(on|about) me|"
+        r"report of what|tell me what|inform me (what|which))\b")),
 ]
 
 TYPES = ("know", "access", "portability", "deletion", "correction")

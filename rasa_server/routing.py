@@ -1,0 +1,138 @@
+"""Tell a question about a topic from a request to act on it.
+
+The intent classifier learns what a message is about; whether the visitor asks about it or
+asks for it is in the form of the sentence, which a few hundred examples teach it poorly:
+"could I ask you to erase my details?" and "erase my details" share every content word. So
+after the classifier, `QuestionRouter` (`rasa_server/question_router.py`) looks at the
+message's form, and a question classified into a flow is answered from the statement
+instead (the answer then offers that flow as a button). What stays a flow:
+
+- an imperative or a wish ("delete my data", "I want a copy", "please stop texting me");
+- a polite request ("can you delete my data?", "could you send me my data") — "can you" +
+  an action is a request in English, "can I" / "do you" / "would you ever" is a question;
+- a status question that refers to a filed request (a reference, or status words:
+  "where is my request?", "any update on PR-7KQ2-M9XD?");
+- a question asking for a person ("can I talk to someone?");
+- "what am I subscribed to?": it reads the visitor's own choices.
+
+The rules are plain regular expressions over the lower-cased text, so each decision can be
+read and tested (`tests/assistant/test_routing.py`). Standard library only, and the request
+type words of `actions.request_types` (also pure): the Rasa server imports this module from
+its own environment.
+"""
+
+from __future__ import annotations
+
+import re
+
+from actions.request_types import detect_request_type
+
+QUESTION_INTENT = "ask_privacy"
+# Intents that start a flow; a question classified as one of these is answered instead.
+HANDOFF_INTENTS = frozenset({"request_human", "escalate_topic"})
+FLOW_INTENTS = frozenset({
+    "request_right", "check_request_status", "opt_out_marketing", "subscribe_marketing",
+    "request_human", "escalate_topic",
+})
+
+_LEAD = (r"(?:(?:hi|hello|hey|ok|okay|so|um|hmm|well|and|also|btw|sorry|yes|yeah|thanks|"
+         r"thank you|quick question|one more thing|one question|question|excuse me|dear sir|"
+         r"dear madam|good morning|good afternoon|good evening)\b[\s,!.:;-]*)*")
+_OPENER = (r"(?:can|could|may|might|would|will|shall|should|do|does|did|is|are|am|was|were|"
+           r"have|has|had|how|what|whats|what's|which|who|whom|whose|when|where|why|if|"
+           r"whether|isn't|isnt|aren't|arent|doesn't|doesnt|"
+           r"r|ru|wat|wut|howcome|how come)")
+_QUESTION_START = re.compile(rf"^{_LEAD}{_OPENER}\b")
+_EMBEDDED_QUESTION = re.compile(
+    r"\b(?:i was wondering|i'?m wondering|im wondering|i wonder|wondering (?:if|whether|how)|"
+    r"just curious|curious (?:if|whether|about|how)|"
+    r"(?:want|wanted|like|need|would like|'d like) to (?:know|understand|find out|ask) "
+    r"(?:if|whether|how|why|when|who|where|about)|"
+    r"is it (?:possible|true|ok|okay|allowed|legal|normal)|is that (?:possible|true|allowed)|"
+    r"am i (?:able|allowed|entitled)|do i have (?:the|a|any) right|"
+    r"does (?:this|that|it|any of this|the statement|your policy) (?:apply|cover)|"
+    r"tell me (?:if|whether|how|why)|explain (?:how|why|whether|if))\b")
+# "can you" + an action: a request, however politely put ("could you please delete my data?").
+_POLITE_REQUEST = re.compile(
+    rf"^{_LEAD}(?:can|could|would|will)\s+(?:you|u|ya|you guys|u guys)\s+"
+    r"(?:please\s+|pls\s+|plz\s+|kindly\s+|just\s+)?"
+    r"(?:delete|erase|remove|wipe|purge|destroy|get rid of|send|give|email|e-mail|mail|show|"
+    r"tell me what|list|export|transfer|move|forward|download|correct|fix|update|change|"
+    r"amend|edit|unsubscribe|stop|opt me|take me off|sign me|subscribe|add me|connect|"
+    r"put me|get me|let me (?:talk|speak|chat)|check (?:on |the status|my)|look up|find my)\b")
+_IMPERATIVE_START = re.compile(
+    rf"^{_LEAD}(?:please|pls|plz|kindly|i want|i wanna|i'd like|id like|i would like|i need|"
+    r"i demand|i request|i am requesting|i'm requesting|delete|erase|remove|wipe|purge|send|"
+    r"give|show|list|export|transfer|move|correct|fix|update|change|unsubscribe|stop|"
+    r"opt me|take me off|sign me|subscribe|let me)\b")
+# An instruction that names a right ("give me my data as a csv", "remove my data from your
+# systems") is that request even when the classifier took it for a question about it.
+_INSTRUCTION = re.compile(
+    rf"^{_LEAD}(?:please |pls |plz |kindly )?(?:i want|i wanna|i'd like|id like|i would like|"
+    r"i need|i demand|i request|request to|i am requesting|i'm requesting|delete|erase|remove|"
+    r"wipe|purge|send|give|email|show|list|export|transfer|move|correct|fix|update|change|"
+    r"amend|make me|provide|forward)\b")
+_REFERENCE = re.compile(r"\bpr[\s-]*[a-z0-9]{4}[\s-]*[a-z0-9]{4}\b")
+_STATUS = re.compile(
+    r"\b(?:status|update on|any updates?|progress|any news|news on|processed|"
+    r"been (?:handled|done|completed|dealt with|looked at|received)|heard back|"
+    r"where(?:'s| is| are)? (?:my|the) (?:\w+ )?request|how far along|still waiting|"
+    r"finished|completed|pending|what happened (?:to|with) my|yet|ago|last (?:week|month)|"
+    r"i (?:filed|submitted|made|sent|asked|put in)|already (?:filed|submitted|asked|requested))\b")
+# A wish for a person, whatever the classifier made of the rest ("transfer me to your
+# privacy officer", "can someone from your team call me?").
+_WANTS_PERSON = re.compile(
+    r"\b(?:(?:transfer|connect|put) me (?:through )?to|(?:i want|i need|i'd like|id like|"
+    r"let me|can i|could i|may i) (?:to )?(?:talk|speak|chat)(?: to| with)?)\b.{0,25}"
+    r"\b(?:person|human|agent|someone|somebody|representative|officer|staff|team|employee|"
+    r"manager|supervisor)\b|"
+    r"\b(?:someone|somebody|a person|an agent)\b.{0,30}\b(?:call|phone|contact|email) me\b|"
+    r"\b(?:i want|i need|i'd like|id like|get me|give me) (?:a|an|some|to see a) "
+    r"(?:real )?(?:person|human|agent|representative|manager|supervisor)\b")
+_PERSON = re.compile(
+    r"\b(?:talk|speak|chat|connect|transfer|put me through|get me|hand me)\b.{0,30}"
+    r"\b(?:person|human|agent|someone|somebody|representative|rep|staff|operator|"
+    r"team member|employee|real)\b|\b(?:human|real person|live agent|live person|live chat)\b")
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower().replace("’", "'")).strip()
+
+
+def is_question(text: str) -> bool:
+    """Whether the message asks about something rather than asking for it."""
+    t = normalise(text)
+    if _POLITE_REQUEST.search(t):
+        return False
+    if _QUESTION_START.search(t) or _EMBEDDED_QUESTION.search(t):
+        return True
+    return "?" in t and not _IMPERATIVE_START.search(t)
+
+
+def route(intent: str, text: str) -> str | None:
+    """The intent a message classified as `intent` is handled as, when that differs: a
+    handoff for a wish for a person; the statement question intent for a question
+    classified into a flow; a request for an instruction that names a right but was taken
+    for a question, or for a "status" that names no filed request ("I am submitting an
+    access request"); else None."""
+    t = normalise(text)
+    if intent not in HANDOFF_INTENTS and intent != "view_preferences" and _WANTS_PERSON.search(t):
+        return "request_human"
+    if intent in (QUESTION_INTENT, "nlu_fallback"):
+        if (not is_question(text) and _INSTRUCTION.search(t)
+                and detect_request_type(t) is not None):
+            return "request_right"
+        return None
+    if intent not in FLOW_INTENTS:
+        return None
+    refers_to_filed = bool(_REFERENCE.search(t) or _STATUS.search(t))
+    if not is_question(text):
+        if (intent == "check_request_status" and not refers_to_filed
+                and detect_request_type(t) is not None):
+            return "request_right"
+        return None
+    if intent == "check_request_status" and refers_to_filed:
+        return None
+    if intent in HANDOFF_INTENTS and _PERSON.search(t):
+        return None
+    return QUESTION_INTENT

@@ -1,0 +1,97 @@
+"""The question/request rules the Rasa server applies after the intent classifier
+(`rasa_server/routing.py`), one case per class of message the issue names, and the
+contrasting request for each. (The held-out set measures the whole assistant; these pin
+the rules.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from rasa_server.routing import QUESTION_INTENT, is_question, route
+
+
+@pytest.mark.parametrize(("intent", "text"), [
+    # A question about a right is answered first (then the request is offered).
+    ("request_right", "could I ask you to erase my details?"),
+    ("request_right", "is it possible to get my data as a file?"),
+    ("request_right", "am I able to see what you know about me?"),
+    ("request_right", "do i have the right to get my info corrected"),
+    ("request_right", "i was wondering if u can delete old accounts"),
+    # A question that mentions a request, a page or a visit is not a status lookup.
+    ("check_request_status", "do you record which links I click?"),
+    ("check_request_status", "can I mail my request instead of emailing it?"),
+    # A question about calls or complaints is not a handoff.
+    ("request_human", "do you listen in on calls to your help desk?"),
+    ("escalate_topic", "where can i send a complaint about privacy?"),
+    # Marketing questions are answered.
+    ("opt_out_marketing", "do partners send me ads on your behalf?"),
+    ("opt_out_marketing", "would you ever email me asking for my login?"),
+    ("subscribe_marketing", "how do i sign up for the newsletter again?"),
+])
+def test_a_question_classified_into_a_flow_is_answered(intent: str, text: str) -> None:
+    assert route(intent, text) == QUESTION_INTENT
+
+
+@pytest.mark.parametrize(("intent", "text"), [
+    ("request_right", "delete my data"),
+    ("request_right", "erase my details please"),
+    ("request_right", "I want a copy of my data"),
+    ("request_right", "can you delete my data?"),  # a polite request, not a question
+    ("request_right", "could u pls send me everything you have on me"),
+    ("request_right", "Hi, i'd like to correct my address"),
+    ("check_request_status", "where is my request?"),
+    ("check_request_status", "any update on PR-7KQ2-M9XD?"),
+    ("check_request_status", "has my deletion request been processed yet?"),
+    ("request_human", "can i talk to a person"),
+    ("request_human", "is there a human I can speak with?"),
+    ("escalate_topic", "I want to complain about how you handled my data"),
+    ("opt_out_marketing", "stop emailing me"),
+    ("opt_out_marketing", "can you stop sending me texts?"),
+])
+def test_a_request_keeps_its_flow(intent: str, text: str) -> None:
+    assert route(intent, text) is None
+
+
+@pytest.mark.parametrize("intent", ["ask_privacy", "out_of_scope", "greet", "inform",
+                                    "view_preferences", "nlu_fallback"])
+def test_only_flow_intents_are_rerouted(intent: str) -> None:
+    assert route(intent, "could I ask you to erase my details?") is None
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("Do you sell my data", True),
+    ("so, how long do u keep my stuff", True),
+    ("i live in nevada, does any of this apply to me?", True),
+    ("delete my account?", False),  # an imperative with a question mark
+    ("please delete my data?", False),
+    ("what's an authorized agent", True),
+])
+def test_the_form_of_the_sentence(text: str, question: bool) -> None:
+    assert is_question(text) is question
+
+
+@pytest.mark.parametrize(("intent", "text", "routed"), [
+    ("request_right", "transfer me to your privacy officer", "request_human"),
+    ("out_of_scope", "can someone from your team call me about this", "request_human"),
+    ("check_request_status", "I am submitting a data access request", "request_right"),
+    ("check_request_status", "I have a problem with my request", None),
+    ("check_request_status", "has my data been deleted yet? i asked 2 weeks ago", None),
+    ("opt_out_marketing", "dont send me any more promotional emails", None),
+])
+def test_a_wish_for_a_person_or_a_new_request_wins(intent: str, text: str,
+                                                   routed: str | None) -> None:
+    assert route(intent, text) == routed
+
+
+@pytest.mark.parametrize(("intent", "text", "routed"), [
+    ("ask_privacy", "give me my data in a csv file", "request_right"),
+    ("ask_privacy", "remove my data from your systems", "request_right"),
+    ("ask_privacy", "i need my information exported for my new provider", "request_right"),
+    ("ask_privacy", "can i get my data as a csv?", None),  # a question: answered, offered
+    ("ask_privacy", "tell me about cookies", None),  # an instruction, but names no right
+    ("escalate_topic", "this is outrageous, i want a real person", None),
+    ("ask_privacy", "i'm upset about my data, i want a person now", "request_human"),
+])
+def test_an_instruction_naming_a_right_is_that_request(intent: str, text: str,
+                                                       routed: str | None) -> None:
+    assert route(intent, text) == routed
