@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -45,6 +45,9 @@ from actions.common import (
 from actions.request_types import LABELS, TYPES, detect_request_type
 
 SKIPPED = "-"
+# Messages that are not an answer to "which request?" even when they name one ("what does
+# deletion mean?"): the rules answer, explain, cancel or start over instead.
+NOT_AN_ANSWER = frozenset({"ask_privacy", "explain", "cancel", "restart_request"})
 REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]*([A-Z0-9]{4})\b")
 MAX_FIELD = 200
 MAX_DETAILS = 1000
@@ -92,7 +95,7 @@ class ValidateRightsRequestForm(FormValidationAction):
         if requested not in (None, "request_type"):
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent in HANDOFF_INTENTS:
+        if intent in HANDOFF_INTENTS or intent in NOT_AN_ANSWER:
             return {}
         chosen = [v for v in tracker.get_latest_entity_values("request_type") if v in TYPES]
         if chosen:  # a button of ours ("Yes, start it"), or the type typed as a payload
@@ -316,15 +319,41 @@ class ActionCancelRequest(Action):
                 *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
 
 
+# The form "start over" goes back to, by what the code being awaited is for.
+RESTART_FORMS = {Purpose.REQUEST.value: "rights_request_form",
+                 Purpose.STATUS_LOOKUP.value: "status_lookup_form",
+                 Purpose.PREFERENCES.value: "marketing_form"}
+# Marketing answers that "start over" clears; the choice itself (opt out, opt in, view) stays.
+MARKETING_ANSWERS = ("marketing_channel", "marketing_topic", "marketing_key")
+
+
 class ActionRestartRequest(Action):
+    """"Start over": clear the answers and ask the first question of the same flow again. The
+    rule that runs this goes on to the rights request form (a rights request, or no flow
+    under way); a status lookup or a marketing change restarts its own form instead, and so
+    does the code question of one (`verification_purpose` says which)."""
+
     def name(self) -> str:
         return "action_restart_request"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        loop = tracker.active_loop.get("name")
+        form = loop
+        if loop == "verification_form":
+            form = RESTART_FORMS.get(tracker.get_slot("verification_purpose") or "",
+                                     "rights_request_form")
         dispatcher.utter_message(response="utter_starting_over")
-        return [SlotSet("requested_slot", None), *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
+        events: list[EventType] = [SlotSet("requested_slot", None),
+                                   *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
+        if form in ("status_lookup_form", "marketing_form"):
+            if form == "marketing_form":
+                events += reset(*MARKETING_ANSWERS)
+            return [*events, ActiveLoop(None), FollowupAction(form)]
+        if loop == "verification_form":
+            events.append(ActiveLoop(None))  # the rule starts the rights request form
+        return events
 
 
 # --- what the code is for: a filed request, or a status lookup (see actions.common) ----------
