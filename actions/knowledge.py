@@ -19,6 +19,7 @@ from actions.common import misunderstood_twice
 from actions.request_types import LABELS, detect_request_type
 from actions.settings import settings
 from privacy_kb import Answer, KnowledgeBase
+from privacy_kb.vocabulary import US_STATES
 
 PUBLIC = "public"
 
@@ -63,18 +64,98 @@ def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> None:
     )
 
 
-def offer_matching_request(
+# The offer after an answer, by the flow the question was routed away from
+# (`routed_from`, set by rasa_server/question_router.py).
+FLOW_OFFERS = {
+    "check_request_status": "utter_offer_status",
+    "opt_out_marketing": "utter_offer_opt_out",
+    "subscribe_marketing": "utter_offer_subscribe",
+    "request_human": "utter_offer_person",
+    "escalate_topic": "utter_offer_person",
+}
+
+
+def routed_from(tracker: Tracker) -> str | None:
+    """The flow the classifier chose for the latest message, when it was phrased as a
+    question and so answered instead."""
+    routed = tracker.latest_message.get("routed_from") or {}
+    name = routed.get("name") if isinstance(routed, dict) else None
+    return str(name) if name else None
+
+
+def offer_matching_flow(
     dispatcher: CollectingDispatcher, tracker: Tracker, question: str
 ) -> None:
     """After a question about a right ("can I ask you to delete my data?"), offer to start
-    that request, unless a request or lookup is already under way."""
+    that request; after a question the classifier took for another flow (a status lookup,
+    a marketing change, a person), offer that flow. Nothing while a form is under way."""
     if tracker.active_loop.get("name"):
         return
+    flow = routed_from(tracker)
     kind = detect_request_type(question)
-    if kind is not None:
+    if kind is not None and flow in (None, "request_right"):
         dispatcher.utter_message(
             response="utter_offer_request", request_type=kind, request_label=LABELS[kind]
         )
+    elif flow == "request_right":
+        dispatcher.utter_message(response="utter_offer_any_request")
+    elif flow in FLOW_OFFERS:
+        dispatcher.utter_message(response=FLOW_OFFERS[flow])
+
+
+# The statement's passages on exercising rights, preferred for a question about exercising
+# one ("can I get a copy of my data?"), which shares its words with the passages on what is
+# collected.
+RIGHTS_ANCHORS = frozenset({"privacy-rights", "submitting-a-request"})
+_ABOUT_MY_RIGHT = re.compile(
+    r"\b(can|could|may|might) (i|we)\b|\bam i (able|allowed|entitled)\b|"
+    r"\bdo i have (the|a|any) right\b|\bis it possible\b|\bwould i be able\b|"
+    r"\bhow (do|can|could|would) i\b|\b(i|we) (ask|request|make) (you|u|a|an)\b|"
+    r"\b(can|could|would|will) (you|u)\b|\bif (i|we) (ask|request)\b")
+
+
+# A visitor naming the US state they live in (other than California, which the statement
+# covers in a passage of its own) asks whether the state-law rights apply to them.
+_OTHER_STATE = re.compile(r"\b(" + "|".join(US_STATES) + r")\b")
+
+
+# Questions whose subject has a section of its own, which word overlap with the longer
+# sections on collection and rights often outranks.
+_TOPIC_ANCHORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(kids?|child|children|childs|minors?|teens?|teenagers?|underage|"
+                r"\d+ ?(year|yr)s?[- ]old|my (son|daughter))\b"),
+     "collection-and-use-of-childrens-information"),
+    (re.compile(r"\b(link(ed|s)? to|linked|other|partner|third[- ]party|external) "
+                r"(site|sites|website|websites|page|pages)\b"),
+     "links-to-third-party-websites-and-services"),
+    (re.compile(r"\b(discriminat\w*|treat me (differently|worse)|penali[sz]\w*|punish\w*|"
+                r"retaliat\w*|charge me more)\b"), "privacy-rights"),
+)
+# Who to write to, when the question is not about exercising a right.
+_CONTACT = re.compile(r"\b(privacy (team|office|officer|department)|dpo|get in touch|"
+                      r"(contact|reach|write to|email|call) (you|u|someone|somebody))\b")
+CONTACT_ANCHORS = frozenset({"contact-us",
+                             "overview-accessing-deleting-and-updating-your-information-"
+                             "and-contact-us"})
+
+
+def prefer_for(tracker: Tracker, question: str) -> frozenset[str]:
+    """The anchors to prefer for this question: the section of its own for children or
+    linked sites; the rights passages when it asks about exercising a right (it names one,
+    and asks whether or how the visitor can), or names the state the visitor lives in."""
+    flow = routed_from(tracker)
+    lowered = question.lower()
+    for pattern, anchor in _TOPIC_ANCHORS:
+        if pattern.search(lowered):
+            return frozenset({anchor})
+    if flow == "request_right" or (
+            detect_request_type(lowered) is not None and _ABOUT_MY_RIGHT.search(lowered)):
+        return RIGHTS_ANCHORS
+    if _OTHER_STATE.search(lowered):
+        return frozenset({"privacy-rights"})
+    if _CONTACT.search(lowered):
+        return CONTACT_ANCHORS
+    return frozenset()
 
 
 class ActionAnswerPrivacyQuestion(Action):
@@ -87,7 +168,8 @@ class ActionAnswerPrivacyQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
-        answer = knowledge_base().answer(question, audience=PUBLIC) if question else None
+        answer = knowledge_base().answer(
+            question, audience=PUBLIC, prefer=prefer_for(tracker, question)) if question else None
         if answer is None:
             understood = tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback"
             if not understood and misunderstood_twice(tracker):
@@ -97,9 +179,10 @@ class ActionAnswerPrivacyQuestion(Action):
             dispatcher.utter_message(
                 response="utter_statement_silent" if understood else "utter_default"
             )
+            offer_matching_flow(dispatcher, tracker, question)
             return [SlotSet("last_question", None), SlotSet("shown_passages", [])]
         utter_answer(dispatcher, answer)
-        offer_matching_request(dispatcher, tracker, question)
+        offer_matching_flow(dispatcher, tracker, question)
         return [
             SlotSet("last_question", question),
             SlotSet("shown_passages", [answer.passage_id]),

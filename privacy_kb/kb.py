@@ -25,6 +25,7 @@ AUDIENCE_SCOPES: dict[str, frozenset[str]] = {
 # The answer is the best of the top few passages that supports it: the category field can lift
 # a passage on the question's topic that lacks the question's own words above one that has them.
 SUPPORT_CANDIDATES = 3
+PREFER_CANDIDATES = 8
 # The statement's ranker: the product settings plus the practice cue ("what do you collect" ->
 # the passage whose lead-in says "The personal information we collect ..."), which answers the
 # statement's most asked questions and is neutral to slightly negative on PolicyQA segment
@@ -127,12 +128,19 @@ class KnowledgeBase:
         return self.support.check(self.ranker.parse(question).keys, self._keys[i])
 
     def answer(self, question: str, audience: str = "public",
-               exclude: Collection[str] = ()) -> Answer | None:
+               exclude: Collection[str] = (), prefer: Collection[str] = ()
+               ) -> Answer | None:
         """The best passage not in `exclude`, quoted verbatim, or None when it does not
-        support an answer (off-topic question, or nothing relevant left)."""
+        support an answer (off-topic question, or nothing relevant left). With `prefer`
+        (anchors), a supported passage under one of them among the top PREFER_CANDIDATES
+        wins over a better-ranked one elsewhere: the caller knows the question is about,
+        say, exercising a right, which word overlap alone does not tell."""
         query = self.ranker.parse(question)
-        candidates = [(i, s) for i, s in self._ranked(query, audience)
-                      if self.passages[i].passage_id not in exclude][:SUPPORT_CANDIDATES]
+        ranked = [(i, s) for i, s in self._ranked(query, audience)
+                  if self.passages[i].passage_id not in exclude]
+        preferred = [(i, s) for i, s in ranked[:PREFER_CANDIDATES]
+                     if self.passages[i].anchor in prefer]
+        candidates = preferred + ranked[:SUPPORT_CANDIDATES]
         for i, score in candidates:
             if self.support.check(query.keys, self._keys[i]).supported:
                 p = self.passages[i]
