@@ -68,6 +68,13 @@ bench: install $(MODEL)
 	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json
 	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json --baseline
 	$(VENV)/bin/python scripts/bench_turns.py
+	@# Understanding: intent F1 by 5-fold cross-validation on the training data, then where
+	@# the held-out and the development sets' messages go (docs/benchmarks.md, "Routing").
+	$(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --config config.yml --cross-validation \
+		--folds 5 --runs 1 --out var/bench/nlu
+	$(VENV)/bin/python scripts/nlu_report.py var/bench/nlu
+	$(VENV)/bin/python -m privacy_assistant.routing_eval tests/heldout/routing.yml
+	$(VENV)/bin/python -m privacy_assistant.routing_eval tests/dev/routing_dev.yml
 
 # Re-pin both environments from what is installed (after changing pyproject.toml or
 # requirements/rasa.in and installing).
