@@ -60,18 +60,15 @@ _POLITE_REQUEST = re.compile(
     r"tell me what|list|export|transfer|move|forward|download|correct|fix|update|change|"
     r"amend|edit|unsubscribe|stop|opt me|take me off|sign me|subscribe|add me|connect|"
     r"put me|get me|let me (?:talk|speak|chat)|check (?:on |the status|my)|look up|find my)\b")
-_IMPERATIVE_START = re.compile(
-    rf"^{_LEAD}(?:please|pls|plz|kindly|i want|i wanna|i'd like|id like|i would like|i need|"
-    r"i demand|i request|i am requesting|i'm requesting|delete|erase|remove|wipe|purge|send|"
-    r"give|show|list|export|transfer|move|correct|fix|update|change|unsubscribe|stop|"
-    r"opt me|take me off|sign me|subscribe|let me)\b")
-# An instruction that names a right ("give me my data as a csv", "remove my data from your
-# systems") is that request even when the classifier took it for a question about it.
+# An instruction: a wish or an imperative ("I'd like a copy", "delete my data", "please
+# stop texting me"). One that names a right is that request even when the classifier took
+# it for a question about it ("give me my data as a csv").
 _INSTRUCTION = re.compile(
     rf"^{_LEAD}(?:please |pls |plz |kindly )?(?:i want|i wanna|i'd like|id like|i would like|"
     r"i need|i demand|i request|request to|i am requesting|i'm requesting|delete|erase|remove|"
     r"wipe|purge|send|give|email|show|list|export|transfer|move|correct|fix|update|change|"
-    r"amend|make me|provide|forward)\b")
+    r"amend|make me|provide|forward|unsubscribe|stop|opt me|take me off|sign me|subscribe|"
+    r"let me)\b")
 _REFERENCE = re.compile(r"\bpr[\s-]*[a-z0-9]{4}[\s-]*[a-z0-9]{4}\b")
 _STATUS = re.compile(
     r"\b(?:status|update on|any updates?|progress|any news|news on|processed|"
@@ -106,7 +103,7 @@ def is_question(text: str) -> bool:
         return False
     if _QUESTION_START.search(t) or _EMBEDDED_QUESTION.search(t):
         return True
-    return "?" in t and not _IMPERATIVE_START.search(t)
+    return "?" in t and not _INSTRUCTION.search(t)
 
 
 def route(intent: str, text: str) -> str | None:
