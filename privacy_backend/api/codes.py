@@ -4,6 +4,7 @@ code's email in the outbox, and the error body for each way a code can fail."""
 from __future__ import annotations
 
 from datetime import datetime
+from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
@@ -36,22 +37,31 @@ def failure_error(failure: codes.VerificationFailure, settings: Settings) -> Api
                     attempts_left=failure.attempts_left)
 
 
-def queue_code(outbox: Outbox, session: Session, settings: Settings, *, now: datetime,
-               verification: Verification, code: str, request: PrivacyRequest | None = None
-               ) -> OutboundMail:
-    """Put the code's email in the outbox, in the caller's transaction. It is worth sending
-    only while the code can be typed, so it is dropped unsent after the code expires."""
-    message = emails.verification_code(
+def code_message(settings: Settings, verification: Verification, code: str,
+                 request: PrivacyRequest | None = None) -> EmailMessage:
+    return emails.verification_code(
         settings.mail_from, verification.email, code, settings.code_ttl_minutes,
         reference=request.reference if request else None,
         request_type=request.type.value if request else None,
     )
-    return outbox.add(session, message, kind="verification_code", now=now,
-                      not_after=verification.expires_at, verification_id=verification.id)
+
+
+def queue_code(outbox: Outbox, session: Session, settings: Settings, *, now: datetime,
+               verification: Verification, code: str, request: PrivacyRequest | None = None
+               ) -> OutboundMail:
+    """Put the code's email in the outbox, in the caller's transaction. It is worth sending
+    only while the code can be typed, so it is dropped unsent once the code expires, is
+    replaced or is confirmed."""
+    return outbox.add(session, code_message(settings, verification, code, request),
+                      kind="verification_code", now=now, not_after=verification.expires_at,
+                      verification_id=verification.id)
 
 
 def mail_state(status: MailStatus | None) -> MailState:
-    """What the API says of a code's email: handed over, still being tried, or none."""
+    """What the API says of a code's email: handed over, still being tried, given up (the
+    code expired or was replaced first), or there is no such email."""
     if status is MailStatus.SENT:
         return "sent"
-    return "queued" if status is MailStatus.QUEUED else "none"
+    if status is MailStatus.QUEUED:
+        return "queued"
+    return "failed" if status is MailStatus.DROPPED else "none"

@@ -5,11 +5,13 @@ and only then hands the message to the mailer (`Outbox.send`, from a small pool 
 so a slow or broken mail relay never holds a database transaction or lock. The route waits at
 most MAIL_SEND_WAIT_SECONDS for that first attempt and answers "sent" or "queued"; what is not
 handed over is retried by `privacy-backend serve` every MAIL_RETRY_SECONDS (doubling, up to
-16x) until the row's `not_after` (a code's expiry), after which it is dropped unsent.
+16x) until the row's `not_after` (a code's expiry), after which it is dropped unsent; so is a
+code's email once that code is replaced by a newer one or confirmed.
 
 Several processes may share one outbox (replicas, a restart that finds mail left behind): a
 delivery first claims its row with a conditional UPDATE that sets a lease, so only one process
 sends it; a process that dies mid-send leaves a lease that runs out, and the mail is retried.
+An attempt records a failure only while it still holds its lease, and a success always.
 
 A message may carry a one-time code, so the stored copy is sealed with Fernet (AES-CBC with
 HMAC-SHA256, from `cryptography`) under a key derived with HKDF from the code secret, and
@@ -25,8 +27,10 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -35,7 +39,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_backend.core.clock import Clock
-from privacy_backend.core.models import MailStatus, OutboundMail
+from privacy_backend.core.models import MailStatus, OutboundMail, Verification
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.mailer import Mailer, MailError
 
@@ -63,6 +67,7 @@ class Outbox:
         self._pool: ThreadPoolExecutor | None = None  # started by the first send
         self._pool_lock = threading.Lock()
         self._pending: set[Future[MailStatus]] = set()
+        self._closing = threading.Event()
         # Longer than any one SMTP conversation can take (each step has its own time-out),
         # so a lease runs out only when its holder is gone.
         self._lease = timedelta(seconds=4 * settings.smtp_timeout + 30)
@@ -70,11 +75,14 @@ class Outbox:
     # -- in the caller's transaction -----------------------------------------------------
     def add(self, session: Session, message: EmailMessage, *, kind: str, now: datetime,
             not_after: datetime, verification_id: str | None = None) -> OutboundMail:
-        """Queue a message as part of the caller's transaction; send it after the commit."""
+        """Queue a message as part of the caller's transaction; send it after the commit.
+        The retry round leaves it alone for MAIL_SEND_WAIT_SECONDS, the route's own first
+        attempt."""
         row = OutboundMail(
             kind=kind, status=MailStatus.QUEUED, verification_id=verification_id,
             sealed=self._fernet.encrypt(message.as_bytes()).decode("ascii"),
-            created_at=now, not_after=not_after, next_attempt_at=now, attempts=0,
+            created_at=now, not_after=not_after, attempts=0,
+            next_attempt_at=now + timedelta(seconds=self._settings.mail_send_wait_seconds),
         )
         session.add(row)
         session.flush()
@@ -90,27 +98,46 @@ class Outbox:
     # -- after the commit ------------------------------------------------------------------
     def send(self, mail_id: int, *, wait: float) -> MailStatus:
         """Deliver now, waiting at most `wait` seconds: QUEUED when not handed over by then
-        (the attempt goes on in the background, and failures are retried)."""
+        (the attempt goes on in the background, and failures are retried). A fault of the
+        attempt itself (the database gone for a moment) is QUEUED too: the row is committed,
+        and the retry round sends it."""
         future = self._submit(mail_id)
         try:
             return future.result(timeout=wait)
         except FutureTimeout:
             return MailStatus.QUEUED
+        except Exception:  # logged by _log_failure; the committed row stays queued
+            return MailStatus.QUEUED
 
     def send_later(self, mail_id: int) -> None:
-        """Deliver in the background without waiting (as for a status lookup, whose answer
-        must not depend on whether a mail was sent)."""
+        """Deliver in the background without waiting."""
+        self._submit(mail_id)
+
+    def queue_and_send(self, message: EmailMessage, *, kind: str, now: datetime,
+                       not_after: datetime, verification_id: str | None = None) -> None:
+        """Queue in a transaction of its own and deliver in the background: for a status
+        lookup, whose answer goes out first so that neither its content nor its timing says
+        whether a code was issued."""
+        with self._factory() as session:
+            row = self.add(session, message, kind=kind, now=now, not_after=not_after,
+                           verification_id=verification_id)
+            session.commit()
+            mail_id = row.id
         self._submit(mail_id)
 
     def deliver(self, mail_id: int) -> MailStatus:
-        """One delivery attempt, if this process wins the row's lease; the row's state after."""
+        """One delivery attempt, if this process wins the row's lease; the row's state after.
+        A failure is recorded only while this attempt still holds that lease, so a process
+        whose lease ran out (a relay slower than the lease) never frees the row while another
+        is sending it; a success is always recorded."""
         now = self._clock()
+        lease = now + self._lease
         with self._factory() as session:
             claimed = session.execute(
                 update(OutboundMail)
                 .where(OutboundMail.id == mail_id, OutboundMail.status == MailStatus.QUEUED,
                        or_(OutboundMail.lease_until.is_(None), OutboundMail.lease_until < now))
-                .values(lease_until=now + self._lease, attempts=OutboundMail.attempts + 1)
+                .values(lease_until=lease, attempts=OutboundMail.attempts + 1)
             ).rowcount  # type: ignore[attr-defined]
             session.commit()
             row = session.get(OutboundMail, mail_id)
@@ -120,26 +147,29 @@ class Outbox:
                 status = row.status
                 session.rollback()
                 return status
-            if now >= row.not_after:
-                return self._finish(session, row, MailStatus.DROPPED, now, "expired unsent")
+            held = _Held(row.id, row.kind, row.attempts, lease)
+            stale = self._stale_reason(session, row, now)
+            if stale is not None:
+                return self._finish(session, held, MailStatus.DROPPED, now, stale)
             try:
                 message = self._unseal(row)
             except InvalidToken:
-                return self._finish(session, row, MailStatus.DROPPED, now,
+                return self._finish(session, held, MailStatus.DROPPED, now,
                                     "sealed under another key")
             session.rollback()  # no transaction stays open while the relay is talked to
             try:
                 self._mailer.send(message)
             except MailError as exc:
-                return self._retry_later(session, row, str(exc))
+                return self._retry_later(session, held, str(exc))
             except Exception as exc:  # an unexpected fault is retried, never lost
                 log.exception("outbox mail %s: unexpected error", mail_id)
-                return self._retry_later(session, row, type(exc).__name__)
-            return self._finish(session, row, MailStatus.SENT, self._clock(), None)
+                return self._retry_later(session, held, type(exc).__name__)
+            return self._finish(session, held, MailStatus.SENT, self._clock(), None)
 
     def deliver_due(self) -> int:
         """Attempt every queued mail that is due (or past its `not_after`, to drop it); the
-        number attempted. `privacy-backend serve` calls this every MAIL_RETRY_SECONDS."""
+        number attempted. `privacy-backend serve` calls this every MAIL_RETRY_SECONDS; it
+        stops early when the outbox is closing."""
         now = self._clock()
         with self._factory() as session:
             ids = list(session.scalars(
@@ -149,21 +179,28 @@ class Outbox:
                        or_(OutboundMail.lease_until.is_(None), OutboundMail.lease_until < now))
                 .order_by(OutboundMail.next_attempt_at).limit(DUE_BATCH)))
             session.rollback()
+        attempted = 0
         for mail_id in ids:
+            if self._closing.is_set():
+                break
             self.deliver(mail_id)
-        return len(ids)
+            attempted += 1
+        return attempted
 
     def drain(self, timeout: float = 30) -> None:
         """Wait for the attempts under way (tests read the mail folder after this)."""
         wait(list(self._pending), timeout=timeout)
 
     def close(self) -> None:
-        """Wait for the attempts under way; what they do not hand over stays queued. A send
-        after this starts a new pool (the app can be started again, as tests do)."""
+        """Stop: attempts not yet started are cancelled (their rows stay queued, without a
+        lease, for the next process), the ones under way finish, a retry round stops before
+        its next mail. A send after this starts a new pool (the app can start again)."""
+        self._closing.set()
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._closing.clear()
 
     # -- helpers ---------------------------------------------------------------------------
     def _submit(self, mail_id: int) -> Future[MailStatus]:
@@ -174,7 +211,23 @@ class Outbox:
             future = self._pool.submit(self.deliver, mail_id)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
+        future.add_done_callback(_log_failure)
         return future
+
+    @staticmethod
+    def _stale_reason(session: Session, row: OutboundMail, now: datetime) -> str | None:
+        """Why the mail is no longer worth sending, if it is not: past `not_after`, or its
+        code replaced by a newer one or already confirmed."""
+        if now >= row.not_after:
+            return "expired unsent"
+        if row.verification_id is None:
+            return None
+        code = session.get(Verification, row.verification_id)
+        if code is not None and code.superseded_at is not None:
+            return "code replaced by a newer one"
+        if code is not None and code.verified_at is not None:
+            return "code already confirmed"
+        return None
 
     def _unseal(self, row: OutboundMail) -> EmailMessage:
         data = self._fernet.decrypt((row.sealed or "").encode("ascii"))
@@ -182,23 +235,59 @@ class Outbox:
         assert isinstance(message, EmailMessage)
         return message
 
-    def _finish(self, session: Session, row: OutboundMail, status: MailStatus, now: datetime,
+    def _finish(self, session: Session, held: _Held, status: MailStatus, now: datetime,
                 error: str | None) -> MailStatus:
-        row.status, row.sealed, row.lease_until = status, None, None
+        values: dict[str, Any] = {"status": status, "sealed": None, "lease_until": None}
         if status is MailStatus.SENT:
-            row.sent_at = now
-        else:
-            row.last_error = error
-            log.warning("outbox mail %s (%s) dropped: %s", row.id, row.kind, error)
+            values["sent_at"] = now
+            # The mail went out: that is recorded even if the lease ran out meanwhile.
+            session.execute(update(OutboundMail).where(
+                OutboundMail.id == held.id, OutboundMail.status == MailStatus.QUEUED,
+            ).values(**values))
+            session.commit()
+            return status
+        values["last_error"] = error
+        log.warning("outbox mail %s (%s) dropped: %s", held.id, held.kind, error)
+        return self._write(session, held, values, status)
+
+    def _retry_later(self, session: Session, held: _Held, error: str) -> MailStatus:
+        factor = min(2 ** max(held.attempts - 1, 0), MAX_BACKOFF_FACTOR)
+        next_at = self._clock() + timedelta(seconds=self._settings.mail_retry_seconds * factor)
+        log.warning("outbox mail %s (%s) not sent, attempt %s: %s", held.id, held.kind,
+                    held.attempts, error)
+        return self._write(session, held, {"next_attempt_at": next_at, "lease_until": None,
+                                           "last_error": error[:200]}, MailStatus.QUEUED)
+
+    @staticmethod
+    def _write(session: Session, held: _Held, values: dict[str, Any],
+               status: MailStatus) -> MailStatus:
+        """Record a failed or dropped attempt, only while it still holds the lease: one whose
+        lease ran out must not free the row while another process is sending it."""
+        kept = session.execute(
+            update(OutboundMail)
+            .where(OutboundMail.id == held.id, OutboundMail.lease_until == held.lease)
+            .values(**values)
+        ).rowcount  # type: ignore[attr-defined]
         session.commit()
+        if not kept:
+            log.warning("outbox mail %s: lease lost before the outcome was recorded", held.id)
+            current = session.scalar(select(OutboundMail.status)
+                                     .where(OutboundMail.id == held.id))
+            session.rollback()
+            return current or MailStatus.DROPPED
         return status
 
-    def _retry_later(self, session: Session, row: OutboundMail, error: str) -> MailStatus:
-        factor = min(2 ** max(row.attempts - 1, 0), MAX_BACKOFF_FACTOR)
-        row.next_attempt_at = self._clock() + timedelta(
-            seconds=self._settings.mail_retry_seconds * factor)
-        row.lease_until, row.last_error = None, error[:200]
-        session.commit()
-        log.warning("outbox mail %s (%s) not sent, attempt %s: %s", row.id, row.kind,
-                    row.attempts, error)
-        return MailStatus.QUEUED
+
+@dataclass(frozen=True)
+class _Held:
+    """The row an attempt claimed, and the lease it claimed it with."""
+
+    id: int
+    kind: str
+    attempts: int
+    lease: datetime
+
+
+def _log_failure(future: Future[MailStatus]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("outbox delivery failed", exc_info=future.exception())

@@ -109,9 +109,10 @@ class RequestVerified(RequestOut):
 
 # A code's email: handed over to the mail relay, still being tried (the outbox retries it
 # until the code expires), or there is no code whose email could be awaited.
-MailState = Literal["sent", "queued", "none"]
+MailState = Literal["sent", "queued", "failed", "none"]
 MAIL_STATE = ("`sent`: handed over to the mail relay; `queued`: not yet (the relay is slow or "
-              "down), retried until the code expires; `none`: no code can be typed.")
+              "down), retried until the code expires; `failed`: given up; `none`: no code's "
+              "email to speak of (no code can be typed, or it predates the outbox).")
 
 
 class RequestCreated(RequestOut):
@@ -141,16 +142,19 @@ class AuditOut(BaseModel):
 class CodeSent(BaseModel):
     verification_id: str
     expires_at: datetime
-    mail_status: Literal["sent", "queued"] = Field(description=MAIL_STATE)
+    mail_status: MailState = Field(description=MAIL_STATE)
     message: str
 
     @classmethod
     def of(cls, verification_id: str, expires_at: datetime, mail_status: MailState) -> CodeSent:
-        message = ("A verification code was emailed." if mail_status == "sent" else
-                   "A verification code was issued; its email is delayed and is retried "
-                   "until the code expires.")
+        message = {
+            "sent": "A verification code was emailed.",
+            "queued": "A verification code was issued; its email is delayed and is retried "
+                      "until the code expires.",
+        }.get(mail_status, "A verification code was issued but its email could not be sent; "
+                           "ask for a new code.")
         return cls(verification_id=verification_id, expires_at=expires_at,
-                   mail_status="sent" if mail_status == "sent" else "queued", message=message)
+                   mail_status=mail_status, message=message)
 
 
 class LookupOut(BaseModel):

@@ -257,3 +257,80 @@ def test_serve_sends_what_a_stopped_process_left_queued(
             assert time.monotonic() < deadline, "the queued mail was never sent"
             time.sleep(0.1)
     assert len(list(settings.mail_path.glob("*.eml"))) == 1
+
+
+def test_a_replaced_codes_queued_email_is_dropped_not_sent(
+        db: Engine, settings: Settings, clock: FakeClock) -> None:
+    """The relay is down while the visitor asks for a new code: when it is back, only the
+    newest code's email goes out (the replaced code could no longer be typed)."""
+    mailer = CountingMailer(settings.mail_path, down=True)
+    app = create_app(settings, engine=db, clock=clock, mailer=mailer)
+    with TestClient(app) as client:
+        ref = client.post("/api/v1/requests", headers=HEADERS, json=BODY).json()["reference"]
+        resent = client.post(f"/api/v1/requests/{ref}/resend-code", headers=HEADERS)
+        assert resent.json()["mail_status"] == "queued"
+        mailer.down = False
+        clock.advance(seconds=settings.mail_retry_seconds)
+        assert app.state.outbox.deliver_due() == 2
+        [path] = settings.mail_path.glob("*.eml")
+        verified = client.post(f"/api/v1/requests/{ref}/verify", headers=HEADERS,
+                               json={"code": _code_in(path.read_bytes())})
+        assert verified.status_code == 200, verified.text
+    first, second = _mail_rows(db)
+    assert (first["status"], first["last_error"]) == ("dropped", "code replaced by a newer one")
+    assert second["status"] == "sent"
+
+
+def test_a_fault_of_the_delivery_itself_answers_queued_not_500(
+        db: Engine, settings: Settings, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code is committed before its email is attempted: an attempt that fails in an
+    unexpected way (here the database) leaves it queued for the retry round, and the caller
+    hears "queued" rather than a 500 that would invite a second code."""
+    app = create_app(settings, engine=db, clock=clock)
+
+    def broken(mail_id: int) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(app.state.outbox, "deliver", broken)
+    with TestClient(app) as client:
+        started = client.post("/api/v1/verifications", headers=HEADERS,
+                              json={"email": "ada@example.com", "purpose": "preferences"})
+    assert started.status_code == 201, started.text
+    assert started.json()["mail_status"] == "queued"
+    [row] = _mail_rows(db)
+    assert row["status"] == "queued" and row["sealed"]
+
+
+def test_an_attempt_that_lost_its_lease_does_not_free_the_row_another_is_sending(
+        db: Engine, settings: Settings, clock: FakeClock) -> None:
+    """A relay slower than the lease: another process takes the mail over. When the first
+    attempt then fails, it leaves the second one's lease in place (no third process may
+    start sending), and the second one's success is recorded."""
+    down = CountingMailer(settings.mail_path, down=True)
+    with TestClient(create_app(settings, engine=db, clock=clock, mailer=down)) as client:
+        client.post("/api/v1/requests", headers=HEADERS, json=BODY)
+    clock.advance(seconds=settings.mail_retry_seconds)
+    [row] = _mail_rows(db)
+    failing = CountingMailer(settings.mail_path, delay=0.5, down=True)
+    sending = CountingMailer(settings.mail_path, delay=2.5)
+    first = create_app(settings, engine=db, clock=clock, mailer=failing)
+    second = create_app(settings, engine=db, clock=clock, mailer=sending)
+    one = threading.Thread(target=first.state.outbox.deliver, args=(row["id"],))
+    one.start()
+    deadline = time.monotonic() + 5
+    while failing.attempts == 0:  # the first attempt holds the lease, talking to the relay
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    clock.advance(seconds=4 * settings.smtp_timeout + 31)  # its lease runs out
+    two = threading.Thread(target=second.state.outbox.deliver, args=(row["id"],))
+    two.start()
+    one.join(timeout=10)  # the first attempt has failed by now; the second is still sending
+    [during] = _mail_rows(db)
+    assert during["status"] == "queued" and during["lease_until"] is not None
+    two.join(timeout=10)
+    [after] = _mail_rows(db)
+    assert after["status"] == "sent" and after["sealed"] is None
+    assert len(list(settings.mail_path.glob("*.eml"))) == 1
+    for app in (first, second):
+        app.state.outbox.close()

@@ -6,12 +6,12 @@ import logging
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy_assistant.settings import normalise_email
-from privacy_backend.api.codes import failure_error, mail_state, queue_code
+from privacy_backend.api.codes import code_message, failure_error, mail_state, queue_code
 from privacy_backend.api.deps import NowDep, OutboxDep, SecretDep, SessionDep, SettingsDep
 from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import (
@@ -183,12 +183,13 @@ def list_requests(
 
 
 @router.post("/lookup", response_model=LookupOut, status_code=status.HTTP_202_ACCEPTED)
-def lookup(body: LookupIn, session: SessionDep, settings: SettingsDep, now: NowDep,
-           outbox: OutboxDep, secret: SecretDep) -> LookupOut:
-    """Start a status lookup. The answer has the same shape, status and limits whether or not
-    the reference and email match; only a match gets a code, whose email is sent in the
-    background (the answer does not wait for it). A lookup that matches nothing gets a
-    verification without a code, which nothing confirms."""
+def lookup(body: LookupIn, background: BackgroundTasks, session: SessionDep,
+           settings: SettingsDep, now: NowDep, outbox: OutboxDep, secret: SecretDep
+           ) -> LookupOut:
+    """Start a status lookup. The answer has the same shape, status, limits and work before
+    it whether or not the reference and email match (one verification row, one commit);
+    only a match gets a code, whose email is queued and sent after the answer. A lookup that
+    matches nothing gets a verification without a code, which nothing confirms."""
     request = svc.get_by_reference(session, body.reference)
     purpose = VerificationPurpose.STATUS_LOOKUP
     if request is None or request.email != body.email:
@@ -200,10 +201,10 @@ def lookup(body: LookupIn, session: SessionDep, settings: SettingsDep, now: NowD
         session, settings=settings, secret=secret, now=now, purpose=purpose, email=body.email,
         conversation_id=body.conversation_id, request_id=request.id,
     )
-    mail = queue_code(outbox, session, settings, now=now, verification=verification, code=code,
-                      request=request)
     session.commit()
-    outbox.send_later(mail.id)
+    background.add_task(outbox.queue_and_send, code_message(settings, verification, code, request),
+                        kind="verification_code", now=now, not_after=verification.expires_at,
+                        verification_id=verification.id)
     return LookupOut(verification_id=verification.id, expires_at=verification.expires_at)
 
 
