@@ -81,11 +81,12 @@ async def confirm_code(tracker: Tracker, code: str) -> VerificationResult:
 
 def tell_code_sent(dispatcher: CollectingDispatcher, email: str | None,
                    mail_status: str | None) -> None:
-    """Say the code was emailed only when the backend handed its email over; otherwise that
-    it is delayed (the backend's outbox keeps trying until the code expires)."""
-    delayed = mail_status == "queued"
-    dispatcher.utter_message(response="utter_code_delayed" if delayed else "utter_code_sent",
-                             email=email)
+    """Say the code was emailed only when the backend handed its email over; that it is
+    delayed while the backend's outbox keeps trying (until the code expires); otherwise
+    that it could not be sent."""
+    response = {"sent": "utter_code_sent", "queued": "utter_code_delayed"}.get(
+        mail_status or "", "utter_code_not_sent")
+    dispatcher.utter_message(response=response, email=email)
 
 
 def reset(*names: str) -> list[EventType]:

@@ -345,7 +345,9 @@ class ActionRestartRequest(Action):
             form = RESTART_FORMS.get(tracker.get_slot("verification_purpose") or "",
                                      "rights_request_form")
         dispatcher.utter_message(response="utter_starting_over")
+        # backend_outcome too: a "try again" must not replay a flow that was started over.
         events: list[EventType] = [SlotSet("requested_slot", None),
+                                   SlotSet("backend_outcome", None),
                                    *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
         if form in ("status_lookup_form", "marketing_form"):
             if form == "marketing_form":
