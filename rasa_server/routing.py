@@ -37,9 +37,11 @@ FLOW_INTENTS = frozenset({
 
 _LEAD = (r"(?:(?:hi|hello|hey|ok|okay|so|um|hmm|well|and|also|btw|sorry|yes|yeah|thanks|"
          r"thank you|quick question|one more thing|one question|question|excuse me|dear sir|"
-         r"dear madam|good morning|good afternoon|good evening)\b[\s,!.:;-]*)*")
-_OPENER = (r"(?:can|could|may|might|would|will|shall|should|do|does|did|is|are|am|was|were|"
-           r"have|has|had|how|what|whats|what's|which|who|whom|whose|when|where|why|if|"
+         r"dear madam|good morning|good afternoon|good evening|please|pls|plz|kindly|"
+         r"if possible|if you can|if you could)\b[\s,!.:;-]*)*")
+_OPENER = (r"(?:can|could|may|might|would|will|shall|should|do(?! not\b)|does|did|is|are|am|"
+           r"was|were|have(?= (?:you|u|we|i|they|any)\b)|has|had|how|what|whats|what's|which|"
+           r"who|whom|whose|when|where|why|if(?! possible| you can| you could)|"
            r"whether|isn't|isnt|aren't|arent|doesn't|doesnt|"
            r"r|ru|wat|wut|howcome|how come)")
 _QUESTION_START = re.compile(rf"^{_LEAD}{_OPENER}\b")
@@ -59,17 +61,20 @@ _POLITE_REQUEST = re.compile(
     r"(?:delete|erase|remove|wipe|purge|destroy|get rid of|send|give|email|e-mail|mail|show|"
     r"tell me what|list|export|transfer|move|forward|download|correct|fix|update|change|"
     r"amend|edit|unsubscribe|stop|opt me|take me off|sign me|subscribe|add me|connect|"
-    r"put me|get me|let me (?:talk|speak|chat)|check (?:on |the status|my)|look up|find my)\b")
+    r"put me|get me|let me (?:talk|speak|chat)|check (?:on |the status|my)|look up|find my|"
+    r"help me)\b")
 # An instruction: a wish or an imperative ("I'd like a copy", "delete my data", "please
 # stop texting me"). One that names a right is that request even when the classifier took
 # it for a question about it ("give me my data as a csv").
 _INSTRUCTION = re.compile(
-    rf"^{_LEAD}(?:please |pls |plz |kindly )?(?:i want|i wanna|i'd like|id like|i would like|"
-    r"i need|i demand|i request|request to|i am requesting|i'm requesting|delete|erase|remove|"
-    r"wipe|purge|send|give|email|show|list|export|transfer|move|correct|fix|update|change|"
-    r"amend|make me|provide|forward|unsubscribe|stop|opt me|take me off|sign me|subscribe|"
-    r"let me)\b")
-_REFERENCE = re.compile(r"\bpr[\s-]*[a-z0-9]{4}[\s-]*[a-z0-9]{4}\b")
+    rf"^{_LEAD}(?:i want|i wanna|i'd like|id like|i would like|"
+    r"i need(?! to (?:know|understand|find out|ask))|i demand|i request|request to|"
+    r"i am requesting|i'm requesting|delete|erase|remove|wipe|purge|send|give|email|"
+    r"show(?! me how)|list|export|transfer|move|correct|fix|update|change|amend|make me|"
+    r"provide|forward|unsubscribe|stop|opt me|take me off|sign me|subscribe|"
+    r"do not|don't|dont|have my|let me (?:talk|speak|chat))\b")
+# A request reference (PR-7KQ2-M9XD), not a word that begins with "pr".
+_REFERENCE = re.compile(r"\bpr[\s-]+[a-z0-9]{4}[\s-]?[a-z0-9]{4}\b")
 _STATUS = re.compile(
     r"\b(?:status|update on|any updates?|progress|any news|news on|processed|"
     r"been (?:handled|done|completed|dealt with|looked at|received)|heard back|"
@@ -85,11 +90,14 @@ _WANTS_PERSON = re.compile(
     r"manager|supervisor)\b|"
     r"\b(?:someone|somebody|a person|an agent)\b.{0,30}\b(?:call|phone|contact|email) me\b|"
     r"\b(?:i want|i need|i'd like|id like|get me|give me) (?:a|an|some|to see a) "
-    r"(?:real )?(?:person|human|agent|representative|manager|supervisor)\b")
+    r"(?:real )?(?:person|human|agent|representative|manager|supervisor)(?![-\w])")
+# "don't have someone call me": a wish for a person, negated.
+_NEGATED = re.compile(r"\b(?:don't|dont|do not|never|no need to|without)\W+(?:\w+\W+){0,3}$")
 _PERSON = re.compile(
     r"\b(?:talk|speak|chat|connect|transfer|put me through|get me|hand me)\b.{0,30}"
     r"\b(?:person|human|agent|someone|somebody|representative|rep|staff|operator|"
-    r"team member|employee|real)\b|\b(?:human|real person|live agent|live person|live chat)\b")
+    r"team member|employee|real)\b|\b(?:human(?![-\w])|real person|live agent|live person|"
+    r"live chat)\b")
 
 
 def normalise(text: str) -> str:
@@ -113,7 +121,9 @@ def route(intent: str, text: str) -> str | None:
     for a question, or for a "status" that names no filed request ("I am submitting an
     access request"); else None."""
     t = normalise(text)
-    if intent not in HANDOFF_INTENTS and intent != "view_preferences" and _WANTS_PERSON.search(t):
+    wish = _WANTS_PERSON.search(t)
+    if (wish and intent not in HANDOFF_INTENTS and intent != "view_preferences"
+            and not _NEGATED.search(t[:wish.start()])):
         return "request_human"
     if intent in (QUESTION_INTENT, "nlu_fallback"):
         if (not is_question(text) and _INSTRUCTION.search(t)

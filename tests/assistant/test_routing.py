@@ -95,3 +95,26 @@ def test_a_wish_for_a_person_or_a_new_request_wins(intent: str, text: str,
 def test_an_instruction_naming_a_right_is_that_request(intent: str, text: str,
                                                        routed: str | None) -> None:
     assert route(intent, text) == routed
+
+
+@pytest.mark.parametrize(("intent", "text", "routed"), [
+    # Instructions that begin like a question.
+    ("opt_out_marketing", "Do not sell my personal information", None),
+    ("opt_out_marketing", "do not contact me again", None),
+    ("ask_privacy", "Have my data deleted please", "request_right"),
+    ("ask_privacy", "If possible, please delete my account.", "request_right"),
+    ("request_right", "please can you delete my data?", None),
+    ("request_right", "Please, could you delete my account?", None),
+    ("request_right", "Can you help me delete my data?", None),
+    # Questions that begin like an instruction.
+    ("ask_privacy", "Let me know how long you keep my data before deleting it", None),
+    ("ask_privacy", "Show me how to delete my data", None),
+    ("ask_privacy", "I need to understand your deletion policy", None),
+    # Words that begin with "pr" are no reference; "human-readable" and a negated wish for a
+    # person are no handoff.
+    ("check_request_status", "how does the processing of my data work?", QUESTION_INTENT),
+    ("request_right", "I need a human-readable copy of my data", None),
+    ("request_right", "Don't have someone call me, just delete my data", None),
+])
+def test_review_cases(intent: str, text: str, routed: str | None) -> None:
+    assert route(intent, text) == routed
