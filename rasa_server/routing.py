@@ -100,6 +100,23 @@ _PERSON = re.compile(
     r"live chat)\b")
 
 
+# Keyboard mashing ("asdf qwerty", "ghjk uiop") is not understood, whatever the classifier
+# makes of it: the visitor is asked to rephrase, and a second time offered a person.
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+NOT_UNDERSTOOD = "nlu_fallback"
+
+
+def _mashed(token: str) -> bool:
+    in_a_row = any(token in row or token in row[::-1] for row in _KEYBOARD_ROWS)
+    return in_a_row or (len(token) >= 4 and not re.search(r"[aeiouy]", token))
+
+
+def is_gibberish(text: str) -> bool:
+    """Every word of three letters or more is a run of keys or has no vowel."""
+    words = [w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 3]
+    return bool(words) and all(_mashed(w) for w in words)
+
+
 def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower().replace("’", "'")).strip()
 
@@ -115,12 +132,14 @@ def is_question(text: str) -> bool:
 
 
 def route(intent: str, text: str) -> str | None:
-    """The intent a message classified as `intent` is handled as, when that differs: a
-    handoff for a wish for a person; the statement question intent for a question
-    classified into a flow; a request for an instruction that names a right but was taken
-    for a question, or for a "status" that names no filed request ("I am submitting an
-    access request"); else None."""
+    """The intent a message classified as `intent` is handled as, when that differs: not
+    understood for keyboard mashing; a handoff for a wish for a person; the statement
+    question intent for a question classified into a flow; a request for an instruction that
+    names a right but was taken for a question, or for a "status" that names no filed
+    request ("I am submitting an access request"); else None."""
     t = normalise(text)
+    if intent != NOT_UNDERSTOOD and is_gibberish(t):
+        return NOT_UNDERSTOOD
     wish = _WANTS_PERSON.search(t)
     if (wish and intent not in HANDOFF_INTENTS and intent != "view_preferences"
             and not _NEGATED.search(t[:wish.start()])):

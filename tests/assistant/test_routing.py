@@ -118,3 +118,19 @@ def test_an_instruction_naming_a_right_is_that_request(intent: str, text: str,
 ])
 def test_review_cases(intent: str, text: str, routed: str | None) -> None:
     assert route(intent, text) == routed
+
+
+@pytest.mark.parametrize(("text", "mashed"), [
+    ("asdf qwerty zxcv", True),
+    ("ghjk uiop", True),
+    ("hjkl", True),
+    ("do you sell my data", False),
+    ("pls help thx", False),
+    ("PR-7KQ2-M9XD", False),
+    ("123456", False),
+    ("hmm ok", False),
+])
+def test_keyboard_mashing_is_not_understood(text: str, mashed: bool) -> None:
+    from rasa_server.routing import is_gibberish
+    assert is_gibberish(text) is mashed
+    assert (route("out_of_scope", text) == "nlu_fallback") is mashed
