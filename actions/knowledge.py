@@ -93,7 +93,11 @@ def offer_matching_flow(
         return
     flow = routed_from(tracker)
     kind = detect_request_type(question)
-    if kind is not None and flow in (None, "request_right"):
+    # A question about the visitor's own data or right gets the offer ("can I have my data
+    # deleted?"); a general one ("what data do you collect?") only the answer.
+    personal = flow == "request_right" or _ABOUT_MY_RIGHT.search(question.lower()) or \
+        re.search(r"\b(me|my|mine|myself)\b", question.lower())
+    if kind is not None and flow in (None, "request_right") and personal:
         dispatcher.utter_message(
             response="utter_offer_request", request_type=kind, request_label=LABELS[kind]
         )

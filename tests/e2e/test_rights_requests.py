@@ -60,7 +60,7 @@ def test_deletion_request_is_verified_and_filed_once(
     ("words", "kind"),
     [
         ("send me a copy of my data", "access"),
-        ("what have you collected about me specifically", "know"),
+        ("I want to know what you have collected about me", "know"),
         ("export my data to another provider", "portability"),
     ],
 )
