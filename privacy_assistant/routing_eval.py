@@ -38,6 +38,7 @@ import yaml
 
 from privacy_assistant.config import PROJECT_ROOT, resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
+from privacy_assistant.stack import Stack, free_port
 
 ROUTES = ("answer", "request", "status", "marketing", "handoff", "decline")
 FLOW_LOOPS = {"rights_request_form": "request", "status_lookup_form": "status",
@@ -170,8 +171,6 @@ def table(outcomes: list[Outcome]) -> str:
 
 
 def _stack_env(var_dir: str) -> dict[str, str]:
-    from privacy_assistant.stack import free_port
-
     return resolve({**os.environ, "VAR_DIR": var_dir, "BACKEND_PORT": str(free_port()),
                     "ACTION_SERVER_PORT": str(free_port()), "RASA_PORT": str(free_port())})
 
@@ -181,8 +180,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("set", type=Path, help="a labelled set, e.g. tests/heldout/routing.yml")
     parser.add_argument("--json", type=Path, help="write every message's outcome here")
     args = parser.parse_args(argv)
-    from privacy_assistant.stack import Stack
-
     items = load_items(args.set)
     with tempfile.TemporaryDirectory() as var_dir:
         env = _stack_env(var_dir)

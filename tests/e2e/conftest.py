@@ -102,6 +102,16 @@ def rasa_tracker(stack: Stack, conversation_id: str) -> dict[str, Any]:
     return tracker
 
 
+def last_turn(stack: Stack, conversation_id: str) -> tuple[list[str], str | None, dict[str, Any]]:
+    """What the conversation's last turn did, read from its tracker: the actions it ran since
+    the visitor's last message, the form active after it (or None), and the slots."""
+    tracker = rasa_tracker(stack, conversation_id)
+    events = tracker["events"]
+    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+    actions = [e["name"] for e in events[last_user:] if e["event"] == "action"]
+    return actions, (tracker.get("active_loop") or {}).get("name"), tracker["slots"]
+
+
 def user_said(stack: Stack, conversation_id: str) -> list[str]:
     """What the conversation's tracker holds as the visitor's messages."""
     return [e["text"] for e in rasa_tracker(stack, conversation_id)["events"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import Chat, rasa_tracker
+from tests.e2e.conftest import Chat, last_turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -58,12 +58,8 @@ class Visitor:
 
     def state(self) -> tuple[str | None, str | None, list[str]]:
         """The active form, the slot it asks for, and the actions of the last turn."""
-        tracker = rasa_tracker(self.stack, self.sender)
-        events = tracker["events"]
-        last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
-        actions = [e["name"] for e in events[last_user:] if e["event"] == "action"]
-        loop = (tracker.get("active_loop") or {}).get("name")
-        return loop, tracker["slots"].get("requested_slot"), actions
+        actions, loop, slots = last_turn(self.stack, self.sender)
+        return loop, slots.get("requested_slot"), actions
 
     def say(self, text: str) -> list[dict[str, Any]]:
         return self.chat.say(text)

@@ -15,7 +15,7 @@ import pytest
 from privacy_assistant import routing_eval
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT
-from tests.e2e.conftest import Chat, rasa_tracker
+from tests.e2e.conftest import Chat, last_turn, rasa_tracker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -30,11 +30,8 @@ MAX_QUESTIONS_INTO_FLOWS = 1
 def _turn(stack: Stack, chat: Chat, text: str) -> tuple[list[dict[str, Any]], list[str], Any]:
     """The replies, the actions the turn ran, and the active form after it."""
     replies = chat.say(text)
-    tracker = rasa_tracker(stack, chat.sender)
-    events = tracker["events"]
-    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
-    actions = [e["name"] for e in events[last_user:] if e["event"] == "action"]
-    return replies, actions, (tracker.get("active_loop") or {}).get("name")
+    actions, loop, _ = last_turn(stack, chat.sender)
+    return replies, actions, loop
 
 
 def _citation(replies: list[dict[str, Any]]) -> dict[str, Any] | None:
