@@ -47,6 +47,13 @@ class StackSettings(SharedSettings):
     rest_channel_token: SecretStr | None = None
     # Key the socket.io channel signs the widget's session tokens with.
     widget_session_secret: SecretStr | None = None
+    # Slack's signing secret: the Slack channel answers only requests signed with it.
+    slack_signing_secret: SecretStr | None = None
+    # The one Slack workspace (T…) whose events are taken; empty takes any that is signed.
+    slack_team_id: str = ""
+    # Redis, for what Rasa replicas share: the Slack channel's record of the events it has
+    # taken (each Slack message answered once). Empty keeps it in the Rasa process.
+    redis_url: str = ""
 
     @field_validator("rasa_model", mode="after")
     @classmethod

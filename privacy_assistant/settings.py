@@ -128,6 +128,14 @@ class SharedSettings(BaseSettings):
     site_url: str | None = None
     # The backend's public https address, for links in mail and citations.
     public_base_url: str | None = None
+    # Slack (off while the bot token is unset): the Rasa server's Slack channel answers staff
+    # with it, and the backend posts website handoffs to the privacy team's channel with it.
+    slack_bot_token: SecretStr | None = None
+    # Slack's Web API; tests point it at a loopback stand-in that speaks the same JSON.
+    slack_api_url: str = "https://slack.com/api/"
+    # The privacy team's channel id (C…): handoffs are posted there, and its members may ask
+    # the bot for the request queue.
+    slack_privacy_channel: str = ""
 
     @classmethod
     def load(cls: type[_S], environ: Mapping[str, str] | None = None,
@@ -158,6 +166,16 @@ class SharedSettings(BaseSettings):
             if not field.is_required():
                 return field.get_default(call_default_factory=True)
         return value
+
+    @field_validator("slack_api_url", mode="after")
+    @classmethod
+    def _api_base_with_slash(cls, value: str) -> str:
+        """slack_sdk joins method names onto the base URL, which must end with a slash."""
+        return value.strip().rstrip("/") + "/"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_bot_token.get_secret_value().strip())
 
     @field_validator("var_dir", "knowledge_dir", mode="after")
     @classmethod

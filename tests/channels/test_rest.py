@@ -30,9 +30,12 @@ def _start(port: int, **env: str) -> subprocess.Popen[str]:
     if not RASA_PYTHON.is_file():
         pytest.fail(f"{RASA_PYTHON} is missing: run `make install`")
     base = {k: v for k, v in os.environ.items() if k != "REST_CHANNEL_TOKEN"}
-    # credentials.yml names the socket.io channel's secret too; the server reads the file
-    # whole, so it needs a value (the socket.io channel itself is not started).
+    # credentials.yml names the other channels' settings too (socket.io's secret, Slack's);
+    # the server reads the file whole, so each needs a value (those channels are not started).
     base.setdefault("WIDGET_SESSION_SECRET", "widget-session-secret-for-tests-0123456789")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_TEAM_ID",
+                 "SLACK_PRIVACY_CHANNEL", "REDIS_URL"):
+        base.setdefault(name, "")
     return subprocess.Popen([str(RASA_PYTHON), str(SERVER), str(port)], env={**base, **env},
                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)

@@ -1,0 +1,97 @@
+"""Serve the Slack channel named in credentials.yml the way the Rasa server does, with a
+stand-in agent that records every message it is handed and answers through the channel's
+own output, so the tests see real posts reach the Slack stand-in.
+
+Run with the Rasa environment's Python: `slack_channel_server.py PORT`. The channel reads its
+credentials from the environment (SLACK_*), as `make run` gives them. `GET /received` lists
+what the agent was handed. What the agent answers depends on the message:
+
+* `slow …`: waits 4 s first (the webhook must have answered long before);
+* `paragraphs`: a reply of two paragraphs (one post, not two);
+* `quote`: a quote with its citation line, as the statement answers look;
+* `buttons`: a reply with two buttons;
+* `ask team`: the `ask_privacy_team` payload of action_ask_privacy_team;
+* `burst`: three replies at once (posts are spaced a second apart per channel);
+* anything else: `echo: <text>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from rasa.core.channels import BUILTIN_CHANNELS  # noqa: E402
+from rasa.core.channels.channel import UserMessage, register  # noqa: E402
+from rasa.shared.utils.common import class_from_module_path  # noqa: E402
+from rasa.shared.utils.io import read_config_file  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from sanic.response import HTTPResponse  # noqa: E402
+
+
+class RecordingAgent:
+    """What `register`'s handler calls: `agent.handle_message(message)`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+
+    async def handle_message(self, message: UserMessage) -> None:
+        text = message.text or ""
+        self.received.append({"sender_id": message.sender_id, "text": text,
+                              "input_channel": message.input_channel,
+                              "metadata": message.metadata})
+        out = message.output_channel
+        sender = message.sender_id
+        if text.startswith("slow"):
+            await asyncio.sleep(4)
+            await out.send_text_message(sender, f"echo: {text}")
+        elif text == "paragraphs":
+            await out.send_text_message(sender, "First paragraph.\n\nSecond paragraph.")
+        elif text == "quote":
+            await out.send_text_message(
+                sender, "“We keep <your> data & more.”\n— Data Retention "
+                        "(https://intranet.example.com/handbook#retention)")
+        elif text == "buttons":
+            await out.send_text_with_buttons(sender, "Shall I?", [
+                {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}])
+        elif text == "ask team":
+            await out.send_custom_json(sender, {"ask_privacy_team": {
+                "question": "Can we keep <b>call recordings</b> for 5 years?"}})
+        elif text == "burst":
+            for n in range(3):
+                await out.send_text_message(sender, f"part {n + 1}")
+        else:
+            await out.send_text_message(sender, f"echo: {text}")
+
+
+def slack_channels() -> list[Any]:
+    """The channels of credentials.yml called `slack`, built from their credentials."""
+    found = []
+    for key, credentials in read_config_file(str(ROOT / "credentials.yml")).items():
+        cls = BUILTIN_CHANNELS.get(key) or class_from_module_path(key)
+        if cls.name() == "slack":
+            found.append(cls.from_credentials(credentials))
+    return found
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    app = Sanic("slack_channel_under_test", configure_logging=False)
+    agent = RecordingAgent()
+    app.ctx.agent = agent
+    register(slack_channels(), app, route="/webhooks/")
+
+    @app.get("/received")
+    async def received(request: Request) -> HTTPResponse:
+        return response.json(agent.received)
+
+    app.run(host="127.0.0.1", port=port, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()
