@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from privacy_kb.bench import load_policyqa, run_baseline, run_ranker
-from privacy_kb.kb import KnowledgeBase
+from privacy_kb.kb import AUDIENCE_SCOPES, KnowledgeBase
 from privacy_kb.seed import convert
 
 DEFAULT_DIR = Path("data/knowledge")
@@ -26,7 +26,7 @@ def _import_seed(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    kb = KnowledgeBase.from_directory(args.dir)
+    kb = KnowledgeBase.from_directory(args.dir, audiences=AUDIENCE_SCOPES[args.audience])
     built = time.perf_counter() - started
     hits = kb.search(args.question, top_k=args.top, audience=args.audience)
     answer = kb.answer(args.question, audience=args.audience)

@@ -1,7 +1,11 @@
 """The knowledge base the action server calls: search passages, or answer with a verbatim quote.
 
-Documents are loaded from one directory (`*.md`, each with an `audience`). `public` callers
-see public documents only; `internal` callers (staff on Slack) see public and internal ones.
+Documents are loaded from a directory and its subdirectories (`*.md`, each with an
+`audience`): `data/knowledge/` holds the public statement, `data/knowledge/internal/` the
+staff's documents. `public` callers see public documents only; `internal` callers (staff on
+Slack) see public and internal ones. The action server builds one knowledge base per audience
+(`from_directory(..., audiences=AUDIENCE_SCOPES[audience])`), so a public answer is ranked
+among public passages alone: no internal passage can reach it, nor change its ranking.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Answer:
     anchor: str
     quote: str
     score: float
+    document_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,19 @@ class KnowledgeBase:
 
     @classmethod
     def from_directory(cls, path: str | Path, config: RankerConfig | None = None,
-                       ) -> KnowledgeBase:
-        files = sorted(Path(path).glob("*.md"))
+                       audiences: Collection[str] | None = None) -> KnowledgeBase:
+        """The documents under `path` (recursively), only those for `audiences` if given."""
+        files = sorted(Path(path).rglob("*.md"))
         if not files:
             raise FileNotFoundError(f"no *.md knowledge documents in {path}")
-        return cls([load_document(f) for f in files], config)
+        documents = [load_document(f) for f in files]
+        if audiences is not None:
+            documents = [d for d in documents if d.audience in audiences]
+        return cls(documents, config)
+
+    def source_of(self, document_id: str) -> str:
+        """Where a document is published (its front matter's `source`)."""
+        return self.documents[document_id].source
 
     def _split(self, passage: Passage) -> list[_Sentence]:
         """Sentences of a passage's plain text, each list item and line split separately; a
@@ -144,7 +157,8 @@ class KnowledgeBase:
         for i, score in candidates:
             if self.support.check(query.keys, self._keys[i]).supported:
                 p = self.passages[i]
-                return Answer(p.passage_id, p.heading, p.anchor, self._quote(i, query), score)
+                return Answer(p.passage_id, p.heading, p.anchor, self._quote(i, query), score,
+                              p.document_id)
         return None
 
     def _quote(self, i: int, query: Query) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from privacy_kb.kb import KnowledgeBase
+from privacy_kb.kb import AUDIENCE_SCOPES, KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE_DIR = ROOT / "data" / "knowledge"
@@ -18,7 +18,8 @@ QUESTIONS: dict[str, Any] = yaml.safe_load(
 
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
-    return KnowledgeBase.from_directory(KNOWLEDGE_DIR)
+    """The public knowledge base, as the website's and REST's answers are ranked."""
+    return KnowledgeBase.from_directory(KNOWLEDGE_DIR, audiences=AUDIENCE_SCOPES["public"])
 
 
 @pytest.fixture(scope="session")
