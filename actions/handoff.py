@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -51,6 +51,9 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "request_human")
+        if tracker.get_latest_input_channel() == "slack":
+            # Staff reach the privacy team in its own Slack channel, not in the console.
+            return [FollowupAction("action_ask_privacy_team")]
         channel = CHANNELS.get(tracker.get_latest_input_channel() or "", None)
         if channel not in LIVE_CHANNELS:
             # An agent's replies are pushed to the visitor; a request/response channel such

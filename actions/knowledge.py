@@ -19,15 +19,27 @@ from actions.common import misunderstood_twice
 from actions.request_types import LABELS, detect_request_type
 from actions.settings import settings
 from privacy_kb import Answer, KnowledgeBase
+from privacy_kb.kb import AUDIENCE_SCOPES
 from privacy_kb.vocabulary import US_STATES
 
 PUBLIC = "public"
+INTERNAL = "internal"
+STATEMENT_ID = "privacy-statement"
 
 
-@lru_cache(maxsize=1)
-def knowledge_base() -> KnowledgeBase:
-    """The knowledge base, built on first use (never at import) and then kept."""
-    return KnowledgeBase.from_directory(settings().knowledge_dir)
+@lru_cache(maxsize=2)
+def knowledge_base(audience: str = PUBLIC) -> KnowledgeBase:
+    """The knowledge base of one audience's documents, built on first use (never at import)
+    and then kept: the public one holds no internal document at all."""
+    return KnowledgeBase.from_directory(settings().knowledge_dir,
+                                        audiences=AUDIENCE_SCOPES[audience])
+
+
+def audience_of(tracker: Tracker) -> str:
+    """Staff on Slack read the internal documents too; everyone else the public ones. The
+    input channel is set by the Rasa server from the channel the message came in on; no
+    client can choose it (unlike metadata, which the widget sends)."""
+    return INTERNAL if tracker.get_latest_input_channel() == "slack" else PUBLIC
 
 
 @lru_cache(maxsize=1)
@@ -41,14 +53,23 @@ def statement_link(anchor: str) -> str:
     return f"{_site_url()}/#{anchor}"
 
 
+def answer_link(answer: Answer, audience: str) -> str:
+    """The statement's section on the site; another document's section where it is
+    published (its `source`, e.g. the intranet page of the staff handbook)."""
+    if not answer.document_id or answer.document_id == STATEMENT_ID:
+        return statement_link(answer.anchor)
+    return f"{knowledge_base(audience).source_of(answer.document_id)}#{answer.anchor}"
+
+
 def one_message(quote: str) -> str:
     """The quote with its paragraph breaks as single line breaks: channels split a message
     at blank lines, which would cut a quote apart from its heading. The words are unchanged."""
     return re.sub(r"\n\s*\n", "\n", quote.strip())
 
 
-def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> None:
-    link = statement_link(answer.anchor)
+def utter_answer(dispatcher: CollectingDispatcher, answer: Answer,
+                 audience: str = PUBLIC) -> None:
+    link = answer_link(answer, audience)
     citation: dict[str, Any] = {
         "heading": answer.heading,
         "anchor": answer.anchor,
@@ -172,10 +193,17 @@ class ActionAnswerPrivacyQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
-        answer = knowledge_base().answer(
-            question, audience=PUBLIC, prefer=prefer_for(tracker, question)) if question else None
+        audience = audience_of(tracker)
+        answer = knowledge_base(audience).answer(
+            question, audience=audience, prefer=prefer_for(tracker, question)
+        ) if question else None
         if answer is None:
             understood = tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback"
+            if audience == INTERNAL:
+                # Staff get "I don't know" and the offer to ask the privacy team
+                # (action_ask_privacy_team posts this question with a link to the thread).
+                dispatcher.utter_message(response="utter_internal_silent")
+                return [SlotSet("last_question", None), SlotSet("shown_passages", [])]
             if not understood and misunderstood_twice(tracker):
                 return [FollowupAction("action_handoff")]
             # A privacy question the statement does not cover is declined as such; a message
@@ -185,8 +213,9 @@ class ActionAnswerPrivacyQuestion(Action):
             )
             offer_matching_flow(dispatcher, tracker, question)
             return [SlotSet("last_question", None), SlotSet("shown_passages", [])]
-        utter_answer(dispatcher, answer)
-        offer_matching_flow(dispatcher, tracker, question)
+        utter_answer(dispatcher, answer, audience)
+        if audience == PUBLIC:
+            offer_matching_flow(dispatcher, tracker, question)
         return [
             SlotSet("last_question", question),
             SlotSet("shown_passages", [answer.passage_id]),
@@ -207,9 +236,10 @@ class ActionTellMeMore(Action):
             dispatcher.utter_message(response="utter_nothing_to_expand")
             return []
         shown = list(tracker.get_slot("shown_passages") or [])
-        answer = knowledge_base().answer(question, audience=PUBLIC, exclude=shown)
+        audience = audience_of(tracker)
+        answer = knowledge_base(audience).answer(question, audience=audience, exclude=shown)
         if answer is None:
             dispatcher.utter_message(response="utter_no_more")
             return []
-        utter_answer(dispatcher, answer)
+        utter_answer(dispatcher, answer, audience)
         return [SlotSet("shown_passages", [*shown, answer.passage_id])]

@@ -232,10 +232,14 @@ class Stack:
     def urls(self) -> dict[str, str]:
         rest_token = self.secret_source("REST_CHANNEL_TOKEN")
         api_secret = self.secret_source("RASA_API_TOKEN")
+        slack = ({"Slack events and buttons (the app's Request URL, via your public https "
+                  "address)": f"{self.env['RASA_URL']}/webhooks/slack/webhook"}
+                 if self.env.get("SLACK_BOT_TOKEN", "").strip() else {})
         return {
             f"Chat over REST (token in {rest_token})":
                 f"{self.env['RASA_URL']}/webhooks/rest/webhook",
             "Chat over socket.io": f"{self.env['RASA_URL']}/socket.io",
+            **slack,
             f"Rasa HTTP API (JWT secret in {api_secret})": self.env["RASA_URL"],
             "Demo page with the chat widget": f"{self.env['BACKEND_URL']}/",
             "Agent console": f"{self.env['BACKEND_URL']}/console",

@@ -15,9 +15,17 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_server.routing import route
+from rasa_server.routing import route, route_slack
 
 ROUTED_FROM = "routed_from"
+METADATA = "metadata"
+
+
+def from_slack(message: Message) -> bool:
+    """Whether the Slack channel sent the message (it adds `slack` to the metadata). The
+    routing for Slack grants nothing: the queue action checks the input channel itself."""
+    metadata = message.get(METADATA) or {}
+    return isinstance(metadata, dict) and isinstance(metadata.get("slack"), dict)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -38,7 +46,9 @@ class QuestionRouter(GraphComponent, IntentClassifier):
             if not name or not text:
                 continue
             routed = route(name, text)
-            if routed is None:
+            if from_slack(message):
+                routed = route_slack(routed or name, text) or routed
+            if routed is None or routed == name:
                 continue
             confidence = intent.get("confidence", 1.0)
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r["name"] != routed]

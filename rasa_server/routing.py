@@ -162,3 +162,53 @@ def route(intent: str, text: str) -> str | None:
     if intent in HANDOFF_INTENTS and _PERSON.search(t):
         return None
     return QUESTION_INTENT
+
+
+# --- Slack: staff, not visitors ---------------------------------------------------------------
+# Staff asking in Slack get answers and, if they are on the privacy team, the request queue;
+# rights requests and marketing changes are made by the person concerned on the public
+# channels, where their address is verified, so in Slack those flows are explained instead.
+QUEUE_INTENT = "request_queue"
+PUBLIC_FLOW_INTENT = "public_flow_elsewhere"
+ASK_TEAM_INTENT = "ask_privacy_team"
+PUBLIC_FLOWS = frozenset({"request_right", "check_request_status", "opt_out_marketing",
+                          "subscribe_marketing", "view_preferences"})
+_QUEUE = re.compile(
+    r"^(?:(?:show|list|give|get|what are|what's|whats|which are|which|any|the)\W+(?:me\W+)?"
+    r"(?:the\W+|all\W+)?)?"
+    r"(?:(?:open|overdue|late|pending)\W+(?:privacy\W+|rights\W+)?requests?\b"
+    r"|(?:privacy\W+|rights\W+)?requests?\W+(?:that\W+|which\W+)?(?:are\W+|is\W+)?"
+    r"(?:overdue|late|due\b)"
+    r"|(?:what'?s|whats|what is)\W+(?:overdue|due)\b"
+    r"|(?:the\W+)?(?:request\W+)?queue\b)"
+    r"|^(?:status|state)\W+(?:of\W+)?pr[\s-]+[a-z0-9]{4}[\s-]?[a-z0-9]{4}\b")
+
+
+# Words that make a message a privacy question for staff even when the classifier, trained on
+# visitors, takes it for something off-topic ("lawful basis for employee biometrics?").
+_STAFF_PRIVACY = re.compile(
+    r"\b(?:privacy|personal|data|info(?:rmation)?|customers?|clients?|employees?|staff|"
+    r"applicants?|consent|gdpr|ccpa|cpra|dpia|dpa|lawful|biometrics?|retention|retain|"
+    r"breach(?:es)?|cookies?|tracking|vendors?|processing|records?|recordings?)\b")
+
+
+def is_queue_command(text: str) -> bool:
+    """"requests due this week", "overdue requests", "status PR-XXXX-XXXX", "the queue"."""
+    return bool(_QUEUE.search(normalise(text)))
+
+
+def route_slack(intent: str, text: str) -> str | None:
+    """Where a message from Slack goes, when that differs from `intent` (the intent after
+    `route`): the queue for a queue command, an explanation for a visitor's flow, the privacy
+    team for a wish for a person, the documents for a privacy question the classifier took
+    for an off-topic one (they answer, or the bot offers to ask the team); else None."""
+    if is_queue_command(text):
+        return QUEUE_INTENT
+    if intent in PUBLIC_FLOWS:
+        return PUBLIC_FLOW_INTENT
+    if intent in HANDOFF_INTENTS:
+        return ASK_TEAM_INTENT
+    if intent == "out_of_scope" and _STAFF_PRIVACY.search(normalise(text)):
+        return QUESTION_INTENT
+    return None
+

@@ -16,7 +16,8 @@ from tests.conftest import PROJECT_ROOT
 
 ACTIONS = PROJECT_ROOT / "actions"
 # One module per capability: none of them may import another (they share actions.common).
-CAPABILITIES = {"knowledge", "rights_requests", "marketing", "verification", "handoff", "explain"}
+CAPABILITIES = {"knowledge", "rights_requests", "marketing", "verification", "handoff", "explain",
+                "staff"}
 # Modules every capability may use (shared helpers, configuration); they import no
 # capability module either.
 SHARED = {"common", "request_types", "preference_words", "settings"}

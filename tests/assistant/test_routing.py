@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from rasa_server.routing import QUESTION_INTENT, is_question, route
+from rasa_server.routing import (
+    ASK_TEAM_INTENT,
+    PUBLIC_FLOW_INTENT,
+    QUESTION_INTENT,
+    QUEUE_INTENT,
+    is_queue_command,
+    is_question,
+    route,
+    route_slack,
+)
 
 
 @pytest.mark.parametrize(("intent", "text"), [
@@ -134,3 +143,41 @@ def test_keyboard_mashing_is_not_understood(text: str, mashed: bool) -> None:
     from rasa_server.routing import is_gibberish
     assert is_gibberish(text) is mashed
     assert (route("out_of_scope", text) == "nlu_fallback") is mashed
+
+
+# --- Slack: staff, not visitors (route_slack; only for messages the Slack channel sent) -------
+
+@pytest.mark.parametrize("text", [
+    "requests due this week", "Which requests are due this week?", "overdue requests",
+    "any overdue requests?", "status PR-7KQ2-M9XD", "status of pr 7kq2 m9xd",
+    "show me the queue", "what's due this week", "list all open requests",
+])
+def test_queue_commands_go_to_the_queue_in_slack(text: str) -> None:
+    assert is_queue_command(text)
+    assert route_slack("ask_privacy", text) == QUEUE_INTENT
+
+
+@pytest.mark.parametrize("text", [
+    "what requests can I make?", "how do I handle a deletion request?",
+    "what happens if a request is late", "is the request overdue if we extend?",
+    "delete my data",
+])
+def test_questions_about_requests_are_not_queue_commands(text: str) -> None:
+    assert not is_queue_command(text)
+
+
+@pytest.mark.parametrize(("intent", "routed"), [
+    ("request_right", PUBLIC_FLOW_INTENT), ("check_request_status", PUBLIC_FLOW_INTENT),
+    ("opt_out_marketing", PUBLIC_FLOW_INTENT), ("subscribe_marketing", PUBLIC_FLOW_INTENT),
+    ("view_preferences", PUBLIC_FLOW_INTENT), ("request_human", ASK_TEAM_INTENT),
+    ("escalate_topic", ASK_TEAM_INTENT), ("ask_privacy", None), ("greet", None),
+    ("out_of_scope", None),
+])
+def test_visitors_flows_are_explained_and_a_person_is_the_privacy_team_in_slack(
+        intent: str, routed: str | None) -> None:
+    assert route_slack(intent, "something") == routed
+
+
+def test_a_privacy_question_taken_for_off_topic_is_a_question_in_slack() -> None:
+    assert route_slack("out_of_scope", "lawful basis for employee biometrics?") == QUESTION_INTENT
+    assert route_slack("out_of_scope", "tell me a joke") is None

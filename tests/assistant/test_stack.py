@@ -145,3 +145,11 @@ def test_only_the_backend_gets_the_staff_token(tmp_path: Path) -> None:
     assert "PRIVACY_STAFF_TOKEN" in backend
     assert "PRIVACY_STAFF_TOKEN" not in actions | rasa
     assert "PRIVACY_API_TOKEN" in actions
+
+
+def test_the_slack_webhook_is_printed_only_when_slack_is_on(tmp_path: Path) -> None:
+    off = Stack(resolve({"VAR_DIR": str(tmp_path)}, env_file=None), services=[])
+    assert not any("slack" in url for url in off.urls().values())
+    on = Stack(resolve({"VAR_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-1"}, env_file=None),
+               services=[])
+    assert f"{on.env['RASA_URL']}/webhooks/slack/webhook" in on.urls().values()
