@@ -12,8 +12,8 @@ from rasa_server.routing import (
     PUBLIC_FLOW_INTENT,
     QUESTION_INTENT,
     QUEUE_INTENT,
-    is_queue_command,
     is_question,
+    is_queue_command,
     route,
     route_slack,
 )
