@@ -10,7 +10,6 @@ widget sends metadata of its own choosing, but no client chooses its input chann
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -64,11 +63,15 @@ class ActionAskPrivacyTeam(Action):
         return []
 
 
-def queue_line(item: QueueItem, today: date) -> str:
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def queue_line(item: QueueItem) -> str:
     """One request, with nothing about the person: reference, type, status, due date."""
-    days = (item.due_at.date() - today).days
-    left = (f"{-days} days overdue" if days < 0 else "due today" if days == 0
-            else f"{days} day{'s' if days != 1 else ''} left")
+    days = item.days_left
+    left = (f"{_days(-days)} overdue" if days < 0 else "due today" if days == 0
+            else f"{_days(days)} left")
     kind = LABELS.get(item.request_type, item.request_type)
     return (f"• {item.reference}: {kind}, {item.status.replace('_', ' ')}, "
             f"due {long_date(item.due_at)} ({left})")
@@ -95,14 +98,15 @@ class ActionRequestQueue(Action):
         try:
             if reference:
                 ref = f"PR-{reference[1]}-{reference[2]}".upper()
-                items = await call_backend(lambda c: c.queue(reference=ref))
+                total, items = await call_backend(lambda c: c.queue(reference=ref))
                 title = f"Request {ref}:"
             elif _OVERDUE.search(text):
-                items = await call_backend(lambda c: c.queue(view="overdue"))
+                total, items = await call_backend(lambda c: c.queue(view="overdue"))
                 title = "Overdue requests:"
             else:
-                items = await call_backend(lambda c: c.queue(view="due", days=QUEUE_DAYS))
-                title = f"Open requests due in the next {QUEUE_DAYS} days:"
+                total, items = await call_backend(lambda c: c.queue(view="due", days=QUEUE_DAYS))
+                title = (f"Open requests due within {QUEUE_DAYS} days, overdue ones first "
+                         f"({total}):")
         except NotFound:
             dispatcher.utter_message(response="utter_queue_unknown_reference")
             return []
@@ -112,9 +116,8 @@ class ActionRequestQueue(Action):
         if not items:
             dispatcher.utter_message(response="utter_queue_empty")
             return []
-        today = date.today()
-        lines = [queue_line(item, today) for item in items[:SHOWN]]
-        if len(items) > SHOWN:
-            lines.append(f"…and {len(items) - SHOWN} more (see the console).")
+        lines = [queue_line(item) for item in items[:SHOWN]]
+        if total > len(lines):
+            lines.append(f"…and {total - len(lines)} more (see the console).")
         dispatcher.utter_message(response="utter_queue", title=title, lines="\n".join(lines))
         return []

@@ -176,6 +176,9 @@ class WidgetSocketIOInput(SocketIOInput):
             if metadata is None:
                 await refuse(sid, "bad_metadata")
                 return
+            # `slack` is what the Slack channel says about a staff member; a widget's word
+            # for it counts for nothing, so it is not kept.
+            metadata.pop("slack", None)
             await on_new_message(UserMessage(
                 text, WidgetSocketIOOutput(sio, self.bot_message_evt),
                 sender_id, input_channel=self.name(), metadata=metadata))
