@@ -41,6 +41,7 @@ __all__ = [
     "PrivacyRequest",
     "PrivacyRequestsClient",
     "Purpose",
+    "QueueItem",
     "RateLimited",
     "RequestStatus",
     "RequestType",
@@ -143,6 +144,24 @@ class CodeSent:
 
 
 @dataclass(frozen=True)
+class QueueItem:
+    """One request in the privacy team's queue: nothing about the person who made it."""
+
+    reference: str
+    request_type: str
+    status: str
+    jurisdiction: str
+    due_at: datetime
+    days_left: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QueueItem:
+        return cls(reference=str(data["reference"]), request_type=str(data["request_type"]),
+                   status=str(data["status"]), jurisdiction=str(data.get("jurisdiction") or ""),
+                   due_at=_req_dt(str(data["due_at"])), days_left=int(data["days_left"]))
+
+
+@dataclass(frozen=True)
 class VerificationResult:
     id: str
     purpose: Purpose
@@ -192,6 +211,16 @@ class PrivacyRequestsClient(BackendClient):
 
     def resend_code(self, reference: str) -> CodeSent:
         return _code_sent(self._call("POST", f"/api/v1/requests/{_seg(reference)}/resend-code"))
+
+    def queue(self, *, view: str | None = None, days: int | None = None,
+              reference: str | None = None) -> tuple[int, list[QueueItem]]:
+        """The privacy team's queue without personal data, soonest due first, and how many
+        requests match in all: `view` "overdue", or "due" (within `days`, overdue ones
+        included), or one `reference` (404 `NotFound` when unknown)."""
+        params = {"view": view, "days": days, "reference": reference}
+        data = self._call("GET", "/api/v1/requests/queue",
+                          params={k: v for k, v in params.items() if v is not None})
+        return int(data["total"]), [QueueItem.from_json(item) for item in data["items"]]
 
     # -- verification ------------------------------------------------------------------------
     def start_status_lookup(self, reference: str, email: str,
