@@ -22,6 +22,7 @@ from privacy_backend.core.middleware import BodySizeLimit
 from privacy_backend.core.security import ApiTokens, authenticate
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi
+from privacy_backend.integrations.slack import HandoffNotifier
 from privacy_backend.mail.mailer import Mailer, make_mailer
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def sweep_handoffs_once(app: FastAPI) -> None:
-    """Close the handoffs nobody took within HANDOFF_WAIT_MINUTES and give the bot back."""
+    """Close the handoffs nobody took within HANDOFF_WAIT_MINUTES and give the bot back;
+    then bring the Slack messages that are behind up to date (those just closed, and what
+    Slack refused before)."""
     settings: Settings = app.state.settings
     rasa = RasaApi.from_settings(settings)
     try:
@@ -41,6 +44,7 @@ def sweep_handoffs_once(app: FastAPI) -> None:
                                       wait=timedelta(minutes=settings.handoff_wait_minutes))
     finally:
         rasa.close()
+    app.state.slack.sync_pending()
 
 
 async def _sweep_handoffs(app: FastAPI) -> None:
@@ -71,8 +75,9 @@ def create_app(
     background: bool = False,
 ) -> FastAPI:
     """Build the app. Does not migrate the database: `privacy-backend serve` does that first,
-    and runs the background work (`background=True`): timing out handoffs nobody took, and
-    retrying the outbox's mail that was not handed over at the first attempt."""
+    and runs the background work (`background=True`): timing out handoffs nobody took and
+    retrying their Slack messages, and retrying the outbox's mail that was not handed over
+    at the first attempt."""
     settings = settings or Settings()
     owns_engine = engine is None
     engine = engine or make_engine(settings.sqlalchemy_url)
@@ -87,6 +92,7 @@ def create_app(
             with suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(app.state.outbox.close)
+        await asyncio.to_thread(app.state.slack.close)
         if owns_engine:
             engine.dispose()
 
@@ -109,6 +115,7 @@ def create_app(
     app.state.outbox = Outbox(app.state.sessionmaker, mailer or make_mailer(settings), settings,
                               app.state.clock, app.state.code_secret)
     app.state.unsubscribe_secret = settings.link_secret()
+    app.state.slack = HandoffNotifier(app.state.sessionmaker, settings, app.state.clock)
 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

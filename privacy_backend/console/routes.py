@@ -30,6 +30,7 @@ from privacy_backend.core.models import (
 )
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
+from privacy_backend.integrations.slack import HandoffNotifier, NotifierDep
 from privacy_backend.schemas.common import RowId
 from privacy_backend.schemas.handoffs import (
     AgentMessageIn,
@@ -169,15 +170,19 @@ def conversation(handoff_id: RowId, record: AgentSessionDep, session: SessionDep
     )
 
 
-def _write(handoff: Handoff, session: Session, settings: Settings, now: Any) -> ConsoleHandoffOut:
+def _write(handoff: Handoff, session: Session, settings: Settings, now: Any,
+           slack: HandoffNotifier) -> ConsoleHandoffOut:
+    """Commit the handoff's change, then have its Slack message say so (in the background)."""
     session.commit()
+    slack.notify(handoff.id)
     return svc.console_out(handoff, _online(session, settings, now))
 
 
 @api.post("/handoffs/{handoff_id}/take", response_model=ConsoleHandoffOut)
 def take(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep, settings: SettingsDep,
-         now: NowDep) -> ConsoleHandoffOut:
-    """Assign the conversation to this agent and pause the bot (if it is not already)."""
+         now: NowDep, slack: NotifierDep) -> ConsoleHandoffOut:
+    """Assign the conversation to this agent and pause the bot (if it is not already); the
+    Slack message says who took it."""
     handoff = svc.get(session, handoff_id, for_update=True)
     was_waiting = handoff.status is HandoffStatus.WAITING
     svc.take(handoff, record.agent, now=now)
@@ -192,6 +197,7 @@ def take(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep, setting
         raise _bad_gateway(exc) from None
     finally:
         rasa.close()
+        slack.notify(handoff.id)  # taken, or waiting again: nothing is posted if unchanged
     return svc.console_out(handoff, _online(session, settings, now))
 
 
@@ -215,7 +221,7 @@ def send_message(handoff_id: RowId, body: AgentMessageIn, record: CsrfSessionDep
 
 @api.post("/handoffs/{handoff_id}/handback", response_model=ConsoleHandoffOut)
 def hand_back(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
-              settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
+              settings: SettingsDep, now: NowDep, slack: NotifierDep) -> ConsoleHandoffOut:
     """Resume the bot and tell the visitor it is back; the handoff is closed."""
     handoff = svc.get(session, handoff_id)
     svc.require_owner(handoff, record.agent)
@@ -229,12 +235,12 @@ def hand_back(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
     finally:
         rasa.close()
     svc.close(handoff, reason="handed_back", now=now)
-    return _write(handoff, session, settings, now)
+    return _write(handoff, session, settings, now, slack)
 
 
 @api.post("/handoffs/{handoff_id}/close", response_model=ConsoleHandoffOut)
 def close(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
-          settings: SettingsDep, now: NowDep) -> ConsoleHandoffOut:
+          settings: SettingsDep, now: NowDep, slack: NotifierDep) -> ConsoleHandoffOut:
     """Close without the bot's "I'm back" message (the bot is resumed quietly). Any agent
     may close a waiting handoff; only its agent an active one."""
     handoff = svc.get(session, handoff_id)
@@ -254,7 +260,7 @@ def close(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
     finally:
         rasa.close()
     svc.close(handoff, reason="closed", now=now)
-    return _write(handoff, session, settings, now)
+    return _write(handoff, session, settings, now, slack)
 
 
 router.include_router(api)

@@ -278,7 +278,13 @@ class LoginAttempt(Base):
 
 
 class Handoff(Base):
-    """A conversation handed from the bot to a person."""
+    """A conversation handed from the bot to a person.
+
+    When Slack is on, each handoff is also one message in the privacy team's channel
+    (`integrations.slack`): `slack_ts` names that message, `slack_state` is the status it
+    shows, and `slack_lease_until` is held by the process posting or updating it, so two
+    backends never post one handoff twice. A `slack_state` that differs from `status` is
+    what the handoff sweep brings up to date."""
 
     __tablename__ = "handoffs"
 
@@ -290,9 +296,12 @@ class Handoff(Base):
     status: Mapped[HandoffStatus] = mapped_column(_enum(HandoffStatus, "handoff_status"),
                                                   index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_state: Mapped[str | None] = mapped_column(String(16))
+    slack_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     agent: Mapped[Agent | None] = relationship()

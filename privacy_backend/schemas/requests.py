@@ -100,6 +100,35 @@ class RequestOut(BaseModel):
     extensions_used: int
 
 
+QueueView = Literal["due", "overdue", "reference"]
+# The most requests one queue answer lists; `total` says how many matched.
+QUEUE_CAP = 50
+
+
+class RequestQueueItem(BaseModel):
+    """One request in the privacy team's queue, with nothing about the person who made it:
+    no address, name, details, conversation or audit trail."""
+
+    reference: str
+    request_type: RequestType
+    status: RequestStatus
+    jurisdiction: str
+    due_at: datetime
+    days_left: int = Field(description="Calendar days (UTC) from today to the due date: 0 on "
+                                       "the day it is due, negative once it is overdue.")
+
+
+class RequestQueueOut(BaseModel):
+    """The answer of GET /requests/queue."""
+
+    view: QueueView
+    as_of: datetime = Field(description="The time `days_left` and overdue are reckoned from")
+    days: int | None = Field(description="The window of view `due`, in days; null otherwise")
+    total: int = Field(description=f"How many requests match; `items` lists the first "
+                                   f"{QUEUE_CAP}, soonest due first")
+    items: list[RequestQueueItem]
+
+
 class RequestVerified(RequestOut):
     """The answer to a correct code: the request, and the verification the code confirmed
     (the conversation's proof that it owns the address)."""

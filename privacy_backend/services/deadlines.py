@@ -83,3 +83,16 @@ def extended_due(due_at: datetime, rule: DeadlineRule) -> datetime:
 def can_extend(rule: DeadlineRule, extensions_used: int) -> bool:
     has_period = rule.extension_days > 0 or rule.extension_months > 0
     return has_period and extensions_used < rule.max_extensions
+
+
+def days_left(due_at: datetime, now: datetime) -> int:
+    """Calendar days (UTC) from `now` to the due date: 0 on the day it is due, negative once
+    it is overdue (-1 the day after)."""
+    return (due_at.astimezone(timezone.utc).date() - now.astimezone(timezone.utc).date()).days
+
+
+def end_of_day_after(now: datetime, days: int) -> datetime:
+    """The first instant after the UTC day that is `days` days from `now`: a request due
+    before then is due within `days` days."""
+    day = now.astimezone(timezone.utc).date() + timedelta(days=days + 1)
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)

@@ -9,14 +9,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import AuditEvent, PrivacyRequest, RequestStatus
 from privacy_backend.core.settings import Settings
-from privacy_backend.schemas.requests import RequestCreate
+from privacy_backend.schemas.requests import QUEUE_CAP, RequestCreate
 from privacy_backend.services import deadlines
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,21 @@ def close_unverified(session: Session, *, settings: Settings, now: datetime,
         transition(session, item, S.CLOSED_UNVERIFIED, actor="system", now=now,
                    note=f"not verified within {settings.unverified_close_days} days")
     return len(stale)
+
+
+def queue(session: Session, *, overdue_only: bool, now: datetime, days: int
+          ) -> tuple[int, list[PrivacyRequest]]:
+    """The open requests (pending verification, verified or in progress: whatever can still
+    move in the status graph) that are overdue (`overdue_only`), or due by the end of the UTC
+    day `days` days from now, overdue ones included; soonest due first, at most QUEUE_CAP.
+    Returns (how many matched, the first QUEUE_CAP)."""
+    cutoff = now if overdue_only else deadlines.end_of_day_after(now, days)
+    where = (PrivacyRequest.status.in_(OPEN_STATUSES), PrivacyRequest.due_at < cutoff)
+    total = session.scalar(select(func.count()).select_from(PrivacyRequest).where(*where)) or 0
+    found = session.scalars(select(PrivacyRequest).where(*where)
+                            .order_by(PrivacyRequest.due_at, PrivacyRequest.id)
+                            .limit(QUEUE_CAP))
+    return total, list(found)
 
 
 def get_by_reference(session: Session, reference: str) -> PrivacyRequest | None:

@@ -55,6 +55,26 @@ def test_the_staff_token_may_use_every_staff_route(api: Api, case: str) -> None:
     assert response.status_code == 200, response.text
 
 
+# Routes both tokens may read with no proof, because they say nothing about a person.
+NO_PROOF_READS = {
+    "the request queue": ("/api/v1/requests/queue", {"view": "due", "days": 90}),
+    "one request in the queue": ("/api/v1/requests/queue", {"reference": "{ref}"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NO_PROOF_READS))
+def test_both_tokens_read_the_queue_which_names_no_one(api: Api, case: str) -> None:
+    ref = api.create(name="Ada Lovelace", details="my account 4471")["reference"]
+    path, params = NO_PROOF_READS[case]
+    params = {k: str(v).format(ref=ref) for k, v in params.items()}
+    for caller in (api, api.staff):
+        response = caller.get(path, params=params)
+        assert response.status_code == 200, response.text
+        assert [i["reference"] for i in response.json()["items"]] == [ref]
+        for private in ("ada@example.com", "Ada Lovelace", "my account 4471", "conv-1"):
+            assert private not in response.text
+
+
 # --- preferences: the assistant needs proof of the address -----------------------------------
 
 def _unconfirmed(api: Api) -> str:

@@ -15,12 +15,27 @@ from privacy_assistant.config import resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT, free_port
+from tests.slack_standin import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackStandIn
 
 MODEL = PROJECT_ROOT / "models" / "privacy-assistant.tar.gz"
+# The Slack workspace the stack is connected to (a loopback stand-in for Slack's Web API):
+# its privacy team's channel, a member of it and a colleague who is not.
+PRIVACY_CHANNEL = "C0PRIVACY"
+TEAM_MEMBER = ("U0PRIYA", "priya.privacy@acme.example", "Priya Privacy")
+COLLEAGUE = ("U0SAM", "sam.sales@acme.example", "Sam Sales")
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def slack() -> Iterator[SlackStandIn]:
+    users = {uid: {"email": email, "real_name": name} for uid, email, name in
+             (TEAM_MEMBER, COLLEAGUE)}
+    with SlackStandIn(users=users, channel_members={PRIVACY_CHANNEL: [TEAM_MEMBER[0]]}
+                      ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Stack]:
     if not MODEL.is_file():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
     var_dir: Path = tmp_path_factory.mktemp("var")
@@ -41,6 +56,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "BACKEND_URL": "",
         "RASA_URL": "",
         "ACTION_SERVER_URL": "",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "SLACK_TEAM_ID": TEAM_ID,
+        "SLACK_PRIVACY_CHANNEL": PRIVACY_CHANNEL,
+        "REDIS_URL": "",
     }
     base = {k: v for k, v in os.environ.items() if k not in overrides}
     base.update({k: v for k, v in overrides.items() if v})

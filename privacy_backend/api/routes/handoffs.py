@@ -11,6 +11,7 @@ from sqlalchemy import select
 from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep
 from privacy_backend.core.models import Handoff, HandoffStatus
 from privacy_backend.core.security import StaffDep
+from privacy_backend.integrations.slack import NotifierDep
 from privacy_backend.schemas.common import RowId
 from privacy_backend.schemas.handoffs import HandoffCreate, HandoffOut
 from privacy_backend.services import agents
@@ -22,11 +23,14 @@ router = APIRouter(prefix="/handoffs", tags=["handoffs"])
 @router.post("", response_model=HandoffOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "The conversation's handoff that is still open"}})
 def create_handoff(body: HandoffCreate, response: Response, session: SessionDep,
-                   settings: SettingsDep, now: NowDep) -> HandoffOut:
+                   settings: SettingsDep, now: NowDep, slack: NotifierDep) -> HandoffOut:
     """Queue a conversation for a support agent. `agents_online` says whether anyone is
-    there to take it (0: tell the visitor nobody is available right now)."""
+    there to take it (0: tell the visitor nobody is available right now). When Slack is on,
+    the handoff is posted to the privacy team's channel after the commit, in the background:
+    Slack never delays or fails this answer."""
     handoff, created = svc.create(session, body, now=now)
     session.commit()
+    slack.notify(handoff.id)
     if created:
         response.headers["Location"] = f"/api/v1/handoffs/{handoff.id}"
     else:

@@ -34,12 +34,16 @@ from privacy_backend.schemas.requests import (
     LookupIn,
     LookupOut,
     MailState,
+    QueueView,
     RequestCreate,
     RequestCreated,
     RequestOut,
+    RequestQueueItem,
+    RequestQueueOut,
     RequestVerified,
     StatusUpdate,
 )
+from privacy_backend.services import deadlines
 from privacy_backend.services import requests as svc
 from privacy_backend.services import verification as codes
 
@@ -48,6 +52,9 @@ router = APIRouter(prefix="/requests", tags=["requests"])
 
 # How long the outbox keeps trying to deliver an extension notice.
 NOTICE_DELIVERY_WINDOW = timedelta(days=3)
+
+# The window of the queue's view `due` when none is given, in days.
+DEFAULT_QUEUE_DAYS = 7
 
 # What proves that a caller may read one request: a code confirmed for its address.
 READ_PROOF = frozenset({VerificationPurpose.REQUEST, VerificationPurpose.STATUS_LOOKUP})
@@ -206,6 +213,63 @@ def lookup(body: LookupIn, background: BackgroundTasks, session: SessionDep,
                         kind="verification_code", now=now, not_after=verification.expires_at,
                         verification_id=verification.id)
     return LookupOut(verification_id=verification.id, expires_at=verification.expires_at)
+
+
+def _bad_query(field: str, message: str) -> ApiError:
+    """A 422 shaped like the ones FastAPI's own validation gives."""
+    return ApiError(422, "validation_failed", f"Invalid query.{field}: {message}",
+                    details=[{"field": f"query.{field}", "message": message,
+                              "type": "value_error"}])
+
+
+@router.get("/queue", response_model=RequestQueueOut)
+def request_queue(
+    session: SessionDep, settings: SettingsDep, now: NowDep, _: CallerDep,
+    view: Annotated[QueueView | None, Query(
+        description="`due` (the default), `overdue`, or `reference` (the default when a "
+                    "reference is given)")] = None,
+    days: Annotated[int | None, Query(
+        ge=1, le=90, description="View `due` only: the window in days (default 7)")] = None,
+    reference: Annotated[str | None, Query(
+        min_length=1, max_length=32, description="View `reference` only: e.g. PR-7KQ2-M9XD "
+                                                 "(as the lookup takes it)")] = None,
+) -> RequestQueueOut:
+    """The privacy team's queue, for the assistant (the Slack bot answers the team's
+    "due this week", "overdue", "status PR-…" with it) and for staff. Each request shows
+    only its reference, type, status, jurisdiction, due date and days left: never who made
+    it, their address, details, conversation or audit trail.
+
+    - `due`: open requests (pending verification, verified or in progress) due by the end of
+      the UTC day `days` days from now (default 7), **overdue ones included** (negative
+      `days_left`, listed first): the whole worklist to answer within the window.
+    - `overdue`: open requests whose due date has passed.
+    - `reference`: that one request, whatever its status; 404 `not_found` if unknown.
+
+    Soonest due first, at most 50 (`total` counts them all). Dates are reckoned in UTC from
+    the backend's clock (`as_of`). Any other input, or a parameter that does not belong to
+    the view, is a 422."""
+    if view is None:
+        view = "reference" if reference is not None else "due"
+    if view == "reference" and reference is None:
+        raise _bad_query("reference", "view 'reference' needs a reference")
+    if view != "reference" and reference is not None:
+        raise _bad_query("reference", f"a reference does not go with view '{view}'")
+    if view != "due" and days is not None:
+        raise _bad_query("days", f"days goes with view 'due' only, not '{view}'")
+    if reference is not None:  # view `reference`, as checked above
+        found = [_load(session, reference, settings, now)]
+        total = 1
+    else:
+        if svc.close_unverified(session, settings=settings, now=now):
+            session.commit()
+        total, found = svc.queue(session, overdue_only=view == "overdue", now=now,
+                                 days=days or DEFAULT_QUEUE_DAYS)
+    return RequestQueueOut(
+        view=view, as_of=now, days=(days or DEFAULT_QUEUE_DAYS) if view == "due" else None,
+        total=total, items=[RequestQueueItem(
+            reference=r.reference, request_type=r.type, status=r.status,
+            jurisdiction=r.jurisdiction, due_at=r.due_at,
+            days_left=deadlines.days_left(r.due_at, now)) for r in found])
 
 
 @router.get("/{reference}", response_model=RequestOut)

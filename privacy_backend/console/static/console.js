@@ -59,7 +59,16 @@
     notice("");
     refresh();
     if (!timer) timer = setInterval(refresh, POLL_MS);
+    openFromHash();
   }
+
+  // A link from the privacy team's Slack channel names one handoff (`#handoff-12`): it opens
+  // once the agent is signed in, and whenever the hash changes to another one.
+  function openFromHash() {
+    var match = /^#handoff-(\d+)$/.exec(window.location.hash);
+    if (match && me) open(Number(match[1]));
+  }
+  window.addEventListener("hashchange", openFromHash);
 
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
@@ -181,7 +190,14 @@
   function loadConversation(id, focus) {
     call("GET", "/handoffs/" + id).then(function (data) {
       if (selected === id) renderConversation(data, focus);
-    }).catch(function (err) { if (err.status !== 401) notice(err.message); });
+    }).catch(function (err) {
+      if (err.status !== 401) notice(err.message);
+      // Gone, or another agent's: stop polling it (a link may name any handoff).
+      if ((err.status === 403 || err.status === 404) && selected === id) {
+        selected = null;
+        $("conversation").hidden = true;
+      }
+    });
   }
 
   function act(path, body) {
