@@ -14,13 +14,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rasa.core.channels import BUILTIN_CHANNELS  # noqa: E402
 from rasa.core.channels.channel import UserMessage, register  # noqa: E402
-from rasa.shared.utils.common import class_from_module_path  # noqa: E402
-from rasa.shared.utils.io import read_config_file  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
 from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
+
+from tests.channels.served import channels_named  # noqa: E402
 
 
 class RecordingAgent:
@@ -35,19 +34,10 @@ class RecordingAgent:
                                                        f"echo: {message.text}")
 
 
-def rest_channels() -> list[Any]:
-    """The channels of credentials.yml called `rest`, built from their credentials."""
-    found = []
-    for key, credentials in read_config_file(str(ROOT / "credentials.yml")).items():
-        cls = BUILTIN_CHANNELS.get(key) or class_from_module_path(key)
-        if cls.name() == "rest":
-            found.append(cls.from_credentials(credentials))
-    return found
-
 
 def main() -> None:
     port = int(sys.argv[1])
-    channels = rest_channels()
+    channels = channels_named("rest")
     app = Sanic("rest_channel_under_test", configure_logging=False)
     agent = RecordingAgent()
     app.ctx.agent = agent

@@ -25,13 +25,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rasa.core.channels import BUILTIN_CHANNELS  # noqa: E402
 from rasa.core.channels.channel import UserMessage, register  # noqa: E402
-from rasa.shared.utils.common import class_from_module_path  # noqa: E402
-from rasa.shared.utils.io import read_config_file  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
 from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
+
+from tests.channels.served import channels_named  # noqa: E402
 
 
 class RecordingAgent:
@@ -69,22 +68,13 @@ class RecordingAgent:
             await out.send_text_message(sender, f"echo: {text}")
 
 
-def slack_channels() -> list[Any]:
-    """The channels of credentials.yml called `slack`, built from their credentials."""
-    found = []
-    for key, credentials in read_config_file(str(ROOT / "credentials.yml")).items():
-        cls = BUILTIN_CHANNELS.get(key) or class_from_module_path(key)
-        if cls.name() == "slack":
-            found.append(cls.from_credentials(credentials))
-    return found
-
 
 def main() -> None:
     port = int(sys.argv[1])
     app = Sanic("slack_channel_under_test", configure_logging=False)
     agent = RecordingAgent()
     app.ctx.agent = agent
-    register(slack_channels(), app, route="/webhooks/")
+    register(channels_named("slack"), app, route="/webhooks/")
 
     @app.get("/received")
     async def received(request: Request) -> HTTPResponse:
