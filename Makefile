@@ -8,6 +8,12 @@ RASA_VENV := .venv-rasa
 MODEL := models/privacy-assistant.tar.gz
 TRAINING_DATA := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 PIP_QUIET ?= --quiet --disable-pip-version-check
+# TensorFlow on one thread with deterministic kernels: with DIET's fixed seed, the same data
+# then trains the same model on every run and machine of a kind, so the held-out floors of
+# tests/e2e/test_routing.py measure the data and the code, not the thread scheduler.
+# Multi-threaded training gave three different models from one commit (docs/benchmarks.md).
+RASA_TRAIN_ENV := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 \
+	TF_INTRA_OP_PARALLELISM_THREADS=1
 
 .PHONY: help install train run test test-conversations test-python lint bench lock clean
 
@@ -40,7 +46,7 @@ install: $(VENV)/.installed $(RASA_VENV)/.installed
 $(MODEL): $(TRAINING_DATA) requirements/rasa.lock | $(RASA_VENV)/.installed
 	@echo ">> Training the Rasa model (NLU and dialogue)"
 	@mkdir -p models && touch models/.training-started
-	$(RASA_VENV)/bin/rasa train --fixed-model-name privacy-assistant --out models
+	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa train --fixed-model-name privacy-assistant --out models
 	@# Date the model by when training started, so that data edited meanwhile retrains.
 	@touch -r models/.training-started $@ && rm -f models/.training-started
 
@@ -70,7 +76,7 @@ bench: install $(MODEL)
 	$(VENV)/bin/python scripts/bench_turns.py
 	@# Understanding: intent F1 by 5-fold cross-validation on the training data, then where
 	@# the held-out and the development sets' messages go (docs/benchmarks.md, "Routing").
-	$(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --config config.yml --cross-validation \
+	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --config config.yml --cross-validation \
 		--folds 5 --runs 1 --out var/bench/nlu
 	$(VENV)/bin/python scripts/nlu_report.py var/bench/nlu
 	$(VENV)/bin/python -m privacy_assistant.routing_eval tests/heldout/routing.yml

@@ -20,8 +20,11 @@ from tests.e2e.conftest import Chat, last_turn, rasa_tracker
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 HELD_OUT = PROJECT_ROOT / "tests" / "heldout" / "routing.yml"
-# The held-out scores reached (docs/benchmarks.md, "Routing"): a test fails below them.
-FLOORS = {"answer": 107 / 139, "request": 98 / 110, "status": 12 / 15, "marketing": 18 / 19,
+# The held-out scores (docs/benchmarks.md, "Routing", "Reproducible training"): the lowest
+# that four trainings of the same data reached. `make train` is deterministic, so one commit
+# always scores the same; the floors leave room for the spread between trainings that a
+# change to the domain alone causes (requests 93 to 98), and a test fails below it.
+FLOORS = {"answer": 107 / 139, "request": 93 / 110, "status": 12 / 15, "marketing": 17 / 19,
           "handoff": 15 / 15, "decline": 29 / 29}
 # Statement questions that started a request, status, marketing or handoff flow in that run.
 MAX_QUESTIONS_INTO_FLOWS = 1
