@@ -185,11 +185,15 @@ _QUEUE = re.compile(
 
 
 # Words that make a message a privacy question for staff even when the classifier, trained on
-# visitors, takes it for something off-topic ("lawful basis for employee biometrics?").
+# visitors, takes it for something off-topic ("lawful basis for employee biometrics?", "how
+# long do we keep support tickets?"): whom the data is about, the law, and what is done
+# with records (kept, stored, deleted, shared).
 _STAFF_PRIVACY = re.compile(
     r"\b(?:privacy|personal|data|info(?:rmation)?|customers?|clients?|employees?|staff|"
     r"applicants?|consent|gdpr|ccpa|cpra|dpia|dpa|lawful|biometrics?|retention|retain|"
-    r"breach(?:es)?|cookies?|tracking|vendors?|processing|records?|recordings?)\b")
+    r"breach(?:es)?|cookies?|tracking|vendors?|processing|records?|recordings?|"
+    r"keep(?:s|ing)?|kept|stor(?:e|es|ed|ing)|delet(?:e|es|ed|ing)|eras(?:e|es|ed|ing)|"
+    r"shar(?:e|es|ed|ing)|tickets?|transcripts?|emails?|spreadsheets?)\b")
 
 
 def is_queue_command(text: str) -> bool:

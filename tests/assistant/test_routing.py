@@ -180,4 +180,6 @@ def test_visitors_flows_are_explained_and_a_person_is_the_privacy_team_in_slack(
 
 def test_a_privacy_question_taken_for_off_topic_is_a_question_in_slack() -> None:
     assert route_slack("out_of_scope", "lawful basis for employee biometrics?") == QUESTION_INTENT
+    assert route_slack("out_of_scope", "how long do we keep support tickets?") == QUESTION_INTENT
     assert route_slack("out_of_scope", "tell me a joke") is None
+    assert route_slack("out_of_scope", "what's for lunch on friday?") is None
