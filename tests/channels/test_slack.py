@@ -379,6 +379,22 @@ def test_buttons_are_block_kit_buttons_and_a_click_is_their_message(
     assert len(received(url, sender_id=f"slack:{TEAM_ID}:{channel}:{root}")) == 2
 
 
+def test_a_click_from_another_workspace_is_refused_and_not_processed(url: str) -> None:
+    channel, root = channel_id(), next_ts()
+    click = {"type": "block_actions", "team": {"id": "T0ELSEWHERE"}, "user": {"id": MEMBER},
+             "channel": {"id": channel, "name": "privacy-questions"},
+             "container": {"type": "message", "channel_id": channel, "message_ts": root,
+                           "thread_ts": root},
+             "trigger_id": "1.2.4",
+             "actions": [{"action_id": "rasa_button_0", "value": "/affirm",
+                          "action_ts": next_ts()}]}
+    response = send_form(url, {"payload": json.dumps(click)})
+    assert response.status_code == 403
+    settle()
+    assert received(url, sender_id=f"slack:T0ELSEWHERE:{channel}:{root}") == []
+    assert received(url, sender_id=f"slack:{TEAM_ID}:{channel}:{root}") == []
+
+
 def test_slash_commands_and_other_payloads_get_no_server_error(url: str) -> None:
     command = send_form(url, {"command": "/privacy", "text": "help", "user_id": MEMBER,
                               "team_id": TEAM_ID, "channel_id": "C0X"})
