@@ -11,7 +11,8 @@ PIP_QUIET ?= --quiet --disable-pip-version-check
 # TensorFlow on one thread with deterministic kernels: with DIET's fixed seed, the same data
 # then trains the same model on every run and machine of a kind, so the held-out floors of
 # tests/e2e/test_routing.py measure the data and the code, not the thread scheduler.
-# Multi-threaded training gave three different models from one commit (docs/benchmarks.md).
+# Multi-threaded training gave three different models from one commit (docs/benchmarks.md);
+# one thread costs DIET about 10 min instead of 8.5 on 2 cores.
 RASA_TRAIN_ENV := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 \
 	TF_INTRA_OP_PARALLELISM_THREADS=1
 
