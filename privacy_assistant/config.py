@@ -39,10 +39,6 @@ class StackSettings(SharedSettings):
     action_server_url: str | None = None
     rasa_model: Path = Path("models/privacy-assistant.tar.gz")
     rasa_cors: str = "*"
-    # Rasa's conversation store: a SQLite file, or a database server at TRACKER_STORE_URL.
-    tracker_store_dialect: str = "sqlite"
-    tracker_store_url: str = ""
-    tracker_store_db: Path | None = None
     # Bearer token of Rasa's REST channel (channels/rest.py, via credentials.yml).
     rest_channel_token: SecretStr | None = None
     # Key the socket.io channel signs the widget's session tokens with.
@@ -64,10 +60,6 @@ class StackSettings(SharedSettings):
     def action_server_webhook(self) -> str:
         return (self.action_server_url
                 or f"http://{self.action_server_host}:{self.action_server_port}/webhook")
-
-    @property
-    def tracker_store_path(self) -> Path:
-        return self.tracker_store_db or self.var_dir / "rasa_tracker.db"
 
 
 def _text(value: object) -> str:

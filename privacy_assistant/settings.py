@@ -123,6 +123,11 @@ class SharedSettings(BaseSettings):
     rasa_port: int = 5005
     rasa_url: str | None = None
     rasa_api_token: SecretStr | None = None
+    # Rasa's conversation store: a SQLite file, or a database server at TRACKER_STORE_URL.
+    # The Rasa server writes it; the backend reads it for exports and erases from it.
+    tracker_store_dialect: str = "sqlite"
+    tracker_store_url: str = ""
+    tracker_store_db: Path | None = None
     # The documents the assistant quotes, and the page whose anchors citations link to.
     knowledge_dir: Path = Path("data/knowledge")
     site_url: str | None = None
@@ -186,6 +191,15 @@ class SharedSettings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.strip().rstrip("/") if value else value
+
+    @property
+    def tracker_store_path(self) -> Path:
+        return self.tracker_store_db or self.var_dir / "rasa_tracker.db"
+
+    @property
+    def tracker_store_sqlalchemy_url(self) -> str:
+        """The tracker store's SQLAlchemy URL, as the Rasa server's `endpoints.yml` names it."""
+        return self.tracker_store_url or f"sqlite:///{self.tracker_store_path}"
 
     @property
     def backend_base_url(self) -> str:

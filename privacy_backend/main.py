@@ -23,11 +23,12 @@ from privacy_backend.core.security import ApiTokens, authenticate
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi
 from privacy_backend.integrations.slack import HandoffNotifier
+from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail.mailer import Mailer, make_mailer
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
+from privacy_backend.site import exports, unsubscribe
 from privacy_backend.site import routes as site
-from privacy_backend.site import unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(
     engine: Engine | None = None,
     clock: Clock | None = None,
     mailer: Mailer | None = None,
+    tracker_store: TrackerStore | None = None,
     background: bool = False,
 ) -> FastAPI:
     """Build the app. Does not migrate the database: `privacy-backend serve` does that first,
@@ -93,6 +95,8 @@ def create_app(
                 await task
         await asyncio.to_thread(app.state.outbox.close)
         await asyncio.to_thread(app.state.slack.close)
+        if owns_tracker_store:
+            app.state.tracker_store.close()
         if owns_engine:
             engine.dispose()
 
@@ -116,11 +120,15 @@ def create_app(
                               app.state.clock, app.state.code_secret)
     app.state.unsubscribe_secret = settings.link_secret()
     app.state.slack = HandoffNotifier(app.state.sessionmaker, settings, app.state.clock)
+    # Rasa's tracker store, for exports and erasures (`integrations.tracker_store`).
+    owns_tracker_store = tracker_store is None
+    app.state.tracker_store = tracker_store or TrackerStore.from_settings(settings)
 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)  # public: the signed token is the credential
+    app.include_router(exports.router)  # public: the signed link is the credential
     app.include_router(site.router)  # public: the statement and the chat widget
     app.include_router(console.router)  # agent session cookie + CSRF token
     app.mount("/static", StaticFiles(directory=site.STATIC_DIR), name="static")

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.settings import Settings
+from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail.outbox import Outbox
 
 
@@ -43,9 +44,15 @@ def get_unsubscribe_secret(request: Request) -> bytes:
     return secret
 
 
+def get_tracker_store(request: Request) -> TrackerStore:
+    store: TrackerStore = request.app.state.tracker_store
+    return store
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 SecretDep = Annotated[bytes, Depends(get_code_secret)]
 UnsubscribeSecretDep = Annotated[bytes, Depends(get_unsubscribe_secret)]
+TrackerStoreDep = Annotated[TrackerStore, Depends(get_tracker_store)]

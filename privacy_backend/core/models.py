@@ -8,7 +8,17 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -95,6 +105,9 @@ class PrivacyRequest(Base):
     extension_reason: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Set when a completed deletion reduced this request to its minimal form: the address,
+    # name, region, details and conversation are gone, `email` holds `erased`.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     audit_events: Mapped[list[AuditEvent]] = relationship(
         back_populates="request", order_by="AuditEvent.id"
@@ -305,3 +318,57 @@ class Handoff(Base):
     slack_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     agent: Mapped[Agent | None] = relationship()
+
+
+class ConversationLink(Base):
+    """A conversation in which a one-time code confirmed an address: from then on that
+    conversation (its transcript, handoffs, requests and preference changes) is that
+    person's data, exported and erased with it."""
+
+    __tablename__ = "conversation_links"
+    __table_args__ = (UniqueConstraint("conversation_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Suppression(Base):
+    """An address that must stay opted out of marketing after its data was erased: only a
+    keyed hash (HMAC-SHA256 under the code secret) of the address is kept."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(64))
+
+
+class Export(Base):
+    """The package of what is held about a requester, made when a know, access or
+    portability request is completed. The package is sealed (Fernet) at rest, reached
+    through a signed link that expires at `expires_at`, and deleted by the purge after it."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("privacy_requests.id"), index=True)
+    schema_version: Mapped[str] = mapped_column(String(8))
+    sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ExportDownload(Base):
+    """One download of an export: which, when, in which format, from which client (a keyed
+    hash of its address, never the address)."""
+
+    __tablename__ = "export_downloads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    export_id: Mapped[str] = mapped_column(ForeignKey("exports.id"), index=True)
+    format: Mapped[str] = mapped_column(String(8))
+    client_key: Mapped[str] = mapped_column(String(64))
+    downloaded_at: Mapped[datetime] = mapped_column(UTCDateTime())

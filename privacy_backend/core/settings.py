@@ -97,6 +97,10 @@ class Settings(SharedSettings):
     handoff_wait_minutes: float = Field(default=10.0, gt=0)
     handoff_sweep_seconds: float = Field(default=30.0, gt=0)
 
+    # Fulfilment: how long the signed link to an access request's export package works
+    # (the package is deleted by the purge after that).
+    export_link_ttl_days: int = Field(default=7, ge=1, le=90)
+
     @field_validator("preference_channels", "preference_topics", mode="after")
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ against the winner's row.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -27,7 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import MarketingPreference, PreferenceChange, PreferenceSource
+from privacy_backend.core.models import (
+    MarketingPreference,
+    PreferenceChange,
+    PreferenceSource,
+    Suppression,
+)
 from privacy_backend.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,6 +136,28 @@ def fingerprint(method: str, email: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def suppression_hash(settings: Settings, email: str) -> str:
+    """The keyed hash (HMAC-SHA256 under the code secret) a suppression keeps of an address."""
+    return hmac.new(settings.code_secret(), f"suppression|{email}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def is_suppressed(session: Session, email: str, settings: Settings) -> bool:
+    return session.scalar(select(Suppression.id).where(
+        Suppression.email_hash == suppression_hash(settings, email))) is not None
+
+
+def current(session: Session, row: MarketingPreference | None, email: str,
+            settings: Settings) -> Preferences:
+    """The address's choices: its row over the defaults; without a row, opted out of
+    everything if its data was erased (a suppression outlives the deletion), else the
+    defaults."""
+    base = state_of(row, settings)
+    if row is None and is_suppressed(session, email, settings):
+        return Preferences(global_opt_out=True, channels=base.channels)
+    return base
+
+
 def get_row(session: Session, email: str, *, lock: bool = False) -> MarketingPreference | None:
     query = select(MarketingPreference).where(MarketingPreference.email == email)
     return session.scalar(query.with_for_update() if lock else query)
@@ -137,7 +165,7 @@ def get_row(session: Session, email: str, *, lock: bool = False) -> MarketingPre
 
 def read(session: Session, email: str, settings: Settings) -> WriteResult:
     row = get_row(session, email)
-    return WriteResult(email=email, preferences=state_of(row, settings),
+    return WriteResult(email=email, preferences=current(session, row, email, settings),
                        updated_at=row.updated_at if row else None, change=None)
 
 
@@ -206,10 +234,10 @@ def _write_once(
             if earlier.idempotency_fingerprint != idempotency_fingerprint:
                 raise ApiError(409, "idempotency_conflict", "This Idempotency-Key was already "
                                "used with a different request body or address.")
-            return WriteResult(email=email, preferences=state_of(row, settings),
+            return WriteResult(email=email, preferences=current(session, row, email, settings),
                                updated_at=row.updated_at if row else None, change=None,
                                replayed=True)
-    before = state_of(row, settings)
+    before = current(session, row, email, settings)
     after = change(before)
     old, new = diff(before, after)
     if not new:

@@ -141,6 +141,17 @@ def create(
     return request, True
 
 
+def require_transition(request: PrivacyRequest, to: RequestStatus) -> None:
+    """409 `illegal_transition` unless the status graph allows `request` to move to `to`."""
+    current = request.status
+    if to not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
+        raise ApiError(409, "illegal_transition",
+                       f"Cannot move a request from '{current.value}' to '{to.value}'. "
+                       f"Allowed next statuses: {allowed}.",
+                       current_status=current.value)
+
+
 def transition(
     session: Session,
     request: PrivacyRequest,
@@ -151,12 +162,7 @@ def transition(
     note: str | None = None,
 ) -> None:
     current = request.status
-    if to not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
-        raise ApiError(409, "illegal_transition",
-                       f"Cannot move a request from '{current.value}' to '{to.value}'. "
-                       f"Allowed next statuses: {allowed}.",
-                       current_status=current.value)
+    require_transition(request, to)
     request.status = to
     request.updated_at = now
     if to is S.VERIFIED:

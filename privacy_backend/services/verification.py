@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Verification, VerificationPurpose
 from privacy_backend.core.settings import Settings
+from privacy_backend.services import links
 
 # The `code_hash` of a verification whose code was never emailed: no HMAC (64 hex digits)
 # equals it, so nothing can confirm it.
@@ -266,6 +267,9 @@ def check(
         left = max(verification.max_attempts - verification.attempts, 0)
         raise VerificationFailure("invalid_code" if left else "too_many_attempts", left)
     verification.verified_at = now
+    # The conversation that proved the address is that person's data from now on.
+    links.record(session, conversation_id=verification.conversation_id,
+                 email=verification.email, now=now)
     session.flush()
 
 

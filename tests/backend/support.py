@@ -15,10 +15,14 @@ from sqlalchemy import Engine, func, select
 
 from privacy_backend.core.models import (
     AuditEvent,
+    ConversationLink,
+    Export,
+    ExportDownload,
     MarketingPreference,
     OutboundMail,
     PreferenceChange,
     PrivacyRequest,
+    Suppression,
     Verification,
 )
 from privacy_backend.core.settings import Settings
@@ -31,7 +35,8 @@ TOKEN = "test-token-" + "x" * 20  # the assistant's (PRIVACY_API_TOKEN)
 STAFF_TOKEN = "test-staff-token-" + "y" * 20  # staff automation's (PRIVACY_STAFF_TOKEN)
 ASSISTANT_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-TABLES = (OutboundMail, Verification, AuditEvent, PrivacyRequest)  # children first
+TABLES = (OutboundMail, Verification, ExportDownload, Export, AuditEvent,  # children first
+          PrivacyRequest, ConversationLink, Suppression)
 PREFERENCE_TABLES = (PreferenceChange, MarketingPreference)
 ALL_TABLES = TABLES + PREFERENCE_TABLES
 
@@ -92,12 +97,20 @@ class Api:
             return []
         return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
 
+    def code_mails(self) -> list[Message]:
+        """The mails that carry a one-time code."""
+        return [m for m in self.mails() if b"code is: " in (m.get_payload(decode=True) or b"")]
+
     def last_code(self) -> str:
-        body = self.mails()[-1].get_payload(decode=True)
-        assert isinstance(body, bytes)
-        match = re.search(rb"code is: (\d{6})", body)
-        assert match, body
-        return match.group(1).decode()
+        """The code in the newest mail that carries one (a verified request's confirmation
+        of receipt, sent in the background, may come after it)."""
+        for message in reversed(self.mails()):
+            body = message.get_payload(decode=True)
+            assert isinstance(body, bytes)
+            match = re.search(rb"code is: (\d{6})", body)
+            if match:
+                return match.group(1).decode()
+        raise AssertionError("no mail carries a code")
 
     def create(self, **overrides: Any) -> dict[str, Any]:
         body = {"type": "access", "email": "ada@example.com", "region": "California",

@@ -90,7 +90,8 @@ def test_gdpr_extension_adds_two_months(api: Api) -> None:
 
 def test_finished_requests_cannot_be_extended(api: Api) -> None:
     ref = api.create()["reference"]
-    api.staff.patch(f"/api/v1/requests/{ref}", json={"status": "rejected"})
+    api.staff.patch(f"/api/v1/requests/{ref}",
+                    json={"status": "rejected", "note": "not our customer"})
     response = api.staff.post(f"/api/v1/requests/{ref}/extend", json={"reason": "r"})
     assert response.status_code == 409
 

@@ -17,7 +17,7 @@ OPT_OUT = {"source": "chat", "global_opt_out": True, "conversation_id": "conv-1"
 # Every staff-only route: (method, path, body). `{ref}` and `{handoff}` are filled in.
 STAFF_ROUTES = {
     "list requests": ("GET", "/api/v1/requests", None),
-    "change a status": ("PATCH", "/api/v1/requests/{ref}", {"status": "rejected"}),
+    "change a status": ("PATCH", "/api/v1/requests/{ref}", {"status": "rejected", "note": "n"}),
     "extend a deadline": ("POST", "/api/v1/requests/{ref}/extend", {"reason": "busy"}),
     "read an audit trail": ("GET", "/api/v1/requests/{ref}/audit", None),
     "issue an unsubscribe link": ("POST", f"{URL}/unsubscribe-links",
@@ -184,7 +184,7 @@ def test_a_status_lookup_code_proves_the_request(api: Api) -> None:
 
 def test_a_request_filed_with_proof_is_verified_without_a_code(api: Api) -> None:
     vid = api.proof()
-    mails = len(api.mails())
+    mails = len(api.code_mails())
     response = api.post("/api/v1/requests", json={
         "type": "deletion", "email": "ada@example.com", "conversation_id": "conv-1",
         "verification_id": vid})
@@ -192,7 +192,7 @@ def test_a_request_filed_with_proof_is_verified_without_a_code(api: Api) -> None
     body = response.json()
     assert (body["status"], body["code_sent"], body["code_expires_at"]) == (
         "verified", False, None)
-    assert len(api.mails()) == mails  # no second code
+    assert len(api.code_mails()) == mails  # no second code
     trail = api.staff.get(f"/api/v1/requests/{body['reference']}/audit").json()
     assert [(e["actor"], e["action"]) for e in trail] == [
         ("assistant", "created"), ("assistant", "status_changed")]

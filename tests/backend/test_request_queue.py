@@ -38,7 +38,8 @@ def _file(api: Api, key: str, received: datetime, *, region: str = "California",
         path = {"in_progress": ["in_progress"], "completed": ["in_progress", "completed"],
                 "rejected": ["rejected"]}.get(status, [])
         for step in path:
-            moved = api.staff.patch(f"/api/v1/requests/{ref}", json={"status": step})
+            moved = api.staff.patch(f"/api/v1/requests/{ref}",
+                                    json={"status": step, "note": "reason"})
             assert moved.status_code == 200, moved.text
     return ref
 

@@ -27,7 +27,8 @@ def test_create_returns_201_with_reference_due_date_and_emails_a_code(api: Api) 
     assert body["reference"] in mail.get_payload()
     assert len(api.last_code()) == 6
     assert api.counts() == {"outbound_mail": 1, "verifications": 1, "audit_events": 2,
-                            "privacy_requests": 1}
+                            "privacy_requests": 1, "export_downloads": 0, "exports": 0,
+                            "conversation_links": 0, "suppressions": 0}
 
 
 def test_get_accepts_a_sloppy_reference_and_404s_unknown(api: Api) -> None:

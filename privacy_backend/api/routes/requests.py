@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from privacy_assistant.settings import normalise_email
 from privacy_backend.api.codes import code_message, failure_error, mail_state, queue_code
-from privacy_backend.api.deps import NowDep, OutboxDep, SecretDep, SessionDep, SettingsDep
+from privacy_backend.api.deps import (
+    NowDep,
+    OutboxDep,
+    SecretDep,
+    SessionDep,
+    SettingsDep,
+    TrackerStoreDep,
+)
 from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import (
     AuditEvent,
@@ -24,7 +31,6 @@ from privacy_backend.core.models import (
 )
 from privacy_backend.core.security import Caller, CallerDep, StaffDep
 from privacy_backend.core.settings import Settings
-from privacy_backend.mail import messages as emails
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.schemas.requests import (
     AuditOut,
@@ -43,15 +49,12 @@ from privacy_backend.schemas.requests import (
     RequestVerified,
     StatusUpdate,
 )
-from privacy_backend.services import deadlines
+from privacy_backend.services import deadlines, fulfilment, workbench
 from privacy_backend.services import requests as svc
 from privacy_backend.services import verification as codes
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/requests", tags=["requests"])
-
-# How long the outbox keeps trying to deliver an extension notice.
-NOTICE_DELIVERY_WINDOW = timedelta(days=3)
 
 # The window of the queue's view `due` when none is given, in days.
 DEFAULT_QUEUE_DAYS = 7
@@ -116,7 +119,7 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
                                   idempotency_key=idempotency_key, actor=caller.actor)
     if body.verification_id is not None and request.status is RequestStatus.PENDING_VERIFICATION:
         return _verified_on_creation(session, request, body, created, response,
-                                     settings=settings, now=now, caller=caller)
+                                     settings=settings, now=now, caller=caller, outbox=outbox)
     if not created:
         response.status_code = status.HTTP_200_OK
         live = codes.live_for_request(session, request.id, now)
@@ -134,7 +137,7 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
 
 def _verified_on_creation(session: Session, request: PrivacyRequest, body: RequestCreate,
                           created: bool, response: Response, *, settings: Settings,
-                          now: datetime, caller: Caller) -> RequestCreated:
+                          now: datetime, caller: Caller, outbox: Outbox) -> RequestCreated:
     try:
         proof = codes.proof(session, body.verification_id, email=request.email,
                             conversation_id=body.conversation_id, settings=settings, now=now)
@@ -144,7 +147,9 @@ def _verified_on_creation(session: Session, request: PrivacyRequest, body: Reque
     except ApiError:
         session.rollback()
         raise
+    receipt = workbench.receipt(session, outbox, settings, request, now)
     session.commit()
+    outbox.send_later(receipt)
     if created:
         response.headers["Location"] = f"/api/v1/requests/{request.reference}"
         log.info("privacy request %s created verified (%s, %s)", request.reference,
@@ -295,12 +300,20 @@ def get_request(
 
 @router.patch("/{reference}", response_model=RequestOut)
 def update_status(reference: str, body: StatusUpdate, session: SessionDep,
-                  settings: SettingsDep, now: NowDep, caller: StaffDep) -> PrivacyRequest:
+                  settings: SettingsDep, now: NowDep, outbox: OutboxDep,
+                  tracker_store: TrackerStoreDep, caller: StaffDep) -> PrivacyRequest:
+    """Move a request along its status graph, as the console's workbench does: `verified`
+    (emails the confirmation of receipt), `in_progress`, `completed` (fulfils it first: an
+    export package for know, access and portability, the erasure for a deletion; a
+    correction needs a `note` saying what was corrected) or `rejected` (needs a `note`, the
+    reason, which is emailed). 409 when the graph does not allow it; nothing changes then."""
     request = _load(session, reference, settings, now)
-    svc.transition(session, request, RequestStatus(body.status), actor=caller.actor, now=now,
-                   note=body.note)
-    session.commit()
-    return request
+    work = fulfilment.Work(session=session, settings=settings, now=now, outbox=outbox,
+                           tracker_store=tracker_store, actor=caller.actor)
+    done = workbench.act(work, request, workbench.STATUS_ACTION[RequestStatus(body.status)],
+                         note=body.note)
+    workbench.send(outbox, done, settings)
+    return done.request
 
 
 def _require_awaiting_verification(request: PrivacyRequest) -> None:
@@ -313,9 +326,10 @@ def _require_awaiting_verification(request: PrivacyRequest) -> None:
 
 @router.post("/{reference}/verify", response_model=RequestVerified)
 def verify(reference: str, body: CodeIn, session: SessionDep, settings: SettingsDep,
-           now: NowDep, secret: SecretDep) -> RequestVerified:
+           now: NowDep, secret: SecretDep, outbox: OutboxDep) -> RequestVerified:
     """Check the request's code. The answer names the verification it confirmed: the
-    conversation's proof of the address for VERIFIED_FOR_MINUTES."""
+    conversation's proof of the address for VERIFIED_FOR_MINUTES. The confirmation of
+    receipt is emailed in the background."""
     request = _load(session, reference, settings, now)
     _require_awaiting_verification(request)
     verification = codes.latest_for_request(session, request.id)
@@ -328,7 +342,9 @@ def verify(reference: str, body: CodeIn, session: SessionDep, settings: Settings
         raise failure_error(failure, settings) from None
     svc.transition(session, request, RequestStatus.VERIFIED, actor="requester", now=now,
                    note="email verified with a one-time code")
+    receipt = workbench.receipt(session, outbox, settings, request, now)
     session.commit()
+    outbox.send_later(receipt)
     return RequestVerified(**RequestOut.model_validate(request).model_dump(),
                            verification_id=verification.id)
 
@@ -347,19 +363,17 @@ def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now:
 
 @router.post("/{reference}/extend", response_model=RequestOut)
 def extend(reference: str, body: ExtendIn, session: SessionDep, settings: SettingsDep,
-           now: NowDep, outbox: OutboxDep, caller: StaffDep) -> PrivacyRequest:
+           now: NowDep, outbox: OutboxDep, tracker_store: TrackerStoreDep,
+           caller: StaffDep) -> PrivacyRequest:
     """Use the jurisdiction's extension (once) and notify the requester: the notice is queued
     with the extension, in one transaction, and sent after it, waiting at most
     MAIL_SEND_WAIT_SECONDS (what is not handed over by then is retried for three days)."""
     request = _load(session, reference, settings, now)
-    svc.extend(session, request, settings=settings, actor=caller.actor, reason=body.reason,
-               now=now)
-    notice = outbox.add(session, emails.extension_notice(
-        settings.mail_from, request.email, request.reference, request.due_at, body.reason),
-        kind="extension_notice", now=now, not_after=now + NOTICE_DELIVERY_WINDOW)
-    session.commit()
-    outbox.send(notice.id, wait=settings.mail_send_wait_seconds)
-    return request
+    work = fulfilment.Work(session=session, settings=settings, now=now, outbox=outbox,
+                           tracker_store=tracker_store, actor=caller.actor)
+    done = workbench.act(work, request, "extend", note=body.reason)
+    workbench.send(outbox, done, settings)
+    return done.request
 
 
 @router.get("/{reference}/audit", response_model=list[AuditOut])

@@ -1,0 +1,324 @@
+"""What completing a request does, by type, for the verified address behind it.
+
+- **know, access, portability:** an export package of everything held about the address
+  (`package`): its requests with their audit trails, its marketing choices and their
+  history, the transcript of every conversation in which it was verified, and those
+  conversations' handoffs. JSON under a versioned schema (`docs/export-schema.md`) and a
+  readable page of the same, reached through a signed link that expires; the package is
+  stored sealed (Fernet) and only until then.
+- **deletion:** the linked conversations are erased from Rasa's tracker store and the
+  backend (handoffs, summaries, console reads, links), with the address's verifications,
+  mail files, marketing choices and history, and export packages. What the law asks to keep
+  stays in minimal form: each request record and its audit (the address, name, region,
+  details and conversation are removed), and a suppression entry (a keyed hash of the
+  address) so that an opt-out outlives the deletion. The audit records what was erased and
+  what was kept, and why.
+- **correction:** staff say what was corrected (the note is required), and that is recorded
+  and emailed.
+
+Completion is resumable. A deletion first records what it will erase (`erasure_started`,
+committed), then erases the tracker store's events and the mail files (idempotent, outside
+the backend's transaction), then everything in the backend and the status change in one
+transaction. A crash anywhere leaves the request `in_progress`; completing again redoes
+what is left, and what is already gone is not erased twice. The other types change the
+backend only, in one transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import email.utils
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.orm import Session
+
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import (
+    AuditEvent,
+    Export,
+    ExportDownload,
+    Handoff,
+    MarketingPreference,
+    OutboundMail,
+    PreferenceChange,
+    PrivacyRequest,
+    RequestStatus,
+    RequestType,
+    Suppression,
+    Verification,
+)
+from privacy_backend.core.settings import Settings
+from privacy_backend.integrations.tracker_store import TrackerStore
+from privacy_backend.mail import messages as emails
+from privacy_backend.mail.outbox import Outbox
+from privacy_backend.services import erasure, export_links, links
+from privacy_backend.services import preferences as prefs
+from privacy_backend.services import requests as svc
+from privacy_backend.services.handoffs import transcript
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "privacy-assistant/export"
+SCHEMA_VERSION = "1"
+EXPORT_TYPES = frozenset({RequestType.KNOW, RequestType.ACCESS, RequestType.PORTABILITY})
+# The address a request keeps once erased (`PrivacyRequest.email` cannot be empty).
+ERASED = "erased"
+# How long the outbox keeps trying to deliver a notice.
+NOTICE_WINDOW = timedelta(days=3)
+# A six-digit code in a message, in case one escaped the tracker store's own masking.
+_CODE = re.compile(r"(?<!\d)(?:\d[\s-]?){5}\d(?!\d)")
+
+KEPT = [
+    {"what": "each request record and its audit trail, without the address, name, region, "
+             "details or conversation",
+     "why": "CCPA regulations §7101 require records of requests and how they were answered "
+            "for 24 months"},
+    {"what": "a suppression entry: a keyed hash of the address, not the address",
+     "why": "so that the address stays opted out of marketing after its data is erased"},
+    {"what": "the email telling the requester that the deletion is complete",
+     "why": "the answer to the request; mail files are deleted after RETENTION_MAIL_DAYS"},
+]
+
+
+@dataclass
+class Work:
+    """What a fulfilment works with: the caller's session and where things live."""
+
+    session: Session
+    settings: Settings
+    now: datetime
+    outbox: Outbox
+    tracker_store: TrackerStore
+    actor: str
+
+
+def _package_fernet(settings: Settings) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"export-package/fernet").derive(settings.code_secret())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _stamp(value: float | None) -> str | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat() if value else None
+
+
+# -- the export package ---------------------------------------------------------------------
+def package(session: Session, tracker_store: TrackerStore, settings: Settings, address: str,
+            now: datetime) -> dict[str, Any]:
+    """Everything held about `address`, as schema version 1 (docs/export-schema.md)."""
+    requests = list(session.scalars(select(PrivacyRequest).where(
+        PrivacyRequest.email == address).order_by(PrivacyRequest.id)))
+    row = prefs.get_row(session, address)
+    current = prefs.current(session, row, address, settings)
+    history = list(session.scalars(select(PreferenceChange).where(
+        PreferenceChange.preference_id == row.id).order_by(PreferenceChange.id))) if row else []
+    conversations = links.conversations_of(session, address)
+    ids = [link.conversation_id for link in conversations]
+    handoffs = list(session.scalars(select(Handoff).where(
+        Handoff.conversation_id.in_(ids)).order_by(Handoff.id))) if ids else []
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": now.isoformat(),
+        "subject": {"email": address},
+        "requests": [{
+            "reference": r.reference, "type": r.type.value, "status": r.status.value,
+            "name": r.name, "region": r.region, "jurisdiction": r.jurisdiction,
+            "authorized_agent": r.authorized_agent, "details": r.details,
+            "channel": r.channel.value, "created_at": _iso(r.created_at),
+            "verified_at": _iso(r.verified_at), "due_at": _iso(r.due_at),
+            "audit": [{"at": _iso(e.created_at), "action": e.action, "actor": e.actor,
+                       "before": e.before, "after": e.after, "note": e.note}
+                      for e in r.audit_events],
+        } for r in requests],
+        "marketing": {
+            "current": {"global_opt_out": current.global_opt_out,
+                        "channels": current.channels},
+            "updated_at": _iso(row.updated_at) if row else None,
+            "history": [{"at": _iso(c.created_at), "source": c.source.value,
+                         "before": c.before, "after": c.after} for c in history],
+        },
+        "conversations": [{
+            "conversation": link.conversation_id,
+            "verified_at": _iso(link.verified_at),
+            "messages": [{"at": _stamp(line.timestamp), "from": line.kind,
+                          "text": _CODE.sub("[code]", line.text) if line.kind == "user"
+                          else line.text}
+                         for line in transcript(tracker_store.events(link.conversation_id))
+                         if line.kind != "system"],
+        } for link in conversations],
+        "handoffs": [{
+            "conversation": h.conversation_id, "channel": h.channel, "reason": h.reason,
+            "status": h.status.value, "summary": h.summary, "created_at": _iso(h.created_at),
+            "taken_at": _iso(h.taken_at), "closed_at": _iso(h.closed_at),
+        } for h in handoffs],
+    }
+
+
+def open_package(settings: Settings, export: Export) -> dict[str, Any] | None:
+    """The package, or None once the purge has deleted it."""
+    if export.sealed is None:
+        return None
+    data: dict[str, Any] = json.loads(_package_fernet(settings).decrypt(export.sealed.encode()))
+    return data
+
+
+def _export(work: Work, request: PrivacyRequest) -> tuple[Export, str]:
+    data = package(work.session, work.tracker_store, work.settings, request.email, work.now)
+    sealed = _package_fernet(work.settings).encrypt(
+        json.dumps(data, separators=(",", ":")).encode()).decode()
+    expires = work.now + timedelta(days=work.settings.export_link_ttl_days)
+    export = Export(id=uuid.uuid4().hex, request_id=request.id, schema_version=SCHEMA_VERSION,
+                    sealed=sealed, created_at=work.now, expires_at=expires)
+    work.session.add(export)
+    work.session.flush()
+    svc.record(work.session, request, actor=work.actor, action="export_created", now=work.now,
+               after={"export": export.id, "expires_at": expires.isoformat(),
+                      "requests": len(data["requests"]),
+                      "conversations": len(data["conversations"]),
+                      "handoffs": len(data["handoffs"]),
+                      "preference_changes": len(data["marketing"]["history"])})
+    token = export_links.sign(work.settings.link_secret(), export.id, expires)
+    return export, f"{work.settings.public_url}/exports/{token}"
+
+
+# -- deletion -------------------------------------------------------------------------------
+def _mail_files(settings: Settings, address: str) -> list[Path]:
+    """The `.eml` files in MAIL_DIR addressed to `address` (MAIL_BACKEND=file)."""
+    found: list[Path] = []
+    directory = settings.mail_path
+    if not directory.is_dir():
+        return found
+    for path in sorted(directory.glob("*.eml")):
+        try:
+            with path.open("rb") as fh:
+                message = email.message_from_binary_file(fh, policy=email.policy.default)
+        except OSError:
+            continue
+        to = str(message.get("To") or "")
+        if address in {a.lower() for _, a in email.utils.getaddresses([to])}:
+            found.append(path)
+    return found
+
+
+def _started(session: Session, request: PrivacyRequest) -> AuditEvent | None:
+    return session.scalar(select(AuditEvent).where(
+        AuditEvent.request_id == request.id, AuditEvent.action == "erasure_started"))
+
+
+def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
+    session, address = work.session, request.email
+    conversation_ids = [link.conversation_id for link in links.conversations_of(session, address)]
+    started = _started(session, request)
+    if started is None:
+        # What this deletion covers, committed before anything is erased, so that a run
+        # cut short and the run that finishes it report the same totals.
+        started = svc.record(session, request, actor=work.actor, action="erasure_started",
+                             now=work.now, after={
+                                 "conversations": len(conversation_ids),
+                                 "tracker_events": work.tracker_store.count(conversation_ids),
+                                 "mail_files": len(_mail_files(work.settings, address))})
+        session.commit()
+    planned = dict(started.after or {})
+    # Outside the backend's transaction, and idempotent: the tracker store, the mail files.
+    erasure.erase_events(work.tracker_store, conversation_ids)
+    for path in _mail_files(work.settings, address):
+        path.unlink(missing_ok=True)
+    # Everything else, and the status change, in one transaction, holding the request's row
+    # so that a second completion running at the same time waits and then finds it done.
+    session.refresh(request, with_for_update=True)
+    svc.require_transition(request, RequestStatus.COMPLETED)
+    handoffs, _ = erasure.erase_rows(session, conversation_ids)
+    verification_ids = list(session.scalars(select(Verification.id).where(
+        Verification.email == address)))
+    if verification_ids:
+        session.execute(delete(OutboundMail).where(
+            OutboundMail.verification_id.in_(verification_ids)))
+        session.execute(delete(Verification).where(Verification.id.in_(verification_ids)))
+    row = prefs.get_row(session, address, lock=True)
+    preference_changes = 0
+    if row is not None:
+        removed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            delete(PreferenceChange).where(PreferenceChange.preference_id == row.id))
+        preference_changes = removed.rowcount or 0
+        session.execute(delete(MarketingPreference).where(MarketingPreference.id == row.id))
+    digest = prefs.suppression_hash(work.settings, address)
+    if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
+        session.add(Suppression(email_hash=digest, created_at=work.now, reason="deletion"))
+    own = list(session.scalars(select(PrivacyRequest).where(PrivacyRequest.email == address)))
+    export_ids = list(session.scalars(select(Export.id).where(
+        Export.request_id.in_([r.id for r in own])))) if own else []
+    if export_ids:
+        session.execute(delete(ExportDownload).where(ExportDownload.export_id.in_(export_ids)))
+        session.execute(delete(Export).where(Export.id.in_(export_ids)))
+    # The answer goes to the address before the records forget it (the outbox seals it).
+    mail = work.outbox.add(session, emails.request_completed(
+        work.settings.mail_from, address, request.reference, request.type.value,
+        summary="We erased the conversations you had with our privacy assistant after "
+                "verifying this address, your verification codes, your marketing choices "
+                "and their history, and the emails we sent you about your requests. We keep "
+                "a record of each request without your details, as the law requires, and a "
+                "coded (hashed) form of your address so that we never send you marketing."),
+        kind="request_completed", now=work.now, not_after=work.now + NOTICE_WINDOW)
+    for item in own:
+        item.email, item.name, item.region, item.details = ERASED, None, None, None
+        item.conversation_id, item.idempotency_key, item.idempotency_fingerprint = None, None, None
+        item.erased_at = work.now
+    svc.transition(session, request, RequestStatus.COMPLETED, actor=work.actor, now=work.now,
+                   note=note)
+    svc.record(session, request, actor=work.actor, action="erased", now=work.now, after={
+        "erased": {**planned, "handoffs": handoffs, "verifications": len(verification_ids),
+                   "preference_changes": int(preference_changes),
+                   "marketing_preferences": int(row is not None),
+                   "exports": len(export_ids), "requests_minimised": len(own)},
+        "kept": KEPT})
+    return mail.id
+
+
+# -- completion -----------------------------------------------------------------------------
+def complete(work: Work, request: PrivacyRequest, note: str | None) -> list[int]:
+    """Fulfil the request and mark it completed; commits. Returns the outbox ids of the
+    mail to send (after the commit)."""
+    svc.require_transition(request, RequestStatus.COMPLETED)
+    if request.type is RequestType.CORRECTION and not (note and note.strip()):
+        raise ApiError(422, "note_required", "Say what was corrected: the note is recorded "
+                       "and emailed to the requester.")
+    if request.type is RequestType.DELETION:
+        mail_id = _erase(work, request, note)
+        work.session.commit()
+        log.info("deletion request %s completed", request.reference)
+        return [mail_id]
+    work.session.refresh(request, with_for_update=True)
+    svc.require_transition(request, RequestStatus.COMPLETED)
+    link: str | None = None
+    if request.type in EXPORT_TYPES:
+        _, link = _export(work, request)
+    summary = f"What we corrected: {note.strip()}" if (
+        request.type is RequestType.CORRECTION and note) else None
+    mail = work.outbox.add(work.session, emails.request_completed(
+        work.settings.mail_from, request.email, request.reference, request.type.value,
+        export_link=link, link_days=work.settings.export_link_ttl_days if link else None,
+        summary=summary), kind="request_completed", now=work.now,
+        not_after=work.now + NOTICE_WINDOW)
+    svc.transition(work.session, request, RequestStatus.COMPLETED, actor=work.actor,
+                   now=work.now, note=note)
+    work.session.commit()
+    log.info("%s request %s completed", request.type.value, request.reference)
+    return [mail.id]

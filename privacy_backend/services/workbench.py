@@ -1,0 +1,196 @@
+"""The operations staff work a request with, shared by the API (`PATCH
+/api/v1/requests/{reference}`, `POST …/extend`, staff token) and the console's workbench
+(privacy admins): verify, start, extend with notice, complete (which fulfils it, see
+`services.fulfilment`) and deny with a reason. Each is recorded in the audit under the
+authenticated caller, and each that the requester must hear about queues its email in the
+same transaction; the caller sends it after the commit (`send`).
+
+Also the request page's contents: the requester, the audit trail, the linked conversations,
+the exports and their downloads, and the actions the status graph allows now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from privacy_backend.core.errors import ApiError
+from privacy_backend.core.models import (
+    Export,
+    ExportDownload,
+    Handoff,
+    PrivacyRequest,
+    RequestStatus,
+)
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail import messages as emails
+from privacy_backend.mail.outbox import Outbox
+from privacy_backend.services import deadlines, fulfilment, links
+from privacy_backend.services import requests as svc
+from privacy_backend.services.handoffs import handle
+
+Action = Literal["verify", "start", "extend", "complete", "deny"]
+S = RequestStatus
+ACTION_STATUS: dict[str, RequestStatus] = {
+    "verify": S.VERIFIED, "start": S.IN_PROGRESS, "complete": S.COMPLETED, "deny": S.REJECTED,
+}
+STATUS_ACTION: dict[RequestStatus, Action] = {
+    S.VERIFIED: "verify", S.IN_PROGRESS: "start", S.COMPLETED: "complete", S.REJECTED: "deny",
+}
+NOTICE_WINDOW = fulfilment.NOTICE_WINDOW
+
+
+@dataclass(frozen=True)
+class Done:
+    """The request after the action, and the mail to send once committed."""
+
+    request: PrivacyRequest
+    mail_ids: list[int]
+
+
+def allowed_actions(request: PrivacyRequest, settings: Settings) -> list[Action]:
+    """The actions the status graph (and the jurisdiction's extension rule) allows now."""
+    actions = [STATUS_ACTION[to] for to in sorted(svc.TRANSITIONS[request.status],
+                                                  key=lambda s: list(S).index(s))
+               if to in STATUS_ACTION]
+    rule = settings.jurisdiction_rules.get(request.jurisdiction)
+    if request.status in svc.OPEN_STATUSES and rule is not None \
+            and deadlines.can_extend(rule, request.extensions_used):
+        actions.append("extend")
+    return actions
+
+
+def receipt(session: Session, outbox: Outbox, settings: Settings, request: PrivacyRequest,
+            now: datetime) -> int:
+    """Queue the confirmation of receipt (sent when a request is verified)."""
+    return outbox.add(session, emails.request_received(
+        settings.mail_from, request.email, request.reference, request.type.value,
+        request.due_at), kind="request_received", now=now, not_after=now + NOTICE_WINDOW).id
+
+
+def _reason(note: str | None, what: str) -> str:
+    if not (note and note.strip()):
+        raise ApiError(422, "reason_required", f"{what} needs a reason: it is recorded and "
+                       "emailed to the requester.")
+    return note.strip()
+
+
+def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
+        note: str | None = None) -> Done:
+    """Do `action` and commit (409 if the status graph does not allow it, 422 without a
+    reason where one is needed; nothing changes then)."""
+    session, settings, now = work.session, work.settings, work.now
+    if action == "complete":
+        return Done(request, fulfilment.complete(work, request, note))
+    if action == "extend":
+        reason = _reason(note, "An extension")
+        svc.extend(session, request, settings=settings, actor=work.actor, reason=reason,
+                   now=now)
+        mail = work.outbox.add(session, emails.extension_notice(
+            settings.mail_from, request.email, request.reference, request.due_at, reason),
+            kind="extension_notice", now=now, not_after=now + NOTICE_WINDOW)
+        session.commit()
+        return Done(request, [mail.id])
+    to = ACTION_STATUS[action]
+    svc.require_transition(request, to)
+    mail_ids: list[int] = []
+    if action == "deny":
+        reason = _reason(note, "Denying a request")
+        mail_ids.append(work.outbox.add(session, emails.request_denied(
+            settings.mail_from, request.email, request.reference, request.type.value, reason),
+            kind="request_denied", now=now, not_after=now + NOTICE_WINDOW).id)
+    svc.transition(session, request, to, actor=work.actor, now=now, note=note)
+    if action == "verify":
+        mail_ids.append(receipt(session, work.outbox, settings, request, now))
+    session.commit()
+    return Done(request, mail_ids)
+
+
+def send(outbox: Outbox, done: Done, settings: Settings) -> None:
+    """After the commit: hand the mail over, waiting at most MAIL_SEND_WAIT_SECONDS each (what
+    is not handed over by then is retried by the outbox)."""
+    for mail_id in done.mail_ids:
+        outbox.send(mail_id, wait=settings.mail_send_wait_seconds)
+
+
+def detail(session: Session, request: PrivacyRequest, settings: Settings, now: datetime
+           ) -> dict[str, Any]:
+    """The request page: requester, audit, linked conversations, exports, allowed actions."""
+    linked = [] if request.erased_at else links.conversations_of(session, request.email)
+    ids = [link.conversation_id for link in linked]
+    handoff_counts: dict[str, int] = {
+        conversation: int(count) for conversation, count in session.execute(
+            select(Handoff.conversation_id, func.count()).where(
+                Handoff.conversation_id.in_(ids)).group_by(Handoff.conversation_id))
+    } if ids else {}
+    exports = list(session.scalars(select(Export).where(Export.request_id == request.id)
+                                   .order_by(Export.created_at)))
+    downloads = {e.id: list(session.scalars(select(ExportDownload).where(
+        ExportDownload.export_id == e.id).order_by(ExportDownload.id))) for e in exports}
+    return {
+        "request": request,
+        "days_left": deadlines.days_left(request.due_at, now),
+        "audit": list(request.audit_events),
+        "conversations": [{"handle": handle(link.conversation_id),
+                           "verified_at": link.verified_at,
+                           "handoffs": int(handoff_counts.get(link.conversation_id, 0))}
+                          for link in linked],
+        "exports": [{"id": e.id, "created_at": e.created_at, "expires_at": e.expires_at,
+                     "available": e.sealed is not None and e.expires_at > now,
+                     "downloads": [{"at": d.downloaded_at, "format": d.format}
+                                   for d in downloads[e.id]]} for e in exports],
+        "actions": allowed_actions(request, settings),
+    }
+
+
+SORTS = {
+    "due_at": (PrivacyRequest.due_at, PrivacyRequest.id),
+    "-due_at": (PrivacyRequest.due_at.desc(), PrivacyRequest.id.desc()),
+    "created_at": (PrivacyRequest.created_at, PrivacyRequest.id),
+    "-created_at": (PrivacyRequest.created_at.desc(), PrivacyRequest.id.desc()),
+    "reference": (PrivacyRequest.reference,),
+    "status": (PrivacyRequest.status, PrivacyRequest.due_at, PrivacyRequest.id),
+    "type": (PrivacyRequest.type, PrivacyRequest.due_at, PrivacyRequest.id),
+}
+Sort = Literal["due_at", "-due_at", "created_at", "-created_at", "reference", "status", "type"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: RequestStatus | None = None
+    type: str | None = None
+    jurisdiction: str | None = None
+    due_within_days: int | None = None  # open requests due by the end of that UTC day
+    overdue: bool = False  # open requests past their due date
+    email: str | None = None
+    sort: Sort = "due_at"
+    limit: int = 50
+    offset: int = 0
+
+
+def search(session: Session, filters: Filters, now: datetime) -> tuple[int, list[PrivacyRequest]]:
+    """The requests that match, sorted, one page of them; and how many match in all."""
+    where: list[Any] = []
+    if filters.status is not None:
+        where.append(PrivacyRequest.status == filters.status)
+    if filters.type is not None:
+        where.append(PrivacyRequest.type == filters.type)
+    if filters.jurisdiction is not None:
+        where.append(PrivacyRequest.jurisdiction == filters.jurisdiction)
+    if filters.email is not None:
+        where.append(PrivacyRequest.email == filters.email)
+    if filters.overdue or filters.due_within_days is not None:
+        where.append(PrivacyRequest.status.in_(svc.OPEN_STATUSES))
+    if filters.overdue:
+        where.append(PrivacyRequest.due_at < now)
+    if filters.due_within_days is not None:
+        where.append(PrivacyRequest.due_at
+                     < deadlines.end_of_day_after(now, filters.due_within_days))
+    total = session.scalar(select(func.count()).select_from(PrivacyRequest).where(*where)) or 0
+    page = session.scalars(select(PrivacyRequest).where(*where)
+                           .order_by(*SORTS[filters.sort])
+                           .limit(filters.limit).offset(filters.offset))
+    return int(total), list(page)
