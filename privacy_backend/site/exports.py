@@ -43,7 +43,16 @@ def _refusal(request: Request, status: int, title: str, text: str) -> HTMLRespon
 
 
 @router.get("/exports/{token}", response_class=HTMLResponse,
-            summary="The requester's export package (the signed link is the credential)")
+            summary="The requester's export package (the signed link is the credential)",
+            responses={
+                200: {"description": "The package: a page, or with `format=json` the JSON",
+                      "content": {"text/html": {}, "application/json": {}}},
+                403: {"description": "A changed or made-up link", "content": {"text/html": {}}},
+                410: {"description": "An expired link, or a package the purge deleted",
+                      "content": {"text/html": {}}},
+                422: {"description": "A `format` other than html or json",
+                      "content": {"application/json": {}}},
+            })
 def export_package(
     request: Request, token: str, session: SessionDep, settings: SettingsDep, now: NowDep,
     secret: UnsubscribeSecretDep,
