@@ -166,6 +166,7 @@ class Filters:
     due_within_days: int | None = None  # open requests due by the end of that UTC day
     overdue: bool = False  # open requests past their due date
     email: str | None = None
+    due_before: datetime | None = None  # any status
     sort: Sort = "due_at"
     limit: int = 50
     offset: int = 0
@@ -182,6 +183,8 @@ def search(session: Session, filters: Filters, now: datetime) -> tuple[int, list
         where.append(PrivacyRequest.jurisdiction == filters.jurisdiction)
     if filters.email is not None:
         where.append(PrivacyRequest.email == filters.email)
+    if filters.due_before is not None:
+        where.append(PrivacyRequest.due_at < filters.due_before)
     if filters.overdue or filters.due_within_days is not None:
         where.append(PrivacyRequest.status.in_(svc.OPEN_STATUSES))
     if filters.overdue:

@@ -303,3 +303,28 @@ def test_a_verified_request_gets_its_confirmation_of_receipt(api: Api) -> None:
     assert len(receipts) == 1
     text = receipts[0].get_payload(decode=True).decode()
     assert ref in text and "respond by April 24, 2025" in text
+
+
+def test_staff_list_requests_by_jurisdiction_due_date_and_overdue(api: Api) -> None:
+    """The API's listing filters like the console's Requests view."""
+    california = _verified(api, "access", ADA, ADA_CONV, region="California")
+    api.clock.advance(days=10)
+    france = _verified(api, "deletion", BOB, BOB_CONV, region="France")
+
+    def listed(**params: Any) -> list[str]:
+        response = api.staff.get("/api/v1/requests", params=params)
+        assert response.status_code == 200, response.text
+        return [r["reference"] for r in response.json()]
+
+    assert listed(jurisdiction="GDPR") == [france]
+    assert listed(jurisdiction="US") == [california]
+    # Filed on 10 March (45 days: due 24 April) and 20 March (one month: due 20 April).
+    assert listed(sort="due_at") == [france, california]
+    assert listed(sort="-created_at") == [france, california]
+    api.clock.now = api.clock.now.replace(month=4, day=18)
+    assert listed(due_within_days=3) == [france]
+    assert listed(overdue="true") == []
+    api.clock.now = api.clock.now.replace(day=22)
+    assert listed(overdue="true") == [france]
+    assert listed(limit=1, offset=1) == [california]
+    assert api.staff.get("/api/v1/requests", params={"sort": "name"}).status_code == 422

@@ -172,26 +172,29 @@ def list_requests(
     email: Annotated[str | None, Query(max_length=254)] = None,
     type: RequestType | None = None,
     status: RequestStatus | None = None,
+    jurisdiction: Annotated[str | None, Query(max_length=16)] = None,
     due_before: datetime | date | None = None,
+    due_within_days: Annotated[int | None, Query(
+        ge=0, le=366, description="Open requests due by the end of the UTC day that many "
+                                  "days from now, overdue ones included")] = None,
+    overdue: Annotated[bool, Query(description="Open requests past their due date")] = False,
+    sort: workbench.Sort = "due_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[PrivacyRequest]:
+    """Staff's listing, filtered like the console's Requests view (the same query)."""
     if svc.close_unverified(session, settings=settings, now=now):
         session.commit()
-    query = select(PrivacyRequest).order_by(PrivacyRequest.due_at, PrivacyRequest.id)
-    if email:
-        query = query.where(PrivacyRequest.email == normalise_email(email))
-    if type:
-        query = query.where(PrivacyRequest.type == type)
-    if status:
-        query = query.where(PrivacyRequest.status == status)
     if due_before is not None:
         if not isinstance(due_before, datetime):
             due_before = datetime.combine(due_before, time.min)
         if due_before.tzinfo is None:
             due_before = due_before.replace(tzinfo=timezone.utc)
-        query = query.where(PrivacyRequest.due_at < due_before)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    found = workbench.search(session, workbench.Filters(
+        status=status, type=type, jurisdiction=jurisdiction, email=normalise_email(email)
+        if email else None, due_before=due_before, due_within_days=due_within_days,
+        overdue=overdue, sort=sort, limit=limit, offset=offset), now)[1]
+    return found
 
 
 @router.post("/lookup", response_model=LookupOut, status_code=status.HTTP_202_ACCEPTED)
