@@ -1,5 +1,6 @@
-"""Agent-console authentication: the session cookie, and the CSRF token every state-changing
-console call must echo in the `X-CSRF-Token` header."""
+"""Agent-console authentication: the session cookie, the CSRF token every state-changing
+console call must echo in the `X-CSRF-Token` header, and the privacy-admin role that the
+fulfilment workbench needs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import Depends, Request, Response
 
 from privacy_backend.api.deps import NowDep, SessionDep
 from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import AgentSession
+from privacy_backend.core.models import AgentRole, AgentSession
 from privacy_backend.services import agents
 
 COOKIE = "console_session"
@@ -45,5 +46,24 @@ def csrf_checked(request: Request, record: Annotated[AgentSession, Depends(curre
     return record
 
 
+def _require_privacy_admin(record: AgentSession) -> AgentSession:
+    if record.agent.role is not AgentRole.PRIVACY_ADMIN:
+        raise ApiError(403, "privacy_admin_only",
+                       "Only a privacy admin works privacy requests in the console.")
+    return record
+
+
+def privacy_admin(record: Annotated[AgentSession, Depends(current_session)]) -> AgentSession:
+    """A privacy admin's session (403 `privacy_admin_only` for an agent)."""
+    return _require_privacy_admin(record)
+
+
+def privacy_admin_csrf(record: Annotated[AgentSession, Depends(csrf_checked)]) -> AgentSession:
+    """A privacy admin's session whose call carries its CSRF token (checked first)."""
+    return _require_privacy_admin(record)
+
+
 AgentSessionDep = Annotated[AgentSession, Depends(current_session)]
 CsrfSessionDep = Annotated[AgentSession, Depends(csrf_checked)]
+PrivacyAdminDep = Annotated[AgentSession, Depends(privacy_admin)]
+PrivacyAdminCsrfDep = Annotated[AgentSession, Depends(privacy_admin_csrf)]

@@ -1,32 +1,44 @@
 """The agent console (`/console`): log in, see the queue, read a conversation, take it over,
-reply, hand it back to the bot or close it. Every `/console/api/` call needs an agent's
+reply, hand it back to the bot or close it; and, for privacy admins, the fulfilment
+workbench: the requests list, one request's page, and the actions that work it (verify,
+start, extend with notice, complete, deny). Every `/console/api/` call needs an agent's
 session cookie; every POST also needs the session's CSRF token in `X-CSRF-Token`."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep
+from privacy_backend.api.deps import (
+    NowDep,
+    OutboxDep,
+    SessionDep,
+    SettingsDep,
+    TrackerStoreDep,
+)
 from privacy_backend.console.auth import (
     AgentSessionDep,
     CsrfSessionDep,
+    PrivacyAdminCsrfDep,
+    PrivacyAdminDep,
     clear_cookie,
     set_cookie,
 )
-from privacy_backend.core.errors import ApiError
+from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import (
     AgentSession,
     Handoff,
     HandoffStatus,
     PreferenceChange,
     PrivacyRequest,
+    RequestStatus,
+    RequestType,
 )
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
@@ -44,8 +56,22 @@ from privacy_backend.schemas.handoffs import (
 )
 from privacy_backend.schemas.preferences import PreferenceChangeOut
 from privacy_backend.schemas.requests import RequestOut
-from privacy_backend.services import agents
+from privacy_backend.schemas.workbench import (
+    MAX_PER_PAGE,
+    ActionIn,
+    AuditEntryOut,
+    DownloadOut,
+    ExportOut,
+    LinkedConversationOut,
+    Reference,
+    RequesterOut,
+    WorkbenchDetail,
+    WorkbenchItem,
+    WorkbenchPage,
+)
+from privacy_backend.services import agents, deadlines, fulfilment, workbench
 from privacy_backend.services import handoffs as svc
+from privacy_backend.services import requests as request_svc
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", tags=["console"])
@@ -261,6 +287,119 @@ def close(handoff_id: RowId, record: CsrfSessionDep, session: SessionDep,
         rasa.close()
     svc.close(handoff, reason="closed", now=now)
     return _write(handoff, session, settings, now, slack)
+
+
+
+# --- the fulfilment workbench (privacy admins) ------------------------------------------
+def _bad_query(field: str, message: str) -> ApiError:
+    """A 422 shaped like the ones FastAPI's own validation gives."""
+    return ApiError(422, "validation_failed", f"Invalid query.{field}: {message}",
+                    details=[{"field": f"query.{field}", "message": message,
+                              "type": "value_error"}])
+
+
+def _privacy_request(session: Session, reference: str, settings: Settings, now: Any
+                     ) -> PrivacyRequest:
+    """The request by its reference, or 404. Like every read of the request API, one that
+    waited for its code longer than UNVERIFIED_CLOSE_DAYS is closed first, so the page never
+    offers actions on a request that is due to be closed."""
+    request = request_svc.get_by_reference(session, reference)
+    if request is None:
+        raise not_found("request")
+    if request_svc.close_unverified(session, settings=settings, now=now, request=request):
+        session.commit()
+    return request
+
+
+def _detail(session: Session, request: PrivacyRequest, settings: Settings, now: Any
+            ) -> WorkbenchDetail:
+    """The request page (`workbench.detail`) as the console's browser receives it."""
+    data = workbench.detail(session, request, settings, now)
+    r: PrivacyRequest = data["request"]
+    return WorkbenchDetail(
+        reference=r.reference, type=r.type, status=r.status, jurisdiction=r.jurisdiction,
+        requester=RequesterOut(email=r.email, name=r.name, region=r.region,
+                               authorized_agent=r.authorized_agent, channel=r.channel),
+        details=r.details, created_at=r.created_at, updated_at=r.updated_at,
+        verified_at=r.verified_at, due_at=r.due_at, days_left=data["days_left"],
+        extensions_used=r.extensions_used, extension_reason=r.extension_reason,
+        erased_at=r.erased_at,
+        audit=[AuditEntryOut(at=e.created_at, actor=e.actor, action=e.action, before=e.before,
+                             after=e.after, note=e.note) for e in data["audit"]],
+        conversations=[LinkedConversationOut(**c) for c in data["conversations"]],
+        exports=[ExportOut(id=e["id"], created_at=e["created_at"], expires_at=e["expires_at"],
+                           available=e["available"],
+                           downloads=[DownloadOut(**d) for d in e["downloads"]])
+                 for e in data["exports"]],
+        actions=data["actions"],
+    )
+
+
+@api.get("/requests", response_model=WorkbenchPage)
+def list_requests(
+    _: PrivacyAdminDep, session: SessionDep, settings: SettingsDep, now: NowDep,
+    status: RequestStatus | None = None,
+    type: RequestType | None = None,
+    jurisdiction: Annotated[str | None, Query(max_length=16)] = None,
+    due_within_days: Annotated[int | None, Query(
+        ge=0, le=366, description="Open requests due by the end of the UTC day this many "
+                                  "days from now, overdue ones included")] = None,
+    overdue: Annotated[bool, Query(description="Open requests past their due date")] = False,
+    sort: Annotated[workbench.Sort, Query(
+        description="A column, `-` first for the reverse order")] = "due_at",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 25,
+) -> WorkbenchPage:
+    """The requests that match every filter given, one page of them, sorted."""
+    if jurisdiction is not None and jurisdiction not in settings.jurisdiction_rules:
+        raise _bad_query("jurisdiction", "one of "
+                         + ", ".join(sorted(settings.jurisdiction_rules)))
+    if request_svc.close_unverified(session, settings=settings, now=now):
+        session.commit()
+    total, found = workbench.search(session, workbench.Filters(
+        status=status, type=type.value if type else None, jurisdiction=jurisdiction,
+        due_within_days=due_within_days, overdue=overdue, sort=sort, limit=per_page,
+        offset=(page - 1) * per_page), now)
+    return WorkbenchPage(
+        total=total, page=page, per_page=per_page, as_of=now,
+        jurisdictions=sorted(settings.jurisdiction_rules),
+        items=[WorkbenchItem(reference=r.reference, type=r.type, status=r.status,
+                             jurisdiction=r.jurisdiction, created_at=r.created_at,
+                             due_at=r.due_at, days_left=deadlines.days_left(r.due_at, now),
+                             erased=r.erased_at is not None) for r in found])
+
+
+@api.get("/requests/{reference}", response_model=WorkbenchDetail)
+def request_page(reference: Reference, _: PrivacyAdminDep, session: SessionDep,
+                 settings: SettingsDep, now: NowDep) -> WorkbenchDetail:
+    """One request: the requester, what they wrote, the audit trail, the linked
+    conversations (by handle), the exports and their downloads, the actions allowed now."""
+    return _detail(session, _privacy_request(session, reference, settings, now), settings, now)
+
+
+@api.post("/requests/{reference}/actions", response_model=WorkbenchDetail)
+def request_action(reference: Reference, body: ActionIn, record: PrivacyAdminCsrfDep,
+                   session: SessionDep, settings: SettingsDep, now: NowDep, outbox: OutboxDep,
+                   tracker_store: TrackerStoreDep) -> WorkbenchDetail:
+    """Do one action, recorded under the privacy admin (`agent:<email>`), and email the
+    requester where the action says so (after the commit). `complete` fulfils the request
+    first (`services.fulfilment`). 409 when the status graph refuses the action, 422 when a
+    note it needs is missing; nothing changes then."""
+    request = _privacy_request(session, reference, settings, now)
+    work = fulfilment.Work(session=session, settings=settings, now=now, outbox=outbox,
+                           tracker_store=tracker_store, actor=f"agent:{record.agent.email}")
+    try:
+        done = workbench.act(work, request, body.action, note=body.note)
+    except ApiError:
+        session.rollback()
+        raise
+    workbench.send(outbox, done, settings)
+    log.info("agent %s: %s on request %s", record.agent_id, body.action, request.reference)
+    # Sessions keep what they loaded across commits (expire_on_commit=False), and a
+    # completion reads the request's audit trail for the export before it adds its own
+    # rows: reload, so the page shows the trail as committed.
+    session.expire_all()
+    return _detail(session, done.request, settings, now)
 
 
 router.include_router(api)

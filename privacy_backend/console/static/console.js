@@ -1,6 +1,9 @@
 /* The agent console: log in, watch the queue (polled every 2 s), open a conversation (its
- * transcript polled every 2 s), take it over, reply, hand it back or close it.
- * Every POST carries the session's CSRF token in X-CSRF-Token. */
+ * transcript polled every 2 s), take it over, reply, hand it back or close it. Privacy
+ * admins also get the Requests tab, the fulfilment workbench: filter, sort and page the
+ * privacy requests, open one, and verify, start, extend, complete or deny it.
+ * Every POST carries the session's CSRF token in X-CSRF-Token. Data goes into the page
+ * through textContent only. */
 (function () {
   "use strict";
 
@@ -46,6 +49,7 @@
   function showLogin() {
     csrf = null; me = null; selected = null;
     if (timer) { clearInterval(timer); timer = null; }
+    resetWorkbench();
     $("app-view").hidden = true; $("logout").hidden = true; $("who").hidden = true;
     $("login-view").hidden = false;
     $("login-email").focus();
@@ -56,6 +60,8 @@
     $("login-view").hidden = true; $("app-view").hidden = false;
     $("who").textContent = "Signed in as " + me.name; $("who").hidden = false;
     $("logout").hidden = false;
+    $("tab-requests").hidden = !isAdmin();
+    showTab("queue");
     notice("");
     refresh();
     if (!timer) timer = setInterval(refresh, POLL_MS);
@@ -63,10 +69,13 @@
   }
 
   // A link from the privacy team's Slack channel names one handoff (`#handoff-12`): it opens
-  // once the agent is signed in, and whenever the hash changes to another one.
+  // once the agent is signed in, and whenever the hash changes to another one. A privacy
+  // admin's link to a request (`#request-PR-7KQ2-M9XD`) opens its page in the workbench.
   function openFromHash() {
     var match = /^#handoff-(\d+)$/.exec(window.location.hash);
-    if (match && me) open(Number(match[1]));
+    if (match && me) { showTab("queue"); open(Number(match[1])); }
+    var request = /^#request-(PR-[A-Z0-9]{4}-[A-Z0-9]{4})$/.exec(window.location.hash);
+    if (request && isAdmin()) { showTab("requests"); openRequest(request[1]); }
   }
   window.addEventListener("hashchange", openFromHash);
 
@@ -225,6 +234,404 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       $("reply-form").requestSubmit();
     }
+  });
+
+  // --- tabs: the handoff queue, and the requests (privacy admins) -------------------------
+  function isAdmin() { return !!me && me.role === "privacy_admin"; }
+
+  function showTab(name) {
+    var requests = name === "requests" && isAdmin();
+    [["tab-queue", !requests], ["tab-requests", requests]].forEach(function (pair) {
+      $(pair[0]).setAttribute("aria-selected", String(pair[1]));
+      $(pair[0]).tabIndex = pair[1] ? 0 : -1;
+    });
+    $("queue-view").hidden = requests;
+    $("requests-view").hidden = !requests;
+    if (requests && !list.loaded) loadList();
+  }
+
+  $("tab-queue").addEventListener("click", function () { showTab("queue"); });
+  $("tab-requests").addEventListener("click", function () { showTab("requests"); });
+  // Arrow keys move between the tabs, as in every tab list.
+  document.querySelector("[role=tablist]").addEventListener("keydown", function (event) {
+    if (["ArrowLeft", "ArrowRight", "Home", "End"].indexOf(event.key) < 0 || !isAdmin()) return;
+    event.preventDefault();
+    var next = $("tab-queue").getAttribute("aria-selected") === "true" ? "requests" : "queue";
+    if (event.key === "Home") next = "queue";
+    if (event.key === "End") next = "requests";
+    showTab(next);
+    $(next === "queue" ? "tab-queue" : "tab-requests").focus();
+  });
+
+  // --- the requests list ----------------------------------------------------------------
+  var PER_PAGE = 25;
+  var OPEN = { pending_verification: true, verified: true, in_progress: true };
+  var STATUS_LABELS = { pending_verification: "Pending verification", verified: "Verified",
+    in_progress: "In progress", completed: "Completed", rejected: "Denied",
+    closed_unverified: "Closed unverified" };
+  var TYPE_LABELS = { know: "Know", access: "Access", portability: "Portability",
+    deletion: "Deletion", correction: "Correction" };
+  // The columns that also sort the other way round (`-due_at`).
+  var REVERSIBLE = { due_at: true, created_at: true };
+  var list = { sort: "due_at", page: 1, loaded: false };
+  var current = null; // the request page's data
+  var pending = null; // the action waiting for its note or confirmation
+
+  function wbError(text) {
+    $("wb-error").textContent = text || "";
+    $("wb-error").hidden = !text;
+  }
+
+  function resetWorkbench() {
+    list = { sort: "due_at", page: 1, loaded: false };
+    current = null;
+    hideActionForm();
+    wbError("");
+    $("filters").reset();
+    $("requests-body").textContent = "";
+    $("request-page").hidden = true;
+    $("request-list").hidden = false;
+    $("tab-requests").hidden = true;
+    showTab("queue");
+  }
+
+  // Due dates are the end of a UTC day: shown as that day wherever the admin is.
+  function day(value) {
+    return value ? new Date(value).toLocaleDateString(undefined,
+      { timeZone: "UTC", year: "numeric", month: "short", day: "numeric" }) : "";
+  }
+
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+  function daysLeft(item) {
+    if (item.status === "closed_unverified") return "closed";
+    if (!OPEN[item.status]) return "answered";
+    if (item.days_left < 0) return plural(-item.days_left, "day") + " overdue";
+    if (item.days_left === 0) return "due today";
+    return plural(item.days_left, "day");
+  }
+
+  function isOverdue(item) { return OPEN[item.status] && item.days_left < 0; }
+
+  function listQuery() {
+    var q = new URLSearchParams();
+    [["status", "f-status"], ["type", "f-type"], ["jurisdiction", "f-jurisdiction"]]
+      .forEach(function (pair) { if ($(pair[1]).value) q.set(pair[0], $(pair[1]).value); });
+    var due = $("f-due").value.trim();
+    if (due !== "") q.set("due_within_days", due);
+    if ($("f-overdue").checked) q.set("overdue", "true");
+    q.set("sort", list.sort);
+    q.set("page", String(list.page));
+    q.set("per_page", String(PER_PAGE));
+    return q.toString();
+  }
+
+  function loadList() {
+    wbError("");
+    return call("GET", "/requests?" + listQuery()).then(renderList).catch(function (err) {
+      if (err.status !== 401) wbError("The requests could not be loaded: " + err.message);
+    });
+  }
+
+  function cell(row, text, attrs) { var td = el("td", attrs, text); row.append(td); return td; }
+
+  function renderJurisdictions(choices) {
+    var select = $("f-jurisdiction");
+    var chosen = select.value;
+    select.textContent = "";
+    select.append(el("option", { value: "" }, "Any"));
+    choices.forEach(function (j) { select.append(el("option", { value: j }, j)); });
+    select.value = choices.indexOf(chosen) >= 0 ? chosen : "";
+  }
+
+  function renderList(data) {
+    list.loaded = true;
+    // Past the last page (requests moved on since): show the last one instead.
+    if (!data.items.length && data.total > 0 && list.page > 1) {
+      list.page = Math.ceil(data.total / PER_PAGE);
+      return loadList();
+    }
+    renderJurisdictions(data.jurisdictions);
+    var body = $("requests-body");
+    body.textContent = "";
+    data.items.forEach(function (item) {
+      var row = el("tr", { "class": "request-row" + (isOverdue(item) ? " overdue" : "") });
+      var ref = el("button", { type: "button", "class": "link" }, item.reference);
+      var first = el("th", { scope: "row" });
+      first.append(ref);
+      row.append(first);
+      cell(row, TYPE_LABELS[item.type] || item.type);
+      cell(row, (STATUS_LABELS[item.status] || item.status) + (item.erased ? " (erased)" : ""));
+      cell(row, item.jurisdiction);
+      cell(row, day(item.created_at));
+      cell(row, day(item.due_at));
+      cell(row, daysLeft(item), { "class": "days" });
+      row.addEventListener("click", function () { openRequest(item.reference); });
+      body.append(row);
+    });
+    var first = (data.page - 1) * data.per_page + 1;
+    var last = first + data.items.length - 1;
+    $("requests-range").textContent = data.total === 0 ? "No requests" :
+      first + "–" + last + " of " + data.total;
+    $("requests-empty").hidden = data.items.length > 0;
+    $("page-prev").disabled = data.page <= 1;
+    $("page-next").disabled = last >= data.total;
+    document.querySelectorAll("#requests-table th[data-sort]").forEach(function (th) {
+      var key = th.getAttribute("data-sort");
+      th.setAttribute("aria-sort", list.sort === key ? "ascending" :
+        list.sort === "-" + key ? "descending" : "none");
+    });
+    return null;
+  }
+
+  document.querySelectorAll("#requests-table th[data-sort] button").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var key = button.parentNode.getAttribute("data-sort");
+      list.sort = list.sort === key && REVERSIBLE[key] ? "-" + key : key;
+      list.page = 1;
+      loadList();
+    });
+  });
+  $("filters").addEventListener("submit", function (event) {
+    event.preventDefault();
+    list.page = 1;
+    loadList();
+  });
+  // The form's fields are cleared after the reset event: load the list once they are.
+  $("filters").addEventListener("reset", function () {
+    if (!list.loaded) return;
+    setTimeout(function () { list.page = 1; loadList(); }, 0);
+  });
+  $("page-prev").addEventListener("click", function () {
+    if (list.page > 1) { list.page -= 1; loadList(); }
+  });
+  $("page-next").addEventListener("click", function () { list.page += 1; loadList(); });
+
+  // --- one request's page ---------------------------------------------------------------
+  var AUDIT_LABELS = { created: "Filed", status_changed: "Status changed",
+    extended: "Deadline extended", verification_code_sent: "Code emailed",
+    export_created: "Export made", erasure_started: "Erasure started", erased: "Erased" };
+
+  function openRequest(reference) {
+    wbError("");
+    return call("GET", "/requests/" + encodeURIComponent(reference)).then(function (data) {
+      $("action-done").textContent = "";
+      renderRequest(data);
+      $("request-list").hidden = true;
+      $("request-page").hidden = false;
+      $("request-title").focus();
+    }).catch(function (err) { if (err.status !== 401) wbError(err.message); });
+  }
+
+  $("back-to-list").addEventListener("click", function () {
+    current = null;
+    hideActionForm();
+    wbError("");
+    $("request-page").hidden = true;
+    $("request-list").hidden = false;
+    loadList().then(function () { $("requests-title").focus(); });
+  });
+  $("requests-title").setAttribute("tabindex", "-1");
+
+  function shown(value) {
+    return value !== null && typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  // "status: verified → in_progress", one part per field the audit row names.
+  function change(event) {
+    var before = event.before || {}, after = event.after || {};
+    var keys = Object.keys(after).concat(Object.keys(before).filter(function (k) {
+      return !(k in after);
+    }));
+    return keys.map(function (k) {
+      var was = k in before ? shown(before[k]) + " → " : "";
+      return k + ": " + was + (k in after ? shown(after[k]) : "(removed)");
+    }).join("; ");
+  }
+
+  // Fill a table's body, one row per item; with `emptyId`, an empty table gives way to the
+  // paragraph that says so.
+  function tableRows(bodyId, emptyId, items, fill) {
+    var body = $(bodyId);
+    body.textContent = "";
+    if (emptyId) {
+      $(emptyId).hidden = items.length > 0;
+      body.parentNode.hidden = items.length === 0;
+    }
+    items.forEach(function (item) { var row = el("tr"); fill(row, item); body.append(row); });
+  }
+
+  function renderRequest(data) {
+    current = data;
+    $("request-title").textContent = "Request " + data.reference;
+    var facts = $("request-facts");
+    facts.textContent = "";
+    fact(facts, "Type", TYPE_LABELS[data.type] || data.type);
+    fact(facts, "Status", STATUS_LABELS[data.status] || data.status);
+    fact(facts, "Jurisdiction", data.jurisdiction);
+    fact(facts, "Received", when(data.created_at));
+    fact(facts, "Verified", when(data.verified_at));
+    var due = el("dd", { "class": isOverdue(data) ? "overdue" : "" },
+      day(data.due_at) + " · " + daysLeft(data));
+    facts.append(el("dt", {}, "Due"), due);
+    fact(facts, "Extensions used", String(data.extensions_used) +
+      (data.extension_reason ? " (" + data.extension_reason + ")" : ""));
+    fact(facts, "Erased", when(data.erased_at));
+
+    var requester = $("requester-facts");
+    requester.textContent = "";
+    var r = data.requester;
+    fact(requester, "Email", r.email);
+    fact(requester, "Name", r.name);
+    fact(requester, "Region", r.region);
+    fact(requester, "Filed by an authorized agent", r.authorized_agent ? "Yes" : "No");
+    fact(requester, "Channel", r.channel);
+
+    $("details-title").textContent = data.type === "correction" ? "Correction asked for" :
+      "Details";
+    $("request-details").textContent = data.details ||
+      (data.erased_at ? "Erased with the requester's data." : "None given.");
+
+    var buttons = $("request-actions");
+    buttons.textContent = "";
+    $("no-actions").hidden = data.actions.length > 0;
+    data.actions.forEach(function (action) {
+      var spec = actionSpec(action, data);
+      var button = el("button", { type: "button", "data-action": action,
+        "class": action === "deny" ? "secondary" : "" }, spec.label);
+      button.addEventListener("click", function () { choose(action); });
+      buttons.append(button);
+    });
+
+    tableRows("audit-body", null, data.audit, function (row, e) {
+      cell(row, when(e.at));
+      cell(row, e.actor);
+      cell(row, AUDIT_LABELS[e.action] || e.action);
+      cell(row, change(e), { "class": "wrap" });
+      cell(row, e.note || "", { "class": "wrap" });
+    });
+    tableRows("conversations-body", "conversations-empty", data.conversations,
+      function (row, c) {
+        cell(row, c.handle);
+        cell(row, when(c.verified_at));
+        cell(row, String(c.handoffs));
+      });
+    tableRows("exports-body", "exports-empty", data.exports, function (row, x) {
+      cell(row, when(x.created_at));
+      cell(row, when(x.expires_at));
+      cell(row, x.available ? "Open (emailed to the requester)" : "Expired");
+      var downloads = cell(row, x.downloads.length ? "" : "Not downloaded yet");
+      if (x.downloads.length) {
+        var items = el("ul", { "class": "plain" });
+        x.downloads.forEach(function (d) {
+          items.append(el("li", {}, d.format.toUpperCase() + " · " + when(d.at)));
+        });
+        downloads.append(items);
+      }
+    });
+  }
+
+  // --- the actions ----------------------------------------------------------------------
+  // What each button says, and for the actions that need one, what the confirmation
+  // explains and what the note is for (a required note is what the service records and
+  // emails to the requester).
+  function actionSpec(action, data) {
+    if (action === "verify") return { label: "Verify", done: "Verified: the requester is " +
+      "emailed the confirmation of receipt." };
+    if (action === "start") return { label: "Start", done: "Started: the request is in " +
+      "progress." };
+    if (action === "extend") return { label: "Extend the deadline", confirm: "Extend",
+      explain: "This uses the extension that " + data.jurisdiction + " allows and moves the " +
+        "due date; the requester is emailed the new date and your reason.",
+      note: "Reason for the extension (emailed to the requester)",
+      done: "Extended: the requester is emailed the new due date." };
+    if (action === "deny") return { label: "Deny", confirm: "Deny the request",
+      explain: "This closes the request unfulfilled; the requester is emailed your reason.",
+      note: "Reason for denying (emailed to the requester)",
+      done: "Denied: the requester is emailed the reason." };
+    var spec = { label: "Complete", confirm: "Complete the request",
+      done: "Completed: the requester is emailed the answer." };
+    if (data.type === "deletion") {
+      spec.explain = "Completing erases this address's data: its conversations with the " +
+        "assistant (transcripts and handoffs), verification codes, marketing choices and " +
+        "their history, exports and the emails sent to it. The request records stay without " +
+        "the requester's details, and the address stays opted out of marketing. This cannot " +
+        "be undone.";
+    } else if (data.type === "correction") {
+      spec.explain = "Completing records what you corrected and emails it to the requester. " +
+        "Make the correction in the systems that hold the data first.";
+      spec.note = "What was corrected (emailed to the requester)";
+    } else {
+      spec.explain = "Completing makes an export of everything held about this address " +
+        "(its requests, marketing choices, conversations with the assistant and their " +
+        "handoffs) and emails the requester a link to it that expires.";
+    }
+    return spec;
+  }
+
+  function hideActionForm() {
+    pending = null;
+    $("action-form").hidden = true;
+    $("action-note").value = "";
+  }
+
+  function choose(action) {
+    var spec = actionSpec(action, current);
+    wbError("");
+    if (!spec.explain) { run(action, undefined); return; }
+    pending = action;
+    $("action-explain").textContent = spec.explain;
+    $("action-note-label").textContent = spec.note || "";
+    $("action-note-label").hidden = !spec.note;
+    $("action-note").hidden = !spec.note;
+    $("action-note").required = !!spec.note;
+    $("action-note").value = "";
+    $("action-confirm").textContent = spec.confirm;
+    $("action-form").hidden = false;
+    (spec.note ? $("action-note") : $("action-confirm")).focus();
+  }
+
+  function busy(on) {
+    document.querySelectorAll("#request-actions button, #action-form button")
+      .forEach(function (button) { button.disabled = on; });
+  }
+
+  function run(action, note) {
+    if (!current) return;
+    var spec = actionSpec(action, current);
+    var body = { action: action };
+    if (note !== undefined) body.note = note;
+    busy(true);
+    $("action-done").textContent = "";
+    call("POST", "/requests/" + encodeURIComponent(current.reference) + "/actions", body)
+      .then(function (data) {
+        hideActionForm();
+        renderRequest(data);
+        $("action-done").textContent = spec.done;
+        list.loaded = false; // statuses changed: the list reloads when shown again
+      }, function (err) {
+        wbError(err.message);
+      })
+      .then(function () { busy(false); });
+  }
+
+  $("action-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!pending) return;
+    var needsNote = $("action-note").required;
+    var note = $("action-note").value.trim();
+    if (needsNote && !note) {
+      wbError("Write the note first: it is recorded and emailed to the requester.");
+      $("action-note").focus();
+      return;
+    }
+    run(pending, needsNote ? note : undefined);
+  });
+  $("action-cancel").addEventListener("click", function () {
+    var action = pending;
+    hideActionForm();
+    var button = document.querySelector('#request-actions [data-action="' + action + '"]');
+    if (button) button.focus();
   });
 
   $("conversation-title").setAttribute("tabindex", "-1");

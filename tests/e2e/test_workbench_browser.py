@@ -1,0 +1,162 @@
+"""A real browser (Debian's Chromium through Playwright) on the console's fulfilment
+workbench, against the real backend process on a free loopback port: a privacy admin logs
+in, opens the Requests tab, filters the list, opens a request, starts it and completes it,
+and the requester gets the link to their export. The workbench needs no Rasa, so only the
+backend runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from privacy_assistant.config import resolve
+from privacy_assistant.stack import Stack, build_services
+from tests.conftest import PROJECT_ROOT, free_port
+
+from .mail import body, latest_code, messages_to
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright  # noqa: E402
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ADMIN_EMAIL = "priya.admin@example.com"
+ADMIN_PASSWORD = "a long test password for Priya"
+ADA, BOB = "ada@example.com", "bob@example.com"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The backend alone (`privacy-backend serve`, as the stack starts it)."""
+    overrides = {
+        "VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "BACKEND_PORT": str(free_port()),
+        "PRIVACY_API_TOKEN": "", "PRIVACY_STAFF_TOKEN": "", "DATABASE_URL": "",
+        "TRACKER_STORE_DB": "", "MAIL_DIR": "", "SITE_URL": "", "BACKEND_URL": "",
+        "SLACK_BOT_TOKEN": "", "REDIS_URL": "",
+    }
+    base = {k: v for k, v in os.environ.items() if k not in overrides}
+    base.update({k: v for k, v in overrides.items() if v})
+    env = resolve(base)
+    services = [s for s in build_services(env) if s.name == "backend"]
+    with Stack(env, output=sys.stderr, services=services) as running:
+        yield running
+
+
+def _create_admin(backend: Stack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "privacy_backend.cli", "create-agent", ADMIN_EMAIL,
+         "--name", "Priya", "--role", "privacy_admin", "--password-stdin"],
+        input=ADMIN_PASSWORD + "\n", env=backend.env, cwd=PROJECT_ROOT, capture_output=True,
+        text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def _file(backend: Stack, request_type: str, address: str, region: str) -> str:
+    """File a request as the assistant does and verify it with the emailed code."""
+    url, mail_dir = backend.env["BACKEND_URL"], Path(backend.env["MAIL_DIR"])
+    headers = {"Authorization": f"Bearer {backend.env['PRIVACY_API_TOKEN']}"}
+    created = requests.post(f"{url}/api/v1/requests", headers=headers, timeout=10, json={
+        "type": request_type, "email": address, "region": region, "channel": "web"})
+    assert created.status_code == 201, created.text
+    reference = str(created.json()["reference"])
+    verified = requests.post(f"{url}/api/v1/requests/{reference}/verify", headers=headers,
+                             timeout=10, json={"code": latest_code(mail_dir, address)})
+    assert verified.status_code == 200, verified.text
+    return reference
+
+
+def test_a_privacy_admin_filters_opens_starts_and_completes_a_request(
+        browser: Browser, backend: Stack) -> None:
+    _create_admin(backend)
+    ada = _file(backend, "access", ADA, "California")
+    bob = _file(backend, "deletion", BOB, "Germany")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    refused: list[str] = []  # anything the Content-Security-Policy blocked
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", watch)
+    page.goto(f"{backend.env['BACKEND_URL']}/console")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Signed in as Priya")).to_be_visible()
+
+    # The Requests tab (privacy admins only) lists both, soonest due first.
+    page.get_by_role("tab", name="Requests").click()
+    table = page.get_by_role("table", name=re.compile("Privacy requests"))
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#requests-range")).to_have_text("1–2 of 2")
+    # GDPR: one month; US: 45 days. Bob's is due first.
+    expect(rows.first).to_contain_text(bob)
+    expect(rows.nth(1)).to_contain_text(ada)
+    expect(rows.nth(1)).to_contain_text("45 days")
+
+    # Filtering by type leaves Ada's access request.
+    page.get_by_label("Type").select_option("access")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(ada)
+    expect(page.locator("#requests-range")).to_have_text("1–1 of 1")
+
+    # Its page: the requester, the trail, one button per action the graph allows.
+    rows.first.click()
+    expect(page.get_by_role("heading", name=f"Request {ada}")).to_be_focused()
+    expect(page.locator("#requester-facts")).to_contain_text(ADA)
+    actions = page.locator("#request-actions button")
+    expect(actions).to_have_text(["Start", "Deny", "Extend the deadline"])
+
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Started")
+    expect(page.locator("#request-facts")).to_contain_text("In progress")
+    expect(actions).to_have_text(["Complete", "Deny", "Extend the deadline"])
+
+    # Completing asks first, saying what it does (an export, for an access request).
+    page.get_by_role("button", name="Complete", exact=True).click()
+    expect(page.locator("#action-explain")).to_contain_text("export")
+    page.get_by_role("button", name="Complete the request").click()
+    expect(page.get_by_role("status")).to_contain_text("Completed")
+    expect(page.locator("#request-facts")).to_contain_text("Completed")
+    expect(page.locator("#no-actions")).to_be_visible()
+    audit = page.locator("#audit-body")
+    expect(audit).to_contain_text(f"agent:{ADMIN_EMAIL}")
+    expect(audit).to_contain_text("Export made")
+    expect(page.locator("#exports-body tr")).to_have_count(1)
+
+    # The requester has the answer, with the link to their export.
+    mail_dir = Path(backend.env["MAIL_DIR"])
+    [answer] = [m for m in messages_to(mail_dir, ADA) if "is complete" in str(m["Subject"])]
+    assert "/exports/" in body(answer)
+
+    # Back on the list, the filter still holds and the status has moved on.
+    page.get_by_role("button", name="Back to the list").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Completed")
+    expect(rows.first).to_contain_text("answered")
+    assert refused == []
+    context.close()
