@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import (
+    AuditEvent,
     Export,
     ExportDownload,
     Handoff,
@@ -56,11 +57,20 @@ def allowed_actions(request: PrivacyRequest, settings: Settings) -> list[Action]
     actions = [STATUS_ACTION[to] for to in sorted(svc.TRANSITIONS[request.status],
                                                   key=lambda s: list(S).index(s))
                if to in STATUS_ACTION]
-    rule = settings.jurisdiction_rules.get(request.jurisdiction)
-    if request.status in svc.OPEN_STATUSES and rule is not None \
-            and deadlines.can_extend(rule, request.extensions_used):
+    if may_extend(request, settings):
         actions.append("extend")
     return actions
+
+
+# A request awaiting its code is not extended: the notice would go to an address nobody has
+# proved is the requester's.
+EXTENDABLE = frozenset({S.VERIFIED, S.IN_PROGRESS})
+
+
+def may_extend(request: PrivacyRequest, settings: Settings) -> bool:
+    rule = settings.jurisdiction_rules.get(request.jurisdiction)
+    return (request.status in EXTENDABLE and rule is not None
+            and deadlines.can_extend(rule, request.extensions_used))
 
 
 def receipt(session: Session, outbox: Outbox, settings: Settings, request: PrivacyRequest,
@@ -87,6 +97,9 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
         return Done(request, fulfilment.complete(work, request, note))
     if action == "extend":
         reason = _reason(note, "An extension")
+        if request.status is S.PENDING_VERIFICATION:
+            raise ApiError(409, "illegal_transition", "A request awaiting verification is not "
+                           "extended: verify it first.", current_status=request.status.value)
         svc.extend(session, request, settings=settings, actor=work.actor, reason=reason,
                    now=now)
         mail = work.outbox.add(session, emails.extension_notice(
@@ -98,7 +111,7 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
     svc.require_transition(request, to)
     mail_ids: list[int] = []
     if action == "deny":
-        reason = _reason(note, "Denying a request")
+        note = reason = _reason(note, "Denying a request")
         mail_ids.append(work.outbox.add(session, emails.request_denied(
             settings.mail_from, request.email, request.reference, request.type.value, reason),
             kind="request_denied", now=now, not_after=now + NOTICE_WINDOW).id)
@@ -133,7 +146,9 @@ def detail(session: Session, request: PrivacyRequest, settings: Settings, now: d
     return {
         "request": request,
         "days_left": deadlines.days_left(request.due_at, now),
-        "audit": list(request.audit_events),
+        # Read afresh: the session may hold the list as it was before the action.
+        "audit": list(session.scalars(select(AuditEvent).where(
+            AuditEvent.request_id == request.id).order_by(AuditEvent.id))),
         "conversations": [{"handle": handle(link.conversation_id),
                            "verified_at": link.verified_at,
                            "handoffs": int(handoff_counts.get(link.conversation_id, 0))}
