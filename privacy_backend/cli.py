@@ -1,4 +1,4 @@
-"""`privacy-backend` console script: serve, migrate, close-unverified, create-agent."""
+"""`privacy-backend` console script: serve, migrate, close-unverified, purge, create-agent."""
 
 from __future__ import annotations
 
@@ -59,6 +59,28 @@ def cmd_close_unverified(settings: Settings, _: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"closed {closed} unverified request(s)")
+    return 0
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete what is past its retention period (or, with --dry-run, say what would go)."""
+    from privacy_backend.core.clock import utcnow
+    from privacy_backend.core.db import make_engine, make_sessionmaker
+    from privacy_backend.integrations.tracker_store import TrackerStore
+    from privacy_backend.services import retention
+
+    _migrate(settings)
+    engine = make_engine(settings.sqlalchemy_url)
+    tracker_store = TrackerStore.from_settings(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            report = retention.purge(session, tracker_store, settings, now=utcnow(),
+                                     dry_run=args.dry_run)
+    finally:
+        tracker_store.close()
+        engine.dispose()
+    for line in report.lines():
+        print(line)
     return 0
 
 
@@ -132,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         "close-unverified",
         help="close requests not verified within UNVERIFIED_CLOSE_DAYS (for a daily cron)",
     ).set_defaults(func=cmd_close_unverified)
+    purge = sub.add_parser("purge", help="delete what is past its retention period "
+                                         "(serve runs it every RETENTION_PURGE_HOURS)")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="only print what would be deleted")
+    purge.set_defaults(func=cmd_purge)
     agent = sub.add_parser("create-agent", help="create a support agent for the console")
     agent.add_argument("email")
     agent.add_argument("--name", help="shown to colleagues and in the transcript")

@@ -27,6 +27,7 @@ from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail.mailer import Mailer, make_mailer
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
+from privacy_backend.services import retention
 from privacy_backend.site import exports, unsubscribe
 from privacy_backend.site import routes as site
 
@@ -67,6 +68,23 @@ async def _send_queued_mail(app: FastAPI) -> None:
             log.exception("sending queued mail failed")
 
 
+def purge_once(app: FastAPI) -> None:
+    """Delete what is past its retention period (`services.retention`)."""
+    with app.state.sessionmaker() as session:
+        retention.purge(session, app.state.tracker_store, app.state.settings,
+                        now=app.state.clock())
+
+
+async def _purge_daily(app: FastAPI) -> None:
+    """The retention purge at start-up, then every RETENTION_PURGE_HOURS."""
+    while True:
+        try:
+            await asyncio.to_thread(purge_once, app)
+        except Exception:  # a failed purge is retried at the next interval
+            log.exception("the retention purge failed")
+        await asyncio.sleep(app.state.settings.retention_purge_hours * 3600)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -78,8 +96,8 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Does not migrate the database: `privacy-backend serve` does that first,
     and runs the background work (`background=True`): timing out handoffs nobody took and
-    retrying their Slack messages, and retrying the outbox's mail that was not handed over
-    at the first attempt."""
+    retrying their Slack messages, retrying the outbox's mail that was not handed over at
+    the first attempt, and the retention purge (daily)."""
     settings = settings or Settings()
     owns_engine = engine is None
     engine = engine or make_engine(settings.sqlalchemy_url)
@@ -87,7 +105,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_sweep_handoffs(app)),
-                 asyncio.create_task(_send_queued_mail(app))] if background else []
+                 asyncio.create_task(_send_queued_mail(app)),
+                 asyncio.create_task(_purge_daily(app))] if background else []
         yield
         for task in tasks:
             task.cancel()

@@ -100,6 +100,16 @@ class Settings(SharedSettings):
     # Fulfilment: how long the signed link to an access request's export package works
     # (the package is deleted by the purge after that).
     export_link_ttl_days: int = Field(default=7, ge=1, le=90)
+    # Retention (`services.retention`, run daily by `serve` and by `privacy-backend purge`):
+    # conversations nobody verified, by their last message; conversations linked to a
+    # verified address (CCPA regs §7101 keep request records 24 months); mail files; and
+    # requests closed unverified, by their closing.
+    retention_unverified_conversation_days: int = Field(default=30, ge=1)
+    retention_verified_conversation_days: int = Field(default=730, ge=1)
+    retention_mail_days: int = Field(default=30, ge=1)
+    retention_closed_unverified_days: int = Field(default=90, ge=1)
+    # How often `serve` runs the purge.
+    retention_purge_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("preference_channels", "preference_topics", mode="after")
     @classmethod
