@@ -13,7 +13,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from privacy_backend import __version__
-from privacy_backend.api.routes import handoffs, health, preferences, requests, verifications
+from privacy_backend.api.routes import (
+    conversations,
+    handoffs,
+    health,
+    preferences,
+    requests,
+    verifications,
+)
 from privacy_backend.console import routes as console
 from privacy_backend.core import errors
 from privacy_backend.core.clock import Clock, utcnow
@@ -157,5 +164,6 @@ def create_app(
     api.include_router(verifications.router)
     api.include_router(preferences.router)
     api.include_router(handoffs.router)
+    api.include_router(conversations.router)
     app.include_router(api)
     return app
