@@ -13,7 +13,11 @@ into it with the visitor's verified status. Here the server issues every session
   session receives nothing and writes nothing.
 * `end_session` restarts the conversation (every slot is cleared, the verified address
   with them), leaves its room and forgets the binding; the widget then forgets its history
-  and token and asks for a new session.
+  and token and asks for a new session. With `{"erase": true}` ("Delete chat") the channel
+  then asks the backend to erase the conversation (`POST /api/v1/conversations/{id}/erase`
+  with the assistant's token): the socket's own conversation, never one the client names.
+  The backend keeps a conversation in which an address was verified (it belongs to that
+  person's requests); `session_ended` says `{"erased": true|false, "reason": ...}`.
 
 Client input is checked before Rasa sees it: the message must be text of at most
 `MAX_MESSAGE_CHARS`, and metadata a JSON object of at most `MAX_METADATA_CHARS`; anything
@@ -38,6 +42,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import jwt
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
@@ -48,6 +53,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 5000
 MAX_METADATA_CHARS = 4096
 SESSION_DAYS = 30  # how long a widget may resume its conversation after its last session
+ERASE_TIMEOUT_SECONDS = 10.0
 _ALGORITHM = "HS256"
 _AUDIENCE = "privacy-assistant-widget"
 
@@ -118,7 +124,30 @@ class WidgetSocketIOInput(SocketIOInput):
             raise ValueError("the socket.io channel's session_secret (WIDGET_SESSION_SECRET) "
                              "needs at least 32 characters")
         channel.session_secret = secret  # type: ignore[attr-defined]
+        # Where "Delete chat" is sent: the backend, with the assistant's token.
+        channel.backend_url = str((credentials or {}).get("backend_url") or "").rstrip("/")  # type: ignore[attr-defined]
+        channel.backend_token = str((credentials or {}).get("backend_token") or "")  # type: ignore[attr-defined]
         return channel
+
+    async def erase(self, session_id: str) -> dict[str, Any]:
+        """Ask the backend to erase the conversation; what `session_ended` tells the widget."""
+        url: str = self.backend_url  # type: ignore[attr-defined]
+        token: str = self.backend_token  # type: ignore[attr-defined]
+        if not url or not token:
+            return {"erased": False, "reason": "unavailable"}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+                    total=ERASE_TIMEOUT_SECONDS)) as http:
+                async with http.post(f"{url}/api/v1/conversations/{session_id}/erase",
+                                     headers={"Authorization": f"Bearer {token}"}) as answer:
+                    if answer.status == 200:
+                        return {"erased": True, "reason": None}
+                    if answer.status == 409:
+                        return {"erased": False, "reason": "verified"}
+                    logger.warning("the backend answered %d to erasing a chat", answer.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("the backend did not erase a chat: %s", type(exc).__name__)
+        return {"erased": False, "reason": "unavailable"}
 
     def get_output_channel(self) -> SocketIOOutput | None:
         if self.sio is None:
@@ -184,7 +213,7 @@ class WidgetSocketIOInput(SocketIOInput):
                 sender_id, input_channel=self.name(), metadata=metadata))
 
         @sio.on("end_session", namespace=self.namespace)
-        async def end_session(sid: str, _data: Any = None) -> None:
+        async def end_session(sid: str, data: Any = None) -> None:
             session_id = await bound_session(sid)
             if session_id is None:
                 await refuse(sid, "no_session")
@@ -194,7 +223,11 @@ class WidgetSocketIOInput(SocketIOInput):
                 "/restart", CollectingOutputChannel(), session_id, input_channel=self.name()))
             await sio.leave_room(sid, session_id, namespace=self.namespace)
             await sio.save_session(sid, {}, namespace=self.namespace)
-            await sio.emit("session_ended", {}, room=sid)
+            outcome: dict[str, Any] = {}
+            if isinstance(data, dict) and data.get("erase") is True:
+                # The socket's own conversation: a `session_id` in `data` is never read.
+                outcome = await self.erase(session_id)
+            await sio.emit("session_ended", outcome, room=sid)
             logger.debug("a widget ended its conversation")
 
         return blueprint

@@ -34,7 +34,7 @@ def _start(port: int, **env: str) -> subprocess.Popen[str]:
     # the server reads the file whole, so each needs a value (those channels are not started).
     base.setdefault("WIDGET_SESSION_SECRET", "widget-session-secret-for-tests-0123456789")
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_TEAM_ID",
-                 "SLACK_PRIVACY_CHANNEL", "REDIS_URL"):
+                 "SLACK_PRIVACY_CHANNEL", "REDIS_URL", "BACKEND_URL", "PRIVACY_API_TOKEN"):
         base.setdefault(name, "")
     return subprocess.Popen([str(RASA_PYTHON), str(SERVER), str(port)], env={**base, **env},
                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -58,6 +58,7 @@ def _start(port: int, standin: SlackStandIn, **env: str) -> subprocess.Popen[str
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": standin.url, "SLACK_TEAM_ID": TEAM_ID,
         "SLACK_PRIVACY_CHANNEL": PRIVACY_CHANNEL, "REDIS_URL": "",
+        "BACKEND_URL": "", "PRIVACY_API_TOKEN": "",
     })
     base.update(env)
     return subprocess.Popen([str(RASA_PYTHON), str(SERVER), str(port)], env=base,

@@ -21,6 +21,7 @@ import pytest
 import socketio
 
 from privacy_assistant.stack import Stack
+from tests.e2e.mail import latest_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,12 +35,17 @@ class Browser:
         self.errors: list[dict[str, Any]] = []
         self.confirmed: list[dict[str, Any]] = []
         self.ended = threading.Event()
+        self.ended_with: list[dict[str, Any]] = []
         self.client.on("bot_uttered", self.bot.append)
         self.client.on("error", self.errors.append)
         self.client.on("session_confirm", self.confirmed.append)
-        self.client.on("session_ended", lambda *_: self.ended.set())
+        self.client.on("session_ended", self._ended)
         self.client.connect(url, socketio_path="/socket.io", transports=["polling"],
                             wait_timeout=20)
+
+    def _ended(self, data: Any = None) -> None:
+        self.ended_with.append(data if isinstance(data, dict) else {})
+        self.ended.set()
 
     def session(self, **data: Any) -> dict[str, Any]:
         before = len(self.confirmed)
@@ -201,6 +207,44 @@ def test_end_chat_restarts_the_conversation_and_unbinds_the_socket(
     assert visitor.errors[-1] == {"error": "no_session"}
     assert "are you still there?" not in _user_texts(stack, session_id)
     assert visitor.session()["session_id"] != session_id
+
+
+def test_delete_chat_erases_the_sockets_own_conversation_and_no_other(
+        stack: Stack, browsers: list[Browser]) -> None:
+    visitor = _open(stack, browsers)
+    victim_id = visitor.session()["session_id"]
+    visitor.say("what data do you collect?")
+    _wait(lambda: visitor.texts())
+    attacker = _open(stack, browsers)
+    own = attacker.session()["session_id"]
+    attacker.say("do you sell my data?")
+    _wait(lambda: attacker.texts())
+    assert _event_types(stack, own)
+
+    # The attacker names the victim's conversation; the channel erases the socket's own.
+    attacker.client.emit("end_session", {"erase": True, "session_id": victim_id})
+    assert attacker.ended.wait(30)
+    assert attacker.ended_with[-1] == {"erased": True, "reason": None}
+    assert _event_types(stack, own) == []
+    assert _user_texts(stack, victim_id) == ["what data do you collect?"]
+
+
+def test_delete_chat_keeps_a_conversation_that_verified_an_address(
+        stack: Stack, browsers: list[Browser]) -> None:
+    mail_dir = Path(stack.env["MAIL_DIR"])
+    email = "widget.delete@example.com"
+    visitor = _open(stack, browsers)
+    session_id = visitor.session()["session_id"]
+    visitor.say("opt me out of everything")
+    _wait(lambda: visitor.texts())
+    visitor.say(email)
+    _wait(lambda: len(visitor.texts()) >= 2)
+    visitor.say(latest_code(mail_dir, email))
+    _wait(lambda: any("opted out" in t for t in visitor.texts()))
+    visitor.client.emit("end_session", {"erase": True})
+    assert visitor.ended.wait(30)
+    assert visitor.ended_with[-1] == {"erased": False, "reason": "verified"}
+    assert "opt me out of everything" in _user_texts(stack, session_id)
 
 
 def _event_types(stack: Stack, sender_id: str) -> list[str]:
