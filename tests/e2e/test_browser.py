@@ -7,6 +7,7 @@ docs/screenshots/."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -183,3 +184,39 @@ def test_visitor_and_agent(browser: Browser, stack: Stack, agent: str) -> None:
     expect(console.get_by_label("Password")).to_be_visible()
     console_context.close()
     visitor_context.close()
+
+
+def _stored_events(stack: Stack, sender_id: str) -> int:
+    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
+        return int(db.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?",
+                              (sender_id,)).fetchone()[0])
+
+
+def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(
+        browser: Browser, stack: Stack) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{stack.env['BACKEND_URL']}/")
+    visitor = Visitor(page)
+    visitor.open_chat()
+    notice = visitor.log.locator(".pa-notice").first
+    expect(notice).to_contain_text("This chat is recorded")
+    statement = notice.get_by_role("link", name="privacy statement")
+    expect(statement).to_have_attribute("href", re.compile(r"#info-we-collect$"))
+
+    visitor.say("can my kid use this?")
+    visitor.bot_said(r"child|13|16")
+    session_id = page.evaluate(
+        "JSON.parse(localStorage.getItem('privacy-assistant-chat')).sessionId")
+    assert _stored_events(stack, session_id) > 0
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete this chat").click()
+    expect(visitor.log.locator(".pa-outcome")).to_have_text("This chat was deleted.",
+                                                            timeout=REPLY_TIMEOUT)
+    expect(visitor.log.locator(".pa-user")).to_have_count(0)
+    expect(visitor.log.locator(".pa-notice").first).to_contain_text("This chat is recorded")
+    assert _stored_events(stack, session_id) == 0
+    visitor.connected()  # a new conversation begins
+    shot(page, "widget-chat-deleted")
+    context.close()

@@ -5,7 +5,9 @@
  * `session_request` after a reload, so Rasa keeps talking in the same conversation; nobody
  * who only knows the id can join it. "End chat" ends the conversation on the server (its
  * slots, the verified address among them, are cleared) and forgets the token and history
- * here. Bot buttons send their payload and show their title. Links to sections of this page
+ * here; "Delete chat" also has the server erase the conversation, unless an email address
+ * was verified in it (then it belongs to that person's requests and is kept). The log always
+ * begins with a notice that the chat is recorded, linked to the statement. Bot buttons send their payload and show their title. Links to sections of this page
  * scroll to the section. */
 (function () {
   "use strict";
@@ -48,9 +50,11 @@
   var header = el("div", { "class": "pa-header" });
   var title = el("h2", { id: "pa-title", "class": "pa-title" }, config.title);
   var endButton = el("button", { type: "button", "class": "pa-end" }, "End chat");
+  var deleteButton = el("button", { type: "button", "class": "pa-end pa-delete",
+    "aria-label": "Delete this chat" }, "Delete chat");
   var closeButton = el("button", { type: "button", "class": "pa-close",
     "aria-label": "Close the chat" }, "×");
-  header.append(title, endButton, closeButton);
+  header.append(title, endButton, deleteButton, closeButton);
   var status = el("p", { "class": "pa-status", role: "status", "data-state": "connecting" },
     "Connecting…");
   var log = el("div", { "class": "pa-log", role: "log", "aria-live": "polite",
@@ -106,6 +110,28 @@
       return match;
     });
     container.append(document.createTextNode(text.slice(last)));
+  }
+
+  // The first thing in the log: the chat is recorded, and where the statement says so.
+  var STATEMENT_SECTION = "info-we-collect";
+  function renderNotice() {
+    var notice = el("p", { "class": "pa-notice" });
+    var link = el("a", { href: (config.siteUrl || "").replace(/\/$/, "") + "/#" +
+      STATEMENT_SECTION }, "privacy statement");
+    link.addEventListener("click", function (event) {
+      if (isThisPage(new URL(link.href))) {
+        event.preventDefault();
+        scrollToSection(STATEMENT_SECTION);
+      }
+    });
+    notice.append(document.createTextNode("This chat is recorded so that we can answer you " +
+      "and handle your requests, as our "), link, document.createTextNode(" describes. " +
+      "“Delete chat” erases it at once, unless you verified your email in it."));
+    log.append(notice);
+  }
+
+  function note(text) {
+    log.append(el("p", { "class": "pa-notice pa-outcome" }, text));
   }
 
   function render(item) {
@@ -165,14 +191,24 @@
       // The stored conversation could not be resumed: its history belongs to no session now.
       state.history = [];
       log.textContent = "";
+      renderNotice();
     }
     state.sessionId = data.session_id;
     state.sessionToken = data.session_token;
     save();
     setStatus("online", "Connected");
   });
-  socket.on("session_ended", function () {
+  var OUTCOMES = {
+    deleted: "This chat was deleted.",
+    verified: "This chat was ended but kept: you verified your email in it, so it belongs " +
+      "to your request. Ask for your data to be deleted to have it erased with the rest.",
+    unavailable: "This chat was ended, but it could not be deleted just now. Chats in " +
+      "which no email was verified are deleted after 30 days."
+  };
+  socket.on("session_ended", function (outcome) {
     forget();
+    if (outcome && outcome.erased === true) note(OUTCOMES.deleted);
+    else if (outcome && OUTCOMES[outcome.reason]) note(OUTCOMES[outcome.reason]);
     socket.emit("session_request", {});
   });
   socket.on("disconnect", function () {
@@ -204,6 +240,7 @@
     state = fresh(state.open);
     save();
     log.textContent = "";
+    renderNotice();
   }
   endButton.addEventListener("click", function () {
     if (connected && state.sessionToken) {
@@ -212,6 +249,19 @@
     } else {
       forget();  // offline: the token is forgotten, so the conversation cannot be resumed
     }
+    input.focus();
+  });
+
+  deleteButton.addEventListener("click", function () {
+    if (!connected || !state.sessionToken) {
+      note("The assistant cannot be reached right now, so the chat cannot be deleted yet.");
+      return;
+    }
+    if (!window.confirm("Delete this chat? What you wrote and the answers are erased.")) {
+      return;
+    }
+    setStatus("connecting", "Deleting the chat…");
+    socket.emit("end_session", { erase: true });
     input.focus();
   });
 
@@ -238,6 +288,7 @@
     if (event.key === "Escape") setOpen(false, true);
   });
 
+  renderNotice();
   state.history.forEach(render);
   setOpen(Boolean(state.open), false);
 }());
