@@ -15,9 +15,12 @@ from sqlalchemy.engine import make_url
 
 from privacy_backend.core.db import make_engine, upgrade
 from privacy_backend.core.settings import Settings
+from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.main import create_app
 
+from .console_support import clean
 from .support import ALL_TABLES, STAFF_TOKEN, TOKEN, Api, FakeClock, TestClient
+from .tracker_support import rasa_store
 
 ENV_VARS = [name.upper() for name in Settings.model_fields] + ["BACKEND_URL", "BACKEND_TIMEOUT"]
 POSTGRES_URL = os.environ.get(
@@ -105,3 +108,22 @@ def api(db: Engine, settings: Settings, clock: FakeClock) -> Iterator[Api]:
     app = create_app(settings, engine=db, clock=clock)
     with TestClient(app) as client:
         yield Api(client=client, engine=db, settings=settings, clock=clock)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[TrackerStore]:
+    """An empty tracker store shaped like Rasa's, in a SQLite file of the test's own."""
+    tracker = rasa_store(tmp_path)
+    yield tracker
+    tracker.close()
+
+
+@pytest.fixture
+def store_api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore
+              ) -> Iterator[Api]:
+    """The app reading and erasing conversations in `store`; handoffs and agents emptied
+    after the test, like the rest."""
+    app = create_app(settings, engine=db, clock=clock, tracker_store=store)
+    with TestClient(app) as client:
+        yield Api(client=client, engine=db, settings=settings, clock=clock)
+    clean(db)

@@ -3,36 +3,20 @@ verified an address in, and nothing else; tried from the attacker's side too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.models import Handoff
-from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
-from privacy_backend.main import create_app
 
-from .console_support import clean
-from .support import STAFF_HEADERS, Api, FakeClock, TestClient
-from .tracker_support import chat, event_count, rasa_store
+from .support import STAFF_HEADERS, Api
+from .tracker_support import chat, event_count
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[TrackerStore]:
-    tracker = rasa_store(tmp_path)
-    yield tracker
-    tracker.close()
-
-
-@pytest.fixture
-def api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore) -> Iterator[Api]:
-    app = create_app(settings, engine=db, clock=clock, tracker_store=store)
-    with TestClient(app) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)
+def api(store_api: Api) -> Api:
+    return store_api
 
 
 def _handoffs(api: Api, conversation: str) -> int:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import email.utils
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.models import (
@@ -30,12 +29,10 @@ from privacy_backend.core.models import (
 )
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
-from privacy_backend.main import create_app
 from privacy_backend.services import erasure
 
-from .console_support import clean
-from .support import Api, FakeClock, TestClient
-from .tracker_support import chat, event_count, rasa_store
+from .support import Api
+from .tracker_support import chat, event_count
 
 ADA, BOB = "ada@example.com", "bob@example.com"
 ADA_CONV, BOB_CONV = "conv-ada", "conv-bob"
@@ -44,18 +41,8 @@ BOB_SAYS = "bob's own question about cookies"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[TrackerStore]:
-    tracker = rasa_store(tmp_path)
-    yield tracker
-    tracker.close()
-
-
-@pytest.fixture
-def api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore) -> Iterator[Api]:
-    app = create_app(settings, engine=db, clock=clock, tracker_store=store)
-    with TestClient(app) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)  # the handoffs
+def api(store_api: Api) -> Api:
+    return store_api
 
 
 def _verified(api: Api, request_type: str, address: str, conversation: str,

@@ -5,23 +5,20 @@ reports the same. The periods come from the settings; the items' ages are set he
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privacy_backend import cli
 from privacy_backend.core.models import Export, Handoff, PrivacyRequest
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
-from privacy_backend.main import create_app
 from privacy_backend.services import retention
 
-from .console_support import clean
-from .support import Api, FakeClock, TestClient
+from .support import Api
 from .tracker_support import chat, event_count, rasa_store
 
 DAY = timedelta(days=1)
@@ -29,18 +26,8 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[TrackerStore]:
-    tracker = rasa_store(tmp_path)
-    yield tracker
-    tracker.close()
-
-
-@pytest.fixture
-def api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore) -> Iterator[Api]:
-    app = create_app(settings, engine=db, clock=clock, tracker_store=store)
-    with TestClient(app) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)
+def api(store_api: Api) -> Api:
+    return store_api
 
 
 def _purge(api: Api, store: TrackerStore, now: datetime, dry_run: bool) -> dict[str, int]:

@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import email.utils
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from email.message import Message
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import Engine
 
 from privacy_backend.core.models import AgentRole
-from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
-from privacy_backend.main import create_app
 from privacy_backend.services.handoffs import handle
 
-from .console_support import Console, clean, make_agent
-from .support import Api, FakeClock, TestClient
-from .tracker_support import chat, rasa_store
+from .console_support import Console, make_agent
+from .support import Api
+from .tracker_support import chat
 
 ADMIN = "priya.admin@example.com"
 AGENT = "sam@example.com"
@@ -40,18 +35,8 @@ NOW = datetime(2025, 3, 10, 14, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[TrackerStore]:
-    tracker = rasa_store(tmp_path)
-    yield tracker
-    tracker.close()
-
-
-@pytest.fixture
-def api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore) -> Iterator[Api]:
-    app = create_app(settings, engine=db, clock=clock, tracker_store=store)
-    with TestClient(app) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)  # agents, their sessions
+def api(store_api: Api) -> Api:
+    return store_api
 
 
 def _login(api: Api, address: str, role: AgentRole) -> Console:
