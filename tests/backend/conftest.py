@@ -14,12 +14,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from privacy_backend.core.db import make_engine, upgrade
+from privacy_backend.core.models import Base
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.main import create_app
 
-from .console_support import clean
-from .support import ALL_TABLES, STAFF_TOKEN, TOKEN, Api, FakeClock, TestClient
+from .support import STAFF_TOKEN, TOKEN, Api, FakeClock, TestClient
 from .tracker_support import rasa_store
 
 ENV_VARS = [name.upper() for name in Settings.model_fields] + ["BACKEND_URL", "BACKEND_TIMEOUT"]
@@ -80,11 +80,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Engine]:
-    """The engine, emptied after the test (tests commit for real, like the service does)."""
+    """The engine, with every table emptied after the test (tests commit for real, like the
+    service does), children before parents, so that no test sees another's rows."""
     yield engine
     with engine.begin() as conn:
-        for model in ALL_TABLES:
-            conn.execute(model.__table__.delete())
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture
@@ -121,9 +122,7 @@ def store(tmp_path: Path) -> Iterator[TrackerStore]:
 @pytest.fixture
 def store_api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore
               ) -> Iterator[Api]:
-    """The app reading and erasing conversations in `store`; handoffs and agents emptied
-    after the test, like the rest."""
+    """The app reading and erasing conversations in `store`."""
     app = create_app(settings, engine=db, clock=clock, tracker_store=store)
     with TestClient(app) as client:
         yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)
