@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -27,7 +26,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 from tests.slack_standin import (
     BOT_TOKEN,
     BOT_USER_ID,
@@ -45,7 +44,7 @@ RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = Path(__file__).with_name("slack_channel_server.py")
 PRIVACY_CHANNEL = "C0PRIVACY"
 MEMBER, OUTSIDER = "U0MEMBER", "U0OUTSIDER"
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS = TEST_REDIS_URL
 
 
 def _start(port: int, standin: SlackStandIn, **env: str) -> subprocess.Popen[str]:
@@ -440,17 +439,9 @@ def test_without_a_bot_token_the_channel_is_off(standin: SlackStandIn) -> None:
         _stop(process)
 
 
-def _redis_reason() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return None
-    except OSError as exc:
-        return f"Redis not reachable on 127.0.0.1:6379 ({exc.strerror or exc})"
-
-
 def test_two_replicas_sharing_redis_answer_a_message_once(standin: SlackStandIn) -> None:
     """Slack delivers to the load balancer; a retry may land on the other replica."""
-    reason = _redis_reason()
+    reason = unreachable(REDIS)
     if reason:
         pytest.skip(reason)
     ports = [free_port(), free_port()]
