@@ -29,6 +29,13 @@ no bot message reaches a persistent session), and custom payloads are sent as
 response's text goes out as one message: Rasa's output splits text at blank lines, which cuts
 a quoted passage into several bubbles.
 
+With `redis_url` (`REDIS_URL`) set, the socket.io server's client manager is python-socketio's
+`AsyncRedisManager`: a message emitted on one Rasa replica (a bot reply, or an agent's
+message sent through the HTTP API of whichever replica the load balancer chose) is published
+on Redis and delivered by the replica that holds the visitor's socket. Rasa 3.6 builds its
+`AsyncServer` without a client manager and has no option for one, so the channel swaps it in
+before the first connection (the server starts its manager on the first connection).
+
 The channel keeps the name `socketio`, so `output_channel=socketio` in the HTTP API (agent
 messages, trigger_intent) finds it.
 """
@@ -44,6 +51,7 @@ from typing import Any
 
 import aiohttp
 import jwt
+import socketio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
@@ -54,6 +62,8 @@ MAX_MESSAGE_CHARS = 5000
 MAX_METADATA_CHARS = 4096
 SESSION_DAYS = 30  # how long a widget may resume its conversation after its last session
 ERASE_TIMEOUT_SECONDS = 10.0
+# The Redis pub/sub channel on which replicas pass each other the messages they emit.
+SOCKETIO_CHANNEL = "privacy-assistant:socketio"
 _ALGORITHM = "HS256"
 _AUDIENCE = "privacy-assistant-widget"
 
@@ -127,6 +137,8 @@ class WidgetSocketIOInput(SocketIOInput):
         # Where "Delete chat" is sent: the backend, with the assistant's token.
         channel.backend_url = str((credentials or {}).get("backend_url") or "").rstrip("/")  # type: ignore[attr-defined]
         channel.backend_token = str((credentials or {}).get("backend_token") or "")  # type: ignore[attr-defined]
+        # Where replicas share their rooms; empty: the rooms live in this process.
+        channel.redis_url = str((credentials or {}).get("redis_url") or "")  # type: ignore[attr-defined]
         return channel
 
     async def erase(self, session_id: str) -> dict[str, Any]:
@@ -160,6 +172,11 @@ class WidgetSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
+        redis_url: str = getattr(self, "redis_url", "")
+        if redis_url:
+            manager = socketio.AsyncRedisManager(redis_url, channel=SOCKETIO_CHANNEL)
+            manager.set_server(sio)
+            sio.manager = manager
         secret: str = self.session_secret  # type: ignore[attr-defined]
 
         async def refuse(sid: str, reason: str) -> None:
