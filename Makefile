@@ -16,11 +16,14 @@ PIP_QUIET ?= --quiet --disable-pip-version-check
 RASA_TRAIN_ENV := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 \
 	TF_INTRA_OP_PARALLELISM_THREADS=1
 
-.PHONY: help install train run test test-conversations test-python lint bench lock clean
+REPLICAS ?= 2
+
+.PHONY: help install train run run-scaled test test-conversations test-python lint bench lock clean
 
 help:
 	@echo "make run    - install what is missing, train if the training data changed, start everything"
 	@echo "make test   - the same setup, then the whole test suite"
+	@echo "make run-scaled REPLICAS=2 - several Rasa replicas behind HAProxy on PostgreSQL and Redis"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (results go in docs/benchmarks.md)"
 
@@ -56,6 +59,12 @@ train: $(MODEL)
 # --- the two commands ----------------------------------------------------------------------
 run: install $(MODEL)
 	$(VENV)/bin/privacy-assistant run
+
+# REPLICAS Rasa servers, each with its own action server, behind HAProxy on RASA_PORT, on the
+# PostgreSQL and Redis that DATABASE_URL, TRACKER_STORE_URL and REDIS_URL name (default: this
+# machine's, 127.0.0.1:5432 database `test` and 127.0.0.1:6379).
+run-scaled: install $(MODEL)
+	$(VENV)/bin/privacy-assistant run --replicas $(REPLICAS)
 
 test: install $(MODEL) test-conversations test-python
 

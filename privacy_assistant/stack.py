@@ -1,10 +1,15 @@
 """Start the whole assistant in the foreground: backend, action server, Rasa server.
 
-`make run` calls `privacy-assistant run`. Each process runs in its own process group; the
-supervisor waits until each answers its health check, prints the URLs, streams the logs
-with a name prefix, and on Ctrl-C (or when any process dies) stops every process group,
-first with SIGTERM, then SIGKILL, so no process is left behind. The end-to-end tests use
-the same `Stack` on free loopback ports.
+`make run` calls `privacy-assistant run`. `make run-scaled REPLICAS=N` calls
+`privacy-assistant run --replicas N`: N action servers and N Rasa servers (each Rasa server
+with its own action server) on free loopback ports, behind HAProxy on `RASA_HOST:RASA_PORT`,
+sharing PostgreSQL (`DATABASE_URL`, `TRACKER_STORE_URL`) and Redis (`REDIS_URL`: the
+conversation locks, the socket.io rooms, the Slack events taken); see `scaled_env`.
+
+Each process runs in its own process group; the supervisor waits until each answers its
+health check, prints the URLs, streams the logs with a name prefix, and on Ctrl-C (or when
+any process dies) stops every process group, first with SIGTERM, then SIGKILL, so no
+process is left behind. The end-to-end tests use the same `Stack` on free loopback ports.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from privacy_assistant.config import GENERATED_SECRETS, PROJECT_ROOT, StackSettings, resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
@@ -72,52 +79,189 @@ def _http_ok(url: str, headers: Mapping[str, str] | None = None, timeout: float 
 STAFF_ONLY = frozenset({"PRIVACY_STAFF_TOKEN"})
 
 
-def build_services(env: Mapping[str, str]) -> list[Service]:
-    """The three processes, in start order, with the commands and health checks they need."""
-    python = sys.executable
-    return [
-        Service(
+def build_services(env: Mapping[str, str], replicas: int = 1) -> list[Service]:
+    """The processes in start order, with the commands and health checks they need: the
+    backend, then an action server and a Rasa server (with `replicas` > 1, that many of each
+    and HAProxy in front of the Rasa servers)."""
+    if replicas > 1:
+        return _scaled_services(env, replicas)
+    return [_backend(env), _actions(env), _rasa(env)]
+
+
+def _backend(env: Mapping[str, str]) -> Service:
+    return Service(
             name="backend",
             argv=[
-                python, "-m", "privacy_backend.cli", "serve",
+                sys.executable, "-m", "privacy_backend.cli", "serve",
                 "--host", env["BACKEND_HOST"], "--port", env["BACKEND_PORT"],
             ],
             health_url=f"{env['BACKEND_URL']}/health",
             ready_timeout=60,
-        ),
-        Service(
-            name="actions",
+        )
+
+
+def _actions(env: Mapping[str, str], name: str = "actions", port: str | None = None) -> Service:
+    port = port or env["ACTION_SERVER_PORT"]
+    return Service(
+            name=name,
             argv=[
-                python, "-m", "rasa_sdk", "--actions", "actions",
-                "--port", env["ACTION_SERVER_PORT"],
+                sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", port,
             ],
             # rasa-sdk 3.6 takes its listening address from SANIC_HOST only.
             extra_env={"SANIC_HOST": env["ACTION_SERVER_HOST"]},
             hidden_env=STAFF_ONLY,
-            health_url=f"http://{env['ACTION_SERVER_HOST']}:{env['ACTION_SERVER_PORT']}/health",
+            health_url=f"http://{env['ACTION_SERVER_HOST']}:{port}/health",
             ready_timeout=60,
-        ),
-        Service(
-            name="rasa",
+        )
+
+
+def _rasa(env: Mapping[str, str], name: str = "rasa", port: str | None = None,
+          action_server_url: str | None = None) -> Service:
+    port = port or env["RASA_PORT"]
+    url = env["RASA_URL"] if port == env["RASA_PORT"] else loopback(env["RASA_HOST"], port)
+    return Service(
+            name=name,
             # scripts/rasa_run.py passes the API token to Rasa from the environment, so it
             # never appears on a command line.
             argv=[
                 str(RASA_PYTHON), str(PROJECT_ROOT / "scripts" / "rasa_run.py"),
                 "--model", env["RASA_MODEL"],
-                "--interface", env["RASA_HOST"], "--port", env["RASA_PORT"],
+                "--interface", env["RASA_HOST"], "--port", port,
                 "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                 "--cors", env["RASA_CORS"],
             ],
+            extra_env={"ACTION_SERVER_URL": action_server_url} if action_server_url else {},
             # /status answers once the model is loaded; it takes a JWT signed with the API
             # secret (privacy_assistant/rasa_auth.py), in a header.
-            health_url=f"{env['RASA_URL']}/status",
+            health_url=f"{url}/status",
             health_headers=partial(rasa_api_headers, env["RASA_API_TOKEN"],
                                    username="supervisor"),
             ready_timeout=240,
             hidden_env=STAFF_ONLY,
-        ),
-    ]
+        )
+
+
+def loopback(host: str, port: str) -> str:
+    """The address at which a client on this machine reaches a server bound to `host`."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+
+# --- the scaled profile ----------------------------------------------------------------------
+# What several Rasa replicas must share, and the servers `make run-scaled` uses on this
+# machine when the environment names none.
+SCALED_DEFAULTS = {
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "TRACKER_STORE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+    "DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
+}
+
+
+def scaled_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the scaled profile: the shared stores from the environment (or
+    this machine's PostgreSQL and Redis), each checked to answer. Raises StackError naming
+    what is missing: replicas on SQLite files or in-memory stores would corrupt each other's
+    conversations and lose agent replies."""
+    scaled = dict(env)
+    for name, default in SCALED_DEFAULTS.items():
+        if not scaled.get(name, "").strip() or scaled[name].startswith("sqlite"):
+            scaled[name] = default
+    problems = [f"{name}={_hide_password(scaled[name])}: {why}" for name in SCALED_DEFAULTS
+                if (why := unreachable(scaled[name]))]
+    if haproxy_binary() is None:
+        problems.append("HAProxy is not installed (Debian: apt-get install haproxy)")
+    if problems:
+        raise StackError("the scaled profile needs PostgreSQL, Redis and HAProxy:\n  "
+                         + "\n  ".join(problems))
+    return scaled
+
+
+def haproxy_binary() -> str | None:
+    """HAProxy's executable (Debian puts it in /usr/sbin, which a user's PATH may lack)."""
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+
+
+def unreachable(url: str) -> str | None:
+    """Why the server of a URL (redis://, postgresql://...) does not answer, or None."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+")[0]
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (6379 if scheme.startswith("redis") else 5432)
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return None
+    except OSError as exc:
+        return f"nothing answers on {host}:{port} ({exc.strerror or exc})"
+
+
+def _scaled_services(env: Mapping[str, str], replicas: int) -> list[Service]:
+    """The backend, `replicas` pairs of action server and Rasa server on free ports, and
+    HAProxy on the public Rasa port in front of the Rasa servers."""
+    pairs = [(str(free_port()), str(free_port())) for _ in range(replicas)]
+    actions = [_actions(env, f"actions-{i}", port) for i, (port, _) in enumerate(pairs)]
+    rasas = [_rasa(env, f"rasa-{i}", rasa_port,
+                   f"{loopback(env['ACTION_SERVER_HOST'], action_port)}/webhook")
+             for i, (action_port, rasa_port) in enumerate(pairs)]
+    config = Path(env["VAR_DIR"]) / "haproxy.cfg"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    servers = [(f"rasa-{i}", loopback(env["RASA_HOST"], rasa_port).split("//", 1)[1])
+               for i, (_, rasa_port) in enumerate(pairs)]
+    config.write_text(haproxy_config(env["RASA_HOST"], env["RASA_PORT"], servers),
+                      encoding="utf-8")
+    balancer = Service(
+        name="balancer",
+        argv=[haproxy_binary() or "haproxy", "-db", "-f", str(config)],
+        health_url=f"{env['RASA_URL']}/",
+        ready_timeout=30,
+        hidden_env=STAFF_ONLY,
+    )
+    return [_backend(env), *actions, *rasas, balancer]
+
+
+def haproxy_config(host: str, port: str, servers: list[tuple[str, str]]) -> str:
+    """HAProxy in front of the Rasa replicas.
+
+    REST turns and the HTTP API go round robin; a replica that refuses the connection (it
+    died) is skipped and the request goes to another (`retries`, `option redispatch`), so a
+    turn is never sent to a dead replica. socket.io is hashed on the client's address: a
+    long-polling client's requests must all reach the replica that holds its engine.io
+    session (a websocket is one connection and needs nothing). Rasa answers `GET /` once it
+    runs; a replica that fails two checks gets no traffic until it answers again.
+    """
+    lines = "\n".join(f"    server {name} {address} check inter 1s fall 2 rise 1"
+                      for name, address in servers)
+    return f"""# Written by privacy_assistant/stack.py for `make run-scaled`; edits are overwritten.
+global
+    maxconn 4096
+
+defaults
+    mode http
+    option httplog
+    timeout connect 2s
+    timeout client 5m
+    timeout server 5m
+    timeout tunnel 1h
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+
+frontend public
+    bind {host}:{port}
+    acl socketio path_beg /socket.io
+    use_backend socketio if socketio
+    default_backend rasa
+
+backend rasa
+    balance roundrobin
+    option httpchk GET /
+{lines}
+
+backend socketio
+    balance source
+    hash-type consistent
+    option httpchk GET /
+{lines}
+"""
 
 
 class Stack:
@@ -128,10 +272,13 @@ class Stack:
         env: Mapping[str, str],
         output: TextIO | None = None,
         services: list[Service] | None = None,
+        replicas: int = 1,
     ) -> None:
         self.env = dict(env)
         self.output = output
-        self.services = services if services is not None else build_services(self.env)
+        self.replicas = replicas
+        self.services = (services if services is not None
+                         else build_services(self.env, replicas))
         # Seconds from start() until each service answered its health check.
         self.ready_after: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -205,6 +352,20 @@ class Stack:
             self._spawn(service)
             self._wait_ready(service)
 
+    @contextmanager
+    def killed(self, name: str) -> Iterator[None]:
+        """One service killed at once (SIGKILL: no cleanup, as when its machine is lost) for
+        the duration of the block, then started again and healthy."""
+        service = next(s for s in self.services if s.name == name)
+        assert service.process is not None
+        _signal_group(service, signal.SIGKILL)
+        service.process.wait()
+        try:
+            yield
+        finally:
+            self._spawn(service)
+            self._wait_ready(service)
+
     def restart(self, name: str) -> None:
         """Stop one service and start it again (what a crash and a restart look like)."""
         with self.stopped(name):
@@ -216,6 +377,11 @@ class Stack:
             if service.process is not None and service.process.poll() is not None:
                 return service
         return None
+
+    def replica_urls(self) -> list[str]:
+        """Each Rasa server's own address (one, or each replica's behind the balancer)."""
+        return [s.health_url.removesuffix("/status") for s in self.services
+                if s.name == "rasa" or s.name.startswith("rasa-")]
 
     def secret_source(self, name: str) -> str:
         """Where an operator finds a secret without it being printed: its file in `var/`
@@ -245,7 +411,9 @@ class Stack:
             "Agent console": f"{self.env['BACKEND_URL']}/console",
             "Backend API docs": f"{self.env['BACKEND_URL']}/docs",
             "Backend health": f"{self.env['BACKEND_URL']}/health",
-            "Action server": self.env["ACTION_SERVER_URL"],
+            **({"Action server": self.env["ACTION_SERVER_URL"]} if self.replicas == 1 else {
+                f"Rasa replicas behind HAProxy ({self.env['VAR_DIR']}/haproxy.cfg)":
+                    "  ".join(self.replica_urls())}),
         }
 
     # -- stopping -------------------------------------------------------------------------
@@ -285,10 +453,20 @@ def _signal_group(service: Service, sig: signal.Signals) -> None:
 
 
 def run(
-    env: Mapping[str, str], out: TextIO = sys.stdout, services: list[Service] | None = None
+    env: Mapping[str, str], out: TextIO = sys.stdout, services: list[Service] | None = None,
+    replicas: int = 1,
 ) -> int:
     """Run the stack in the foreground until Ctrl-C or until a process dies."""
-    stack = Stack(env, output=out, services=services)
+    if replicas > 1:
+        try:
+            env = scaled_env(env)
+        except StackError as error:
+            print(f"Could not start {replicas} replicas: {error}", file=out, flush=True)
+            return 1
+        print(f"{replicas} Rasa replicas behind HAProxy, sharing "
+              + ", ".join(f"{name}={_hide_password(env[name])}" for name in SCALED_DEFAULTS),
+              file=out, flush=True)
+    stack = Stack(env, output=out, services=services, replicas=replicas)
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -296,7 +474,9 @@ def run(
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("Starting the backend, the action server and the Rasa server...", file=out, flush=True)
+    print("Starting the backend, the action server and the Rasa server"
+          + (f" ({replicas} of each and HAProxy)" if replicas > 1 else "") + "...",
+          file=out, flush=True)
     try:
         stack.start()
     except StackError as error:
@@ -334,14 +514,19 @@ def run(
 def main(argv: list[str] | None = None, run_stack: Callable[..., int] = run) -> None:
     parser = argparse.ArgumentParser(prog="privacy-assistant", description=__doc__)
     parser.add_argument("command", choices=["run", "env"], help="run the stack, or print config")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="Rasa servers (each with its own action server) behind HAProxy; "
+                             "more than 1 needs PostgreSQL and Redis (make run-scaled)")
     args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
     env = resolve()
     if args.command == "env":
         for key in sorted(_DOCUMENTED & set(env)):
             value = "<set>" if key in _SECRETS else _hide_password(env[key])
             print(f"{key}={value}")
         return
-    sys.exit(run_stack(env))
+    sys.exit(run_stack(env, replicas=args.replicas))
 
 
 def _hide_password(value: str) -> str:

@@ -12,8 +12,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from privacy_assistant.config import resolve
-from privacy_assistant.stack import Stack, build_services
+from privacy_assistant.stack import Stack, StackError, build_services, scaled_env
 from tests.conftest import PROJECT_ROOT, free_port
 
 # Each fake service serves /health over HTTP and starts a grandchild that would outlive a
@@ -153,3 +155,51 @@ def test_the_slack_webhook_is_printed_only_when_slack_is_on(tmp_path: Path) -> N
     on = Stack(resolve({"VAR_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-1"}, env_file=None),
                services=[])
     assert f"{on.env['RASA_URL']}/webhooks/slack/webhook" in on.urls().values()
+
+
+def test_the_scaled_profile_pairs_each_rasa_replica_with_its_own_action_server(
+        tmp_path: Path) -> None:
+    env = resolve({"VAR_DIR": str(tmp_path / "var"), "PATH": os.environ.get("PATH", "")},
+                  env_file=None)
+    services = {s.name: s for s in build_services(env, replicas=2)}
+    assert list(services) == ["backend", "actions-0", "actions-1", "rasa-0", "rasa-1",
+                              "balancer"]
+    ports = {name: s.argv[s.argv.index("--port") + 1] for name, s in services.items()
+             if "--port" in s.argv}
+    assert len(set(ports.values())) == len(ports)  # nobody shares a port
+    for i in (0, 1):
+        assert services[f"rasa-{i}"].extra_env["ACTION_SERVER_URL"].endswith(
+            f":{ports[f'actions-{i}']}/webhook")
+    assert all(services[n].hidden_env == {"PRIVACY_STAFF_TOKEN"}
+               for n in services if n != "backend")
+    # HAProxy listens on the public Rasa port and sends to both replicas.
+    config = (tmp_path / "var" / "haproxy.cfg").read_text()
+    assert f"bind {env['RASA_HOST']}:{env['RASA_PORT']}" in config
+    for i in (0, 1):
+        assert f"server rasa-{i} 127.0.0.1:{ports[f'rasa-{i}']} check" in config
+    socketio = config.split("backend socketio", 1)[1]
+    assert "balance source" in socketio  # long-polling needs one replica per client
+    assert services["balancer"].health_url == f"{env['RASA_URL']}/"
+
+
+def test_the_scaled_profile_names_the_store_that_does_not_answer(tmp_path: Path) -> None:
+    env = resolve({"VAR_DIR": str(tmp_path / "var"), "PATH": os.environ.get("PATH", ""),
+                   "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, env_file=None)
+    with pytest.raises(StackError) as raised:
+        scaled_env(env)
+    assert "REDIS_URL=redis://127.0.0.1:" in str(raised.value)
+    assert "nothing answers" in str(raised.value)
+
+
+def test_make_run_scaled_fails_clearly_without_its_stores(tmp_path: Path) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "privacy_assistant.stack", "run", "--replicas", "2"],
+        env={**os.environ, "VAR_DIR": str(tmp_path / "var"), "REDIS_URL": f"redis://{dead}/0",
+             "TRACKER_STORE_URL": f"postgresql://u@{dead}/db",
+             "DATABASE_URL": f"postgresql+psycopg2://u:secret@{dead}/db"},
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "Could not start 2 replicas" in done.stdout
+    assert "TRACKER_STORE_URL=postgresql://u@" in done.stdout
+    assert "secret" not in done.stdout  # the password is hidden

@@ -34,11 +34,10 @@ def slack() -> Iterator[SlackStandIn]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Stack]:
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
-    var_dir: Path = tmp_path_factory.mktemp("var")
+def isolated_env(var_dir: Path, **given: str) -> dict[str, str]:
+    """The stack's environment on free loopback ports with its state in `var_dir`: what the
+    machine's environment or `.env` says about ports, stores, URLs and secrets is set aside
+    (empty means the default), then `given` is applied."""
     overrides = {
         "VAR_DIR": str(var_dir),
         "BACKEND_PORT": str(free_port()),
@@ -50,22 +49,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iter
         "REST_CHANNEL_TOKEN": "",
         "WIDGET_SESSION_SECRET": "",
         "DATABASE_URL": "",
+        "TRACKER_STORE_URL": "",
         "TRACKER_STORE_DB": "",
         "MAIL_DIR": "",
         "SITE_URL": "",
         "BACKEND_URL": "",
         "RASA_URL": "",
+        "WIDGET_RASA_URL": "",
         "ACTION_SERVER_URL": "",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.url,
-        "SLACK_TEAM_ID": TEAM_ID,
-        "SLACK_PRIVACY_CHANNEL": PRIVACY_CHANNEL,
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_TEAM_ID": "",
+        "SLACK_PRIVACY_CHANNEL": "",
         "REDIS_URL": "",
+        **given,
     }
     base = {k: v for k, v in os.environ.items() if k not in overrides}
     base.update({k: v for k, v in overrides.items() if v})
-    env = resolve(base)
+    return resolve(base)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Stack]:
+    if not MODEL.is_file():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
+    env = isolated_env(tmp_path_factory.mktemp("var"), SLACK_BOT_TOKEN=BOT_TOKEN,
+                       SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
+                       SLACK_TEAM_ID=TEAM_ID, SLACK_PRIVACY_CHANNEL=PRIVACY_CHANNEL)
     with Stack(env, output=sys.stderr) as running:
         yield running
 
