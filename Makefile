@@ -84,6 +84,11 @@ bench: install $(MODEL)
 	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json
 	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json --baseline
 	$(VENV)/bin/python scripts/bench_turns.py
+	@# Where a statement question's time goes, then the stock `rasa init` bot beside this
+	@# assistant under the same load (one replica, then two behind HAProxy when PostgreSQL
+	@# and Redis answer); docs/benchmarks.md, "Load, side by side".
+	$(VENV)/bin/python scripts/profile_turn.py
+	$(VENV)/bin/python scripts/bench_load.py
 	@# Understanding: intent F1 by 5-fold cross-validation on the training data, then where
 	@# the held-out and the development sets' messages go (docs/benchmarks.md, "Routing").
 	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --config config.yml --cross-validation \

@@ -236,7 +236,6 @@ global
 
 defaults
     mode http
-    option httplog
     timeout connect 2s
     timeout client 5m
     timeout server 5m
