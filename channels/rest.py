@@ -10,31 +10,118 @@ is compared in constant time. The health route (`GET /webhooks/rest/`) stays ope
 credentials.yml gives the token as `token: ${REST_CHANNEL_TOKEN}`; the channel refuses to
 start without one of at least `MIN_TOKEN_CHARS` characters (`make run` generates one into
 `var/rest_channel_token`).
+
+**A retried turn is handled once.** A caller may send `"message_id"` (1-100 letters, digits
+or `_.:-`) with a message. The first attempt with a given (sender, message id) claims it
+with a lease of `LEASE_SECONDS`, renewed while the turn runs, and the answer is kept for
+`ANSWER_SECONDS` after it; any other attempt (a client's retry, or the load balancer's
+resend after a replica died) returns that answer instead of handling the message again, or
+waits for it while the first attempt runs. When the first attempt's replica died, its lease
+lapses: the next attempt claims the turn, and if the conversation's tracker already holds
+the message (Rasa saved the turn, then the replica died before answering), it answers with
+the bot messages that followed it, replayed through the output channel as Rasa does;
+otherwise it handles the message. The claims and answers live in Redis when `redis_url`
+(`REDIS_URL`) is set, shared by every replica, else in this process. Without a message id a
+message is handled every time it is sent, as in Rasa.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
+import json
+import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+logger = logging.getLogger(__name__)
+
 MIN_TOKEN_CHARS = 32
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+LEASE_SECONDS = 10  # a turn's claim lapses this long after its replica stopped renewing it
+RENEW_SECONDS = 3
+ANSWER_SECONDS = 24 * 3600  # how long a retry gets the first attempt's answer
+WAIT_SECONDS = 30  # how long a retry waits for an attempt still running
+_PENDING = b"pending"
+
+
+class Turns:
+    """Claims and answers of turns sent with a message id, keyed by a hash of (sender,
+    message id): in Redis (`SET NX EX`, shared by every replica) when a URL is given, else in
+    this process."""
+
+    prefix = "privacy-assistant:rest:"
+
+    def __init__(self, redis_url: str = "") -> None:
+        self._local: dict[str, tuple[bytes, float]] = {}
+        self._redis: Any = None
+        if redis_url:
+            from redis.asyncio import Redis  # the Rasa environment has redis for its stores
+
+            self._redis = Redis.from_url(redis_url)
+
+    @classmethod
+    def key(cls, sender_id: str, message_id: str) -> str:
+        digest = hashlib.sha256(f"{sender_id}\0{message_id}".encode()).hexdigest()
+        return cls.prefix + digest
+
+    def _get_local(self, key: str) -> bytes | None:
+        value, expires = self._local.get(key, (b"", 0.0))
+        return value if expires > time.monotonic() else None
+
+    async def claim(self, key: str) -> bool:
+        if self._redis is not None:
+            return bool(await self._redis.set(key, _PENDING, nx=True, ex=LEASE_SECONDS))
+        if self._get_local(key) is not None:
+            return False
+        if len(self._local) > 50_000:
+            now = time.monotonic()
+            self._local = {k: v for k, v in self._local.items() if v[1] > now}
+        self._local[key] = (_PENDING, time.monotonic() + LEASE_SECONDS)
+        return True
+
+    async def renew(self, key: str) -> None:
+        if self._redis is not None:
+            await self._redis.set(key, _PENDING, xx=True, ex=LEASE_SECONDS)
+        elif self._get_local(key) == _PENDING:
+            self._local[key] = (_PENDING, time.monotonic() + LEASE_SECONDS)
+
+    async def answer(self, key: str) -> list[dict[str, Any]] | None:
+        """The stored answer, or None while the turn is claimed or unclaimed."""
+        value = (await self._redis.get(key)) if self._redis is not None else self._get_local(key)
+        if not value or value == _PENDING:
+            return None
+        stored: list[dict[str, Any]] = json.loads(value)
+        return stored
+
+    async def store(self, key: str, messages: list[dict[str, Any]]) -> None:
+        value = json.dumps(messages).encode()
+        if self._redis is not None:
+            await self._redis.set(key, value, ex=ANSWER_SECONDS)
+        else:
+            self._local[key] = (value, time.monotonic() + ANSWER_SECONDS)
 
 
 class TokenRestInput(RestInput):
     """The REST channel, answering only callers that send the channel's bearer token."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, redis_url: str = "") -> None:
         if len(token) < MIN_TOKEN_CHARS:
             raise ValueError(f"the REST channel's token (REST_CHANNEL_TOKEN) needs at least "
                              f"{MIN_TOKEN_CHARS} characters; `make run` generates one")
         self._token = token.encode("utf-8")
+        self.turns = Turns(redis_url)
 
     @classmethod
     def name(cls) -> str:
@@ -42,7 +129,8 @@ class TokenRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TokenRestInput:
-        return cls(str((credentials or {}).get("token") or "").strip())
+        given = credentials or {}
+        return cls(str(given.get("token") or "").strip(), str(given.get("redis_url") or ""))
 
     def authorised(self, request: Request) -> bool:
         """Whether the request carries `Authorization: Bearer <the channel's token>`."""
@@ -51,10 +139,111 @@ class TokenRestInput(RestInput):
             return False
         return hmac.compare_digest(given.strip().encode("utf-8"), self._token)
 
+    async def handle(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                     text: Any, sender_id: Any, input_channel: str, metadata: Any,
+                     message_id: str | None = None) -> list[dict[str, Any]]:
+        """One turn, its answer collected (what Rasa's REST channel does)."""
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(text, collector, sender_id,
+                                             input_channel=input_channel, metadata=metadata,
+                                             message_id=message_id))
+        except asyncio.CancelledError:
+            logger.error("a REST turn timed out")
+        except Exception:
+            logger.exception("a REST turn failed")
+        return collector.messages
+
+    async def replayed(self, request: Request, sender_id: str,
+                       message_id: str) -> list[dict[str, Any]] | None:
+        """The answer to a message the tracker already holds (its turn was saved, then its
+        replica died before answering), or None if the tracker does not hold it."""
+        store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+        tracker = await store.retrieve(sender_id) if store is not None else None
+        if tracker is None:
+            return None
+        events = list(tracker.events)
+        start = next((i for i, e in enumerate(events)
+                      if isinstance(e, UserUttered) and e.message_id == message_id), None)
+        if start is None:
+            return None
+        collector = CollectingOutputChannel()
+        for event in events[start + 1:]:
+            if isinstance(event, UserUttered):
+                break
+            if isinstance(event, BotUttered):
+                await collector.send_response(sender_id, event.message())
+        return collector.messages
+
+    async def handle_once(self, request: Request,
+                          on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                          text: Any, sender_id: str, input_channel: str, metadata: Any,
+                          message_id: str) -> list[dict[str, Any]] | None:
+        """The turn handled by the first attempt only; None if it is still running after
+        `WAIT_SECONDS`."""
+        key = Turns.key(sender_id, message_id)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if await self.turns.claim(key):
+                renewing = asyncio.create_task(self._renew(key))
+                try:
+                    messages = await self.replayed(request, sender_id, message_id)
+                    if messages is None:
+                        messages = await self.handle(on_new_message, text, sender_id,
+                                                     input_channel, metadata, message_id)
+                finally:
+                    renewing.cancel()
+                await self.turns.store(key, messages)
+                return messages
+            answered = await self.turns.answer(key)
+            if answered is not None:
+                return answered
+            await asyncio.sleep(0.1)
+        return None
+
+    async def _renew(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            await self.turns.renew(key)
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        # Rasa's REST routes (health, webhook), with the webhook's turn handled here.
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Any:
+            body = request.json if isinstance(request.json, dict) else {}
+            sender_id, text = body.get("sender"), body.get("message")
+            metadata = body.get("metadata")
+            input_channel = body.get("input_channel") or self.name()
+            if bool_arg(request, "stream", default=False):
+                return response.stream(self.stream_response(
+                    on_new_message, text, sender_id, input_channel, metadata),
+                    content_type="text/event-stream")
+            message_id = body.get("message_id")
+            if message_id is None:
+                return response.json(await self.handle(on_new_message, text, sender_id,
+                                                       input_channel, metadata))
+            if not (isinstance(message_id, str) and MESSAGE_ID.match(message_id)
+                    and isinstance(sender_id, str) and sender_id):
+                return response.json(
+                    {"status": "failure", "reason": "BadMessageId",
+                     "message": "message_id must be 1-100 letters, digits or _.:- and "
+                                "come with a sender."}, status=400)
+            messages = await self.handle_once(request, on_new_message, text, sender_id,
+                                              input_channel, metadata, message_id)
+            if messages is None:
+                return response.json(
+                    {"status": "failure", "reason": "StillHandling",
+                     "message": "This message is still being handled; send it again."},
+                    status=409, headers={"Retry-After": "1"})
+            return response.json(messages)
 
         # Blueprint middleware runs for this blueprint's routes only, before the handler:
         # an unauthorised request never reaches Rasa's message handling.

@@ -47,8 +47,9 @@ class StackSettings(SharedSettings):
     slack_signing_secret: SecretStr | None = None
     # The one Slack workspace (T…) whose events are taken; empty takes any that is signed.
     slack_team_id: str = ""
-    # Redis, for what Rasa replicas share: the Slack channel's record of the events it has
-    # taken (each Slack message answered once). Empty keeps it in the Rasa process.
+    # Redis, for what Rasa replicas share: the conversation locks, the socket.io rooms, the
+    # REST turns sent with a message id and the Slack events taken. Empty keeps them in the
+    # Rasa process (one replica only).
     redis_url: str = ""
 
     @field_validator("rasa_model", mode="after")

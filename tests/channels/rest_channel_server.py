@@ -1,5 +1,6 @@
 """Serve the REST channel named in credentials.yml the way the Rasa server does, with a
-stand-in agent that records every message it is handed and echoes it back.
+stand-in agent that records every message it is handed and echoes it back (after a second
+when the message asks it to be slow, so that copies of one turn overlap).
 
 Run with the Rasa environment's Python: `rest_channel_server.py PORT`. `GET /received`
 lists what the agent was handed. Exits non-zero if the channel refuses its credentials.
@@ -7,6 +8,7 @@ lists what the agent was handed. Exits non-zero if the channel refuses its crede
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,11 @@ class RecordingAgent:
         self.received: list[dict[str, Any]] = []
 
     async def handle_message(self, message: UserMessage) -> None:
-        self.received.append({"sender_id": message.sender_id, "text": message.text})
+        record = {"sender_id": message.sender_id, "text": message.text}
+        if message.text and "slow" in message.text:
+            record["message_id"] = message.message_id
+            await asyncio.sleep(1)
+        self.received.append(record)
         await message.output_channel.send_text_message(message.sender_id,
                                                        f"echo: {message.text}")
 

@@ -10,16 +10,20 @@ the real tracker, is in tests/e2e/test_rest_conversation.py.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = Path(__file__).with_name("rest_channel_server.py")
@@ -126,3 +130,130 @@ def test_the_channel_does_not_start_without_a_real_token(token: str | None) -> N
         pytest.fail("the channel started without a token of its own")
     assert process.returncode != 0
     assert "REST_CHANNEL_TOKEN" in output
+
+
+# --- a retried turn is handled once ------------------------------------------------------
+def _send(url: str, sender: str, message_id: Any, text: str = "slow: erase my data"
+          ) -> requests.Response:
+    body = {"sender": sender, "message": text, "message_id": message_id}
+    return requests.post(f"{url}/webhooks/rest/webhook", json=body,
+                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+
+
+def _copies(urls: list[str], sender: str, message_id: str, copies: int = 4
+            ) -> list[requests.Response]:
+    """The same turn sent `copies` times at once, spread over `urls`."""
+    with ThreadPoolExecutor(max_workers=copies) as pool:
+        return list(pool.map(lambda i: _send(urls[i % len(urls)], sender, message_id),
+                             range(copies)))
+
+
+def test_a_turn_sent_again_with_its_message_id_is_handled_once(url: str) -> None:
+    first = _send(url, "retry-1", "m-1")
+    again = _send(url, "retry-1", "m-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() == [{"recipient_id": "retry-1",
+                                              "text": "echo: slow: erase my data"}]
+    assert _received(url, "retry-1") == [{"sender_id": "retry-1", "message_id": "m-1",
+                                          "text": "slow: erase my data"}]
+    # Another message id is another turn; the same id from another sender is too.
+    assert _send(url, "retry-1", "m-2").status_code == 200
+    assert _send(url, "retry-2", "m-1").status_code == 200
+    assert len(_received(url, "retry-1")) == 2 and len(_received(url, "retry-2")) == 1
+
+
+def test_copies_of_a_turn_sent_at_once_are_handled_once(url: str) -> None:
+    answers = _copies([url], "retry-3", "m-1")
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1
+    assert len(_received(url, "retry-3")) == 1
+
+
+def test_without_a_message_id_every_send_is_handled(url: str) -> None:
+    for _ in range(2):
+        assert _post(url, "retry-4", {"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert len(_received(url, "retry-4")) == 2
+
+
+@pytest.mark.parametrize("message_id", ["", "x" * 101, "has space", "ünï", 7, ["m"], None],
+                         ids=["empty", "too long", "space", "non-ascii", "number", "list",
+                              "null sender"])
+def test_a_bad_message_id_is_refused_and_nothing_is_handled(url: str, message_id: Any) -> None:
+    sender = f"retry-bad-{len(str(message_id))}-{type(message_id).__name__}"
+    if message_id is None:  # a message id needs a sender to belong to
+        body: dict[str, Any] = {"message": "slow: hi", "message_id": "m-1"}
+    else:
+        body = {"sender": sender, "message": "slow: hi", "message_id": message_id}
+    answer = requests.post(f"{url}/webhooks/rest/webhook", json=body,
+                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["reason"] == "BadMessageId"
+    assert _received(url, sender) == []
+
+
+@pytest.fixture(scope="module")
+def replicas() -> Iterator[list[str]]:
+    """Two channel servers sharing Redis, as two Rasa replicas behind a load balancer."""
+    reason = unreachable(TEST_REDIS_URL)
+    if reason:
+        pytest.skip(reason)
+    ports = [free_port(), free_port()]
+    processes = [_start(port, REST_CHANNEL_TOKEN=TOKEN, REDIS_URL=TEST_REDIS_URL)
+                 for port in ports]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for url in urls:
+            _wait_healthy(url, processes[urls.index(url)])
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the channel's server exited:\n{process.communicate()[0]}")
+        try:
+            if requests.get(f"{base}/webhooks/rest/", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "the channel's server did not start"
+        time.sleep(0.2)
+
+
+def _received_by_all(urls: list[str], sender: str) -> list[dict[str, str]]:
+    return [m for url in urls for m in _received(url, sender)]
+
+
+def test_replicas_sharing_redis_handle_copies_of_a_turn_once(replicas: list[str]) -> None:
+    sender = f"replicas-{uuid.uuid4().hex[:8]}"
+    answers = _copies(replicas, sender, "m-1", copies=6)
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1
+    assert len(_received_by_all(replicas, sender)) == 1
+    # A retry long after, on either replica, gets the same answer and handles nothing.
+    for url in replicas:
+        assert _send(url, sender, "m-1").text == answers[0].text
+    assert len(_received_by_all(replicas, sender)) == 1
+
+
+def test_a_turn_whose_replica_died_is_handled_once_its_claim_lapses(replicas: list[str]
+                                                                     ) -> None:
+    """A replica claimed the turn and died: nothing renews its claim, which lapses; the
+    retry then handles the turn, once."""
+    sender = f"replicas-{uuid.uuid4().hex[:8]}"
+    key = "privacy-assistant:rest:" + hashlib.sha256(f"{sender}\0m-1".encode()).hexdigest()
+    claimed = subprocess.run(
+        [str(RASA_PYTHON), "-c", "import redis, sys; redis.Redis.from_url(sys.argv[1])"
+         ".set(sys.argv[2], b'pending', ex=2)", TEST_REDIS_URL, key],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert claimed.returncode == 0, claimed.stderr
+    started = time.monotonic()
+    answer = _send(replicas[1], sender, "m-1")
+    assert answer.status_code == 200
+    assert time.monotonic() - started >= 1.5  # it waited for the dead attempt's claim
+    assert len(_received_by_all(replicas, sender)) == 1
