@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from privacy_assistant.config import resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
-from privacy_assistant.stack import Stack
-from tests.conftest import PROJECT_ROOT, free_port
+from privacy_assistant.stack import Stack, haproxy_binary, scaled_env
+from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 from tests.slack_standin import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackStandIn
 
 MODEL = PROJECT_ROOT / "models" / "privacy-assistant.tar.gz"
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# E2E_REPLICAS=2 runs the whole end-to-end suite on the scaled profile (see `stack`).
+REPLICAS = int(os.environ.get("E2E_REPLICAS", "1"))
 # The Slack workspace the stack is connected to (a loopback stand-in for Slack's Web API):
 # its privacy team's channel, a member of it and a colleague who is not.
 PRIVACY_CHANNEL = "C0PRIVACY"
@@ -69,15 +78,80 @@ def isolated_env(var_dir: Path, **given: str) -> dict[str, str]:
     return resolve(base)
 
 
+@contextmanager
+def temporary_database(server: str = POSTGRES) -> Iterator[str]:
+    """A PostgreSQL database of its own on `server` (a URL), dropped afterwards."""
+    url = make_url(server)
+    name = f"pa_e2e_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg2"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def scaled_profile_missing() -> str | None:
+    """Why the scaled profile cannot run here (no PostgreSQL, Redis or HAProxy), or None."""
+    missing = [why for why in (unreachable(POSTGRES), unreachable(TEST_REDIS_URL)) if why]
+    if haproxy_binary() is None:
+        missing.append("HAProxy is not installed")
+    return ("the scaled profile needs PostgreSQL, Redis and HAProxy: " + "; ".join(missing)
+            if missing else None)
+
+
+def shared_stores(database: str) -> dict[str, str]:
+    """The scaled profile's stores: `database` for the backend and Rasa, the test Redis."""
+    return {"REDIS_URL": TEST_REDIS_URL, "TRACKER_STORE_URL": database,
+            "DATABASE_URL": database.replace("postgresql://", "postgresql+psycopg2://", 1)}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Stack]:
+    """The whole assistant; with E2E_REPLICAS=N (N > 1), the scaled profile: N replicas
+    behind HAProxy on PostgreSQL and Redis, so that every end-to-end test runs through the
+    load-balanced port."""
     if not MODEL.is_file():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
-    env = isolated_env(tmp_path_factory.mktemp("var"), SLACK_BOT_TOKEN=BOT_TOKEN,
-                       SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url,
-                       SLACK_TEAM_ID=TEAM_ID, SLACK_PRIVACY_CHANNEL=PRIVACY_CHANNEL)
-    with Stack(env, output=sys.stderr) as running:
-        yield running
+    slack_env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                 "SLACK_API_URL": slack.url, "SLACK_TEAM_ID": TEAM_ID,
+                 "SLACK_PRIVACY_CHANNEL": PRIVACY_CHANNEL}
+    var_dir = tmp_path_factory.mktemp("var")
+    if REPLICAS == 1:
+        with Stack(isolated_env(var_dir, **slack_env), output=sys.stderr) as running:
+            yield running
+        return
+    reason = scaled_profile_missing()
+    if reason:
+        pytest.skip(reason)
+    with temporary_database() as database:
+        env = scaled_env(isolated_env(var_dir, **slack_env, **shared_stores(database)))
+        with Stack(env, output=sys.stderr, replicas=REPLICAS) as running:
+            yield running
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
+    return create_engine(url)
+
+
+def tracker_store_url(stack: Stack) -> str:
+    """The SQLAlchemy URL of the store Rasa writes the stack's conversations to."""
+    return stack.env.get("TRACKER_STORE_URL") or f"sqlite:///{stack.env['TRACKER_STORE_DB']}"
+
+
+def stored_events(store: Stack | str, sender_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """A conversation's events as the tracker store holds them, oldest first: (type, data).
+    `store` is a running stack or the store's URL."""
+    url = tracker_store_url(store) if isinstance(store, Stack) else store
+    with _engine(url).connect() as conn:
+        rows = conn.execute(text("SELECT type_name, data FROM events WHERE sender_id = :sender "
+                                 "ORDER BY id"), {"sender": sender_id}).all()
+    return [(type_name, json.loads(data)) for type_name, data in rows]
 
 
 class Chat:

@@ -7,7 +7,6 @@ docs/screenshots/."""
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT
+from tests.e2e.conftest import stored_events
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
@@ -187,9 +187,7 @@ def test_visitor_and_agent(browser: Browser, stack: Stack, agent: str) -> None:
 
 
 def _stored_events(stack: Stack, sender_id: str) -> int:
-    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
-        return int(db.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?",
-                              (sender_id,)).fetchone()[0])
+    return len(stored_events(stack, sender_id))
 
 
 def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(

@@ -4,23 +4,19 @@ reads Rasa's tracker store (the SQLite file) directly."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import Chat
+from tests.e2e.conftest import Chat, stored_events
 from tests.e2e.mail import latest_code, messages_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _stored(stack: Stack, sender_id: str) -> list[dict[str, object]]:
-    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id",
-                          (sender_id,)).fetchall()
-    return [json.loads(data) for (data,) in rows]
+    return [data for _, data in stored_events(stack, sender_id)]
 
 
 def test_the_code_a_visitor_types_is_masked_before_it_is_stored(

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 import requests
 
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import Backend, Chat, rasa_tracker
+from tests.e2e.conftest import Backend, Chat, rasa_tracker, stored_events
 from tests.e2e.mail import body, latest_code, messages_to
 from tests.e2e.test_rights_requests import fill_in
 
@@ -22,10 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _stored(stack: Stack, sender_id: str) -> list[dict[str, object]]:
-    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id",
-                          (sender_id,)).fetchall()
-    return [json.loads(data) for (data,) in rows]
+    return [data for _, data in stored_events(stack, sender_id)]
 
 
 def _said(stack: Stack, sender_id: str) -> list[str]:

@@ -25,7 +25,7 @@ import yaml
 
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT
-from tests.e2e.conftest import Chat
+from tests.e2e.conftest import Chat, stored_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -78,29 +78,25 @@ def hostile_messages(rng: random.Random, count: int) -> list[str]:
     return [rng.choice(makers)() for _ in range(count)]
 
 
-def _violations(tracker_db: str, sender_ids: list[str]) -> list[str]:
+def _violations(store: Stack | str, sender_ids: list[str]) -> list[str]:
     """Slots filled from a message's mappings while no form, or another form, was active."""
     found: list[str] = []
-    with sqlite3.connect(tracker_db) as db:
-        for sender in sender_ids:
-            rows = db.execute("SELECT type_name, data FROM events WHERE sender_id = ? "
-                              "ORDER BY id", (sender,)).fetchall()
-            loop: str | None = None
-            after_extract = False
-            for type_name, data in rows:
-                event: dict[str, Any] = json.loads(data)
-                if type_name == "active_loop":
-                    loop = event.get("name")
-                elif type_name == "action":
-                    after_extract = event.get("name") == "action_extract_slots"
-                elif type_name == "restart":
-                    loop = None
-                elif type_name == "slot" and after_extract and event["name"] in ENTITY_VALUES:
-                    if loop not in FORM_SLOTS or event["name"] not in FORM_SLOTS[loop]:
-                        found.append(f"{sender}: {event['name']}={event['value']!r} "
-                                     f"with {loop or 'no form'} active")
-                elif type_name != "slot":
-                    after_extract = False
+    for sender in sender_ids:
+        loop: str | None = None
+        after_extract = False
+        for type_name, event in stored_events(store, sender):
+            if type_name == "active_loop":
+                loop = event.get("name")
+            elif type_name == "action":
+                after_extract = event.get("name") == "action_extract_slots"
+            elif type_name == "restart":
+                loop = None
+            elif type_name == "slot" and after_extract and event["name"] in ENTITY_VALUES:
+                if loop not in FORM_SLOTS or event["name"] not in FORM_SLOTS[loop]:
+                    found.append(f"{sender}: {event['name']}={event['value']!r} "
+                                 f"with {loop or 'no form'} active")
+            elif type_name != "slot":
+                after_extract = False
     return found
 
 
@@ -150,7 +146,7 @@ def test_a_thousand_hostile_messages(stack: Stack, chat: Chat) -> None:
     assert {e.get("error") for e in errors} <= {"bad_message", "bad_metadata"}
     # The assistant still answers normally afterwards.
     assert "Information We Collect" in chat.reply("what data do you collect?")
-    assert _violations(stack.env["TRACKER_STORE_DB"], rest_senders + socket_senders) == []
+    assert _violations(stack, rest_senders + socket_senders) == []
 
 
 def test_the_slot_check_finds_a_slot_filled_outside_its_form(tmp_path: Path) -> None:
@@ -167,5 +163,5 @@ def test_the_slot_check_finds_a_slot_filled_outside_its_form(tmp_path: Path) -> 
                 ("t", "slot", {"name": "marketing_channel", "value": "sms"})]
         db.executemany("INSERT INTO events (sender_id, type_name, data) VALUES (?, ?, ?)",
                        [(sender, kind, json.dumps(data)) for sender, kind, data in rows])
-    found = _violations(db_path, ["s", "t"])
+    found = _violations(f"sqlite:///{db_path}", ["s", "t"])
     assert len(found) == 1 and "marketing_channel='all' with verification_form" in found[0]

@@ -9,12 +9,16 @@ store, in a database of this module's own) and Redis (conversation locks, socket
   whose socket sits on replica A.
 - A replica killed mid-conversation (SIGKILL): the conversation goes on through the
   balancer on the other replica, and its request is filed once.
+- A turn sent again with its message id, to the other replica, is handled once: the retry
+  gets the first answer; when the first replica saved the turn and died before answering,
+  the retry gets the answer the tracker holds.
 
 Needs PostgreSQL, Redis and HAProxy (CI has all three); skipped with the reason otherwise.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import threading
@@ -29,65 +33,46 @@ from typing import Any
 import pytest
 import requests
 import socketio
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from privacy_assistant.rasa_auth import rasa_api_headers
-from privacy_assistant.stack import Stack, build_services, haproxy_binary, scaled_env
-from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, unreachable
-from tests.e2e.conftest import MODEL, Backend, Chat, isolated_env
+from privacy_assistant.stack import Stack, build_services, scaled_env
+from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL
+from tests.e2e.conftest import (
+    MODEL,
+    Backend,
+    Chat,
+    isolated_env,
+    scaled_profile_missing,
+    shared_stores,
+    temporary_database,
+)
 from tests.e2e.mail import latest_code
 from tests.e2e.test_rights_requests import REFERENCE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 VISITORS = 20
 AGENT_EMAIL, AGENT_PASSWORD = "alex.scaled@example.com", "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    """A PostgreSQL database of this module's own, dropped afterwards."""
-    url = make_url(POSTGRES)
-    name = f"pa_scaled_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg2"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def scaled(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-           ) -> Iterator[Stack]:
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The scaled stack (skipped, with the reason, without PostgreSQL, Redis or HAProxy)."""
-    missing = [why for why in (unreachable(POSTGRES), unreachable(TEST_REDIS_URL)) if why]
-    if haproxy_binary() is None:
-        missing.append("HAProxy is not installed")
-    if missing:
-        pytest.skip("the scaled profile needs PostgreSQL, Redis and HAProxy: "
-                    + "; ".join(missing))
+    reason = scaled_profile_missing()
+    if reason:
+        pytest.skip(reason)
     if not MODEL.is_file():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
-    yield from _running(tmp_path_factory, request.getfixturevalue("database"))
-
-
-def _running(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Stack]:
-    env = scaled_env(isolated_env(
-        tmp_path_factory.mktemp("var"), REDIS_URL=TEST_REDIS_URL, TRACKER_STORE_URL=database,
-        DATABASE_URL=database.replace("postgresql://", "postgresql+psycopg2://", 1)))
-    services = build_services(env, replicas=2)
-    # The backend reaches Rasa's HTTP API through replica B (rasa-1) only, so that an agent's
-    # reply to a socket on replica A (rasa-0) must cross between the replicas.
-    backend = next(s for s in services if s.name == "backend")
-    replica_b = next(s for s in services if s.name == "rasa-1")
-    backend.extra_env["RASA_URL"] = replica_b.health_url.removesuffix("/status")
-    with Stack(env, output=sys.stderr, services=services, replicas=2) as running:
-        yield running
+    with temporary_database() as database:
+        env = scaled_env(isolated_env(tmp_path_factory.mktemp("var"), **shared_stores(database)))
+        services = build_services(env, replicas=2)
+        # The backend reaches Rasa's HTTP API through replica B (rasa-1) only, so that an
+        # agent's reply to a socket on replica A (rasa-0) must cross between the replicas.
+        backend = next(s for s in services if s.name == "backend")
+        replica_b = next(s for s in services if s.name == "rasa-1")
+        backend.extra_env["RASA_URL"] = replica_b.health_url.removesuffix("/status")
+        with Stack(env, output=sys.stderr, services=services, replicas=2) as running:
+            yield running
 
 
 class Alternating(Chat):
@@ -227,6 +212,44 @@ def test_a_replica_killed_mid_conversation_the_other_carries_it_on(scaled: Stack
     assert _user_texts(scaled, chat.sender) == [
         "erase everything you have on me", email, "Jane Doe", "California", "no", "yes",
         "[code]"]
+
+
+def _redis(*command: str) -> None:
+    """One Redis command, with the Rasa environment's client (the test environment has none)."""
+    done = subprocess.run(
+        [str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"), "-c",
+         "import redis, sys; redis.Redis.from_url(sys.argv[1]).execute_command(*sys.argv[2:])",
+         TEST_REDIS_URL, *command], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_retried_turn_is_handled_once_on_either_replica(scaled: Stack) -> None:
+    urls, token = scaled.replica_urls(), scaled.env["REST_CHANNEL_TOKEN"]
+    sender = f"scaled-retry-{uuid.uuid4().hex[:6]}"
+
+    def send(replica: int, message_id: str) -> list[dict[str, Any]]:
+        answer = requests.post(
+            f"{urls[replica]}/webhooks/rest/webhook", timeout=60,
+            json={"sender": sender, "message": "what data do you collect?",
+                  "message_id": message_id}, headers={"Authorization": f"Bearer {token}"})
+        answer.raise_for_status()
+        found: list[dict[str, Any]] = answer.json()
+        return found
+
+    first = send(0, "turn-1")
+    assert any("custom" in m for m in first) and any("text" in m for m in first)
+    assert send(1, "turn-1") == first
+    assert _user_texts(scaled, sender) == ["what data do you collect?"]
+
+    # Replica A saved the turn and died before its answer was kept: the answer is gone and
+    # A's claim is left to lapse. The retry on B answers from the tracker, handling nothing.
+    key = "privacy-assistant:rest:" + hashlib.sha256(f"{sender}\0turn-1".encode()).hexdigest()
+    _redis("SET", key, "pending", "EX", "1")
+    assert send(1, "turn-1") == first
+    assert _user_texts(scaled, sender) == ["what data do you collect?"]
+    # A new message id is a new turn.
+    send(1, "turn-2")
+    assert _user_texts(scaled, sender) == ["what data do you collect?"] * 2
 
 
 def _wait_for(found: Any, timeout: float = 30.0) -> Any:

@@ -9,7 +9,6 @@ in.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 import socketio
 
 from privacy_assistant.stack import Stack
+from tests.e2e.conftest import stored_events
 from tests.e2e.mail import latest_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -73,20 +73,14 @@ def _wait(condition: Any, timeout: float = 30.0) -> None:
 
 def _user_texts(stack: Stack, sender_id: str) -> list[str]:
     """What the tracker store holds as this conversation's user messages."""
-    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' "
-                          "ORDER BY id", (sender_id,)).fetchall()
-    return [json.loads(data).get("text", "") for (data,) in rows]
+    return [data.get("text", "") for kind, data in stored_events(stack, sender_id)
+            if kind == "user"]
 
 
 def _slots(stack: Stack, sender_id: str) -> dict[str, Any]:
     """The slots as the last events of the conversation leave them."""
     slots: dict[str, Any] = {}
-    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
-        rows = db.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id",
-                          (sender_id,)).fetchall()
-    for type_name, data in rows:
-        event = json.loads(data)
+    for type_name, event in stored_events(stack, sender_id):
         if type_name == "slot":
             slots[event["name"]] = event["value"]
         elif type_name == "restart":
@@ -248,12 +242,14 @@ def test_delete_chat_keeps_a_conversation_that_verified_an_address(
 
 
 def _event_types(stack: Stack, sender_id: str) -> list[str]:
-    with sqlite3.connect(stack.env["TRACKER_STORE_DB"]) as db:
-        rows = db.execute("SELECT type_name FROM events WHERE sender_id = ? ORDER BY id",
-                          (sender_id,)).fetchall()
-    return [t for (t,) in rows]
+    return [kind for kind, _ in stored_events(stack, sender_id)]
 
 
-def test_stack_tracker_store_is_the_sqlite_file(stack: Stack) -> None:
-    """The tests above read this file; it must be the store Rasa writes."""
-    assert Path(stack.env["TRACKER_STORE_DB"]).is_file()
+def test_the_store_these_tests_read_is_the_one_rasa_writes(
+        stack: Stack, browsers: list[Browser]) -> None:
+    """The tests above read the tracker store directly; it must be the store Rasa writes."""
+    visitor = _open(stack, browsers)
+    session_id = visitor.session()["session_id"]
+    visitor.say("what data do you collect?")
+    _wait(lambda: visitor.texts())
+    _wait(lambda: _user_texts(stack, session_id) == ["what data do you collect?"])
