@@ -226,9 +226,13 @@ def haproxy_config(host: str, port: str, servers: list[tuple[str, str]]) -> str:
     turn is never sent to a dead replica. socket.io is hashed on the client's address: a
     long-polling client's requests must all reach the replica that holds its engine.io
     session (a websocket is one connection and needs nothing). Rasa answers `GET /` once it
-    runs; a replica that fails two checks gets no traffic until it answers again.
+    runs; a replica that fails three checks in a row gets no traffic until it answers twice.
+    A check waits up to 5 s: a replica whose event loop is busy with a heavy message is
+    slow, not dead, and marking it down would move its long-polling clients to a replica
+    that does not know their sessions. A dead replica refuses connections at once, and the
+    request that met the refusal goes to another replica meanwhile.
     """
-    lines = "\n".join(f"    server {name} {address} check inter 1s fall 2 rise 1"
+    lines = "\n".join(f"    server {name} {address} check inter 2s fall 3 rise 2"
                       for name, address in servers)
     return f"""# Written by privacy_assistant/stack.py for `make run-scaled`; edits are overwritten.
 global
@@ -237,6 +241,7 @@ global
 defaults
     mode http
     timeout connect 2s
+    timeout check 5s
     timeout client 5m
     timeout server 5m
     timeout tunnel 1h
@@ -377,10 +382,14 @@ class Stack:
                 return service
         return None
 
+    def rasa_names(self) -> list[str]:
+        """The Rasa servers' service names: `rasa`, or `rasa-0`, `rasa-1`... for replicas."""
+        return [s.name for s in self.services if s.name == "rasa" or s.name.startswith("rasa-")]
+
     def replica_urls(self) -> list[str]:
         """Each Rasa server's own address (one, or each replica's behind the balancer)."""
         return [s.health_url.removesuffix("/status") for s in self.services
-                if s.name == "rasa" or s.name.startswith("rasa-")]
+                if s.name in self.rasa_names()]
 
     def secret_source(self, name: str) -> str:
         """Where an operator finds a secret without it being printed: its file in `var/`

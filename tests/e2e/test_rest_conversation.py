@@ -74,7 +74,8 @@ def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     sender = "e2e-restart"
     chat = Chat.of(stack, sender)
     chat.say("what data do you collect?")
-    stack.restart("rasa")
+    for name in stack.rasa_names():  # every replica, one after the other
+        stack.restart(name)
     # The tracker came back from the SQL tracker store: "tell me more" still knows the
     # question asked before the restart.
     text, citation = chat.ask("tell me more")

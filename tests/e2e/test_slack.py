@@ -136,9 +136,16 @@ def test_a_dm_is_answered_from_the_staff_handbook_with_heading_and_link(
     # Block Kit: the quote, then the heading as a link.
     context = [b for b in post["blocks"] if b["type"] == "context"][0]
     assert context["elements"][0]["text"] == f"— <{link}|{heading}>"
-    # Who asked is recorded with the conversation (users.info).
-    tracker = rasa_tracker(stack, f"slack:{TEAM_ID}:{dm}")
-    [user] = [e for e in tracker["events"] if e["event"] == "user"]
+    # Who asked is recorded with the conversation (users.info). The answer is posted
+    # during the turn and the tracker saved at its end: wait for the save.
+    deadline = time.monotonic() + 20
+    while True:
+        tracker = rasa_tracker(stack, f"slack:{TEAM_ID}:{dm}")
+        users = [e for e in tracker["events"] if e["event"] == "user"]
+        if users or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    [user] = users
     assert user["input_channel"] == "slack"
     assert user["metadata"]["slack"]["email"] == TEAM_MEMBER[1]
     assert user["metadata"]["slack"]["name"] == TEAM_MEMBER[2]
