@@ -51,18 +51,7 @@ def url() -> Iterator[str]:
     process = _start(port, REST_CHANNEL_TOKEN=TOKEN)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the channel's server exited:\n{process.communicate()[0]}")
-            try:
-                # The health route stays open.
-                if requests.get(f"{base}/webhooks/rest/", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the channel's server did not start"
-            time.sleep(0.2)
+        _wait_healthy(base, process)
         yield base
     finally:
         process.terminate()
@@ -212,6 +201,7 @@ def replicas() -> Iterator[list[str]]:
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
+    """Until the channel's health route answers (it stays open without the token)."""
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
