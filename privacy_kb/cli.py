@@ -54,6 +54,28 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from privacy_kb.calibrate import calibrate
+
+    report = calibrate([Path(p) for p in args.sets], folds=args.folds,
+                       knowledge=Path(args.dir))
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def _answers(args: argparse.Namespace) -> int:
+    from privacy_kb.evaluate import evaluate, load_items
+
+    kb = KnowledgeBase.from_directory(args.dir, audiences=AUDIENCE_SCOPES["public"])
+    for path in args.sets:
+        report = evaluate(kb, load_items(Path(path)))
+        print(f"{path}: {report.summary()}")
+        if args.misses:
+            for miss in report.misses:
+                print("   ", json.dumps(miss, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="privacy-kb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="knowledge directory")
     p.add_argument("--audience", default="public", choices=["public", "internal"])
     p.set_defaults(func=_search)
+
+    p = sub.add_parser("calibrate", help="fit the answer engine on development sets")
+    p.add_argument("sets", nargs="+", help="labelled sets (answerable / unanswerable)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds to report")
+    p.add_argument("--dir", default=str(DEFAULT_DIR), help="knowledge directory")
+    p.set_defaults(func=_calibrate)
+
+    p = sub.add_parser("answers", help="answer quality on labelled sets")
+    p.add_argument("sets", nargs="+")
+    p.add_argument("--misses", action="store_true", help="list the wrong and missing quotes")
+    p.add_argument("--dir", default=str(DEFAULT_DIR), help="knowledge directory")
+    p.set_defaults(func=_answers)
 
     p = sub.add_parser("bench", help="retrieval benchmarks")
     bench = p.add_subparsers(dest="benchmark", required=True)

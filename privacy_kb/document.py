@@ -37,6 +37,7 @@ class Passage:
     end: int
     text: str  # Markdown source
     plain: str  # the same blocks as plain text (links as their text, bullets as "• ")
+    parents: tuple[str, ...] = ()  # the headings of the sections this one sits in, outermost first
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,12 @@ def parse_document(text: str, fallback_id: str) -> Document:
         raise DocumentError(f"{document_id}: audience must be one of {AUDIENCES}, got {audience!r}")
     headings = list(_HEADING.finditer(text, body_start))
     passages: list[Passage] = []
+    chain: list[tuple[int, str]] = []
     for i, h in enumerate(headings):
+        level = len(h.group(1))
+        chain = [(lvl, text) for lvl, text in chain if lvl < level]
+        parents = tuple(text for _, text in chain)
+        chain.append((level, h["text"]))
         section_end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
         for n, (s, e) in enumerate(_group(text, _blocks(text, h.end(), section_end))):
             suffix = "" if n == 0 else f"-{n + 1}"
@@ -113,6 +119,7 @@ def parse_document(text: str, fallback_id: str) -> Document:
                 end=e,
                 text=text[s:e],
                 plain=render_blocks([text[bs:be] for bs, be in _blocks(text, s, e)]),
+                parents=parents,
             ))
     return Document(
         document_id=document_id,

@@ -17,7 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from privacy_kb.analysis import Analyzer
+from privacy_kb.answering import (
+    EXAMPLES,
+    TOPIC_NAMES,
+    Calibration,
+    ExampleBank,
+    Unit,
+    answer_features,
+    question_topics,
+    rank_features,
+    unit_topics,
+)
 from privacy_kb.document import Document, Passage, load_document
+from privacy_kb.encoder import SentenceEncoder, shared_encoder
 from privacy_kb.ranker import Query, Ranker, RankerConfig
 from privacy_kb.render import LIST_LINE
 from privacy_kb.support import Support, SupportTest
@@ -35,7 +47,14 @@ PREFER_CANDIDATES = 8
 # statement's most asked questions and is neutral to slightly negative on PolicyQA segment
 # retrieval (measured in docs/benchmarks.md).
 KB_CONFIG = RankerConfig(practice_weight=0.5)
+# The sentence index's second lexical view: the question's own words only (no synonyms,
+# categories or cues), so an exact match counts apart from a related one.
+EXACT_CONFIG = RankerConfig(expansion_weight=0.0, category_weight=0.0, cue_weight=0.0)
 MAX_QUOTE_CHARS = 600  # longer passages are trimmed to their most relevant sentences
+# A unit under a section the caller prefers (`answer(prefer=...)`) gains this much score:
+# about what an exact lexical match of the whole question is worth.
+PREFER_BONUS = 1.0
+ELISION = "\n…\n"  # joins a list's lead-in to a quoted item that does not follow it
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,26 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class UnitScores:
+    """One question scored against every unit (see `privacy_kb.answering`)."""
+
+    features: np.ndarray  # RANK_FEATURES, one row per unit
+    allowed: np.ndarray  # the units the caller may be answered from (audience, exclude)
+    cos_best: float
+    privacy_evidence: float
+    foreign_words: float
+    example_silent: float
+    example_nearest: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    unit: int  # the best allowed unit, -1 when none
+    probability: float  # that its quote answers the question
+    answer_features: np.ndarray
+
+
+@dataclass(frozen=True)
 class _Sentence:
     start: int  # offsets in the passage's plain text
     end: int
@@ -68,7 +107,9 @@ class _Sentence:
 
 class KnowledgeBase:
     def __init__(self, documents: Sequence[Document], config: RankerConfig | None = None,
-                 analyzer: Analyzer | None = None) -> None:
+                 analyzer: Analyzer | None = None, encoder: SentenceEncoder | None = None,
+                 calibration: Calibration | None = None, examples: Path | None = EXAMPLES
+                 ) -> None:
         self.analyzer = analyzer or Analyzer()
         self.documents = {d.document_id: d for d in documents}
         if len(self.documents) != len(documents):
@@ -83,10 +124,40 @@ class KnowledgeBase:
         self._sentences = [self._split(p) for p in self.passages]
         known = set(self.ranker.body.vocab) | set(self.ranker.heading.vocab)
         self.support = SupportTest(self.analyzer, self.ranker.synonyms, known)
+        self._build_units(encoder or shared_encoder(), examples)
+        self.calibration = calibration or Calibration.load()
+
+    def _build_units(self, encoder: SentenceEncoder, examples: Path | None) -> None:
+        """Every sentence as an answer unit, indexed lexically and embedded."""
+        self.encoder = encoder
+        self.units: list[Unit] = []
+        contexts, sentences, headings = [], [], []
+        for i, passage in enumerate(self.passages):
+            for s in self._sentences[i]:
+                lead = self._sentences[i][s.lead] if s.lead is not None else None
+                self.units.append(Unit(i, s.start, s.end,
+                                       (lead.start, lead.end) if lead else None))
+                lead_text = passage.plain[lead.start:lead.end] if lead else ""
+                sentence = passage.plain[s.start:s.end]
+                sentences.append(sentence)
+                contexts.append(f"{lead_text} {sentence}".strip())
+                headings.append(passage.heading)
+        self.unit_ranker = Ranker(contexts, headings, self.analyzer, self.ranker.config)
+        self.unit_exact = Ranker(contexts, headings, self.analyzer, EXACT_CONFIG)
+        with_heading = [f"{h}. {c}" for h, c in zip(headings, contexts, strict=True)]
+        self.unit_vectors = encoder.encode(with_heading)
+        self.sentence_vectors = encoder.encode(sentences)
+        self.unit_topics = np.array([unit_topics(t) for t in with_heading],
+                                    dtype=np.float32).reshape(len(self.units), len(TOPIC_NAMES))
+        self._unit_passage = np.array([u.passage for u in self.units], dtype=np.int64)
+        self.examples = ExampleBank.load(examples, encoder.encode) if examples else \
+            ExampleBank([], [], np.zeros((0, 384), dtype=np.float32))
 
     @classmethod
     def from_directory(cls, path: str | Path, config: RankerConfig | None = None,
-                       audiences: Collection[str] | None = None) -> KnowledgeBase:
+                       audiences: Collection[str] | None = None,
+                       calibration: Calibration | None = None,
+                       examples: Path | None = EXAMPLES) -> KnowledgeBase:
         """The documents under `path` (recursively), only those for `audiences` if given."""
         files = sorted(Path(path).rglob("*.md"))
         if not files:
@@ -94,7 +165,7 @@ class KnowledgeBase:
         documents = [load_document(f) for f in files]
         if audiences is not None:
             documents = [d for d in documents if d.audience in audiences]
-        return cls(documents, config)
+        return cls(documents, config, calibration=calibration, examples=examples)
 
     def source_of(self, document_id: str) -> str:
         """Where a document is published (its front matter's `source`)."""
@@ -140,48 +211,83 @@ class KnowledgeBase:
         i = next(n for n, p in enumerate(self.passages) if p.passage_id == passage_id)
         return self.support.check(self.ranker.parse(question).keys, self._keys[i])
 
+    def unit_scores(self, question: str, audience: str = "public",
+                    exclude: Collection[str] = (), skip_examples: Collection[str] = ()
+                    ) -> UnitScores:
+        """The features of every unit for `question` (`privacy_kb.answering`)."""
+        if audience not in AUDIENCE_SCOPES:
+            raise ValueError(f"unknown audience {audience!r}; use one of {list(AUDIENCE_SCOPES)}")
+        scope = AUDIENCE_SCOPES[audience]
+        query = self.ranker.parse(question)
+        passage_bm25 = self.ranker.scores(query)
+        unit_query = self.unit_ranker.parse(question)
+        unit_bm25 = self.unit_ranker.scores(unit_query)
+        unit_exact = self.unit_exact.scores(self.unit_exact.parse(question))
+        coverage = np.array([self.unit_ranker.sentence_match(unit_query, k)
+                             for k in range(len(self.units))], dtype=np.float32)
+        checks = [self.support.check(query.keys, keys) for keys in self._keys]
+        supported = np.array([checks[u.passage].supported for u in self.units], dtype=np.float32)
+        vector = self.encoder.encode([question])[0]
+        cos = self.unit_vectors @ vector
+        cos_sentence = self.sentence_vectors @ vector
+        example_topics, nearest = self.examples.topics(vector, skip=skip_examples)
+        features = rank_features(cos, cos_sentence, passage_bm25[self._unit_passage], unit_bm25,
+                                 unit_exact, coverage, supported, question_topics(question),
+                                 self.unit_topics, example_topics)
+        allowed = np.array([self.passages[u.passage].audience in scope
+                            and self.passages[u.passage].passage_id not in exclude
+                            for u in self.units], dtype=bool)
+        first = checks[0] if checks else Support(0, 0, 0)
+        return UnitScores(features, allowed, float(cos[allowed].max()) if allowed.any() else 0.0,
+                          first.privacy_evidence, float(first.foreign_keys),
+                          float(example_topics[-1]), nearest)
+
+    def decide(self, scored: UnitScores, prefer: Collection[str] = (),
+               calibration: Calibration | None = None) -> Decision:
+        """The best allowed unit and the probability that it answers."""
+        cal = calibration or self.calibration
+        scores = scored.features @ cal.rank_weights
+        if prefer:
+            scores = scores + PREFER_BONUS * np.array(
+                [self.passages[u.passage].anchor in prefer for u in self.units])
+        scores = np.where(scored.allowed, scores, -np.inf)
+        if not scored.allowed.any():
+            return Decision(-1, 0.0, np.zeros(0))
+        best = int(np.argmax(scores))
+        row = answer_features(scored.features, scores[scored.allowed], best, scored.cos_best,
+                              scored.privacy_evidence, scored.foreign_words,
+                              scored.example_silent, scored.example_nearest)
+        row[0] = scores[best]
+        return Decision(best, cal.probability(row), row)
+
     def answer(self, question: str, audience: str = "public",
                exclude: Collection[str] = (), prefer: Collection[str] = ()
                ) -> Answer | None:
-        """The best passage not in `exclude`, quoted verbatim, or None when it does not
-        support an answer (off-topic question, or nothing relevant left). With `prefer`
-        (anchors), a supported passage under one of them among the top PREFER_CANDIDATES
-        wins over a better-ranked one elsewhere: the caller knows the question is about,
-        say, exercising a right, which word overlap alone does not tell."""
-        query = self.ranker.parse(question)
-        ranked = [(i, s) for i, s in self._ranked(query, audience)
-                  if self.passages[i].passage_id not in exclude]
-        preferred = [(i, s) for i, s in ranked[:PREFER_CANDIDATES]
-                     if self.passages[i].anchor in prefer]
-        candidates = preferred + ranked[:SUPPORT_CANDIDATES]
-        for i, score in candidates:
-            if self.support.check(query.keys, self._keys[i]).supported:
-                p = self.passages[i]
-                return Answer(p.passage_id, p.heading, p.anchor, self._quote(i, query), score,
-                              p.document_id)
-        return None
+        """The sentence that answers `question`, quoted with its heading, from a passage not
+        in `exclude`; None when the calibrated probability that it answers is below the
+        threshold (the statement is silent, or nothing relevant is left). With `prefer`
+        (anchors), units under those sections gain PREFER_BONUS: the caller knows the
+        question is about, say, exercising a right, which the words alone may not tell."""
+        if not question.strip():
+            return None
+        decision = self.decide(self.unit_scores(question, audience, exclude), prefer)
+        if decision.unit < 0 or decision.probability < self.calibration.threshold:
+            return None
+        unit = self.units[decision.unit]
+        p = self.passages[unit.passage]
+        return Answer(p.passage_id, p.heading, p.anchor, self.quote(unit),
+                      decision.probability, p.document_id)
 
-    def _quote(self, i: int, query: Query) -> str:
-        """The passage as plain text, or its best window of consecutive sentences when it is
-        long. A window starting inside a list reaches back to the list's lead-in sentence when
-        that still fits, so a quoted item keeps its meaning ("We use and share ... to:")."""
-        plain = self.passages[i].plain
-        sentences = self._sentences[i]
-        if len(plain) <= MAX_QUOTE_CHARS or not sentences:
-            return plain
-        weight = [sum(query.weights.get(k, 0.0) for k in s.keys) for s in sentences]
-        # Best window: highest weight, then not orphaned from its lead-in, then the most
-        # sentences (context), then the earliest.
-        best: tuple[float, bool, int, int, int] = (-1.0, False, 0, 0, 0)
-        for a in range(len(sentences)):
-            for b in range(a, len(sentences)):
-                if b > a and sentences[b].end - sentences[a].start > MAX_QUOTE_CHARS:
-                    break
-                start, lead = a, sentences[a].lead
-                if lead is not None and sentences[b].end - sentences[lead].start <= MAX_QUOTE_CHARS:
-                    start = lead
-                key = (sum(weight[start:b + 1]), sentences[start].lead is None, b - start)
-                if key > best[:3]:
-                    best = (*key, start, b)
-        a, b = best[3], best[4]
-        return plain[sentences[a].start:sentences[b].end]
+    def quote(self, unit: Unit) -> str:
+        """The unit's sentence in the statement's own words; a list item with the sentence
+        that introduces its list: together when they are adjacent, else joined by an
+        elision ("…"), so each part is a verbatim slice of the passage."""
+        plain = self.passages[unit.passage].plain
+        sentence = plain[unit.start:unit.end]
+        if unit.lead is None:
+            return sentence
+        lead_start, lead_end = unit.lead
+        between = plain[lead_end:unit.start]
+        if not between.strip():
+            return plain[lead_start:unit.end]
+        return plain[lead_start:lead_end] + ELISION + sentence
