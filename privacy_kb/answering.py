@@ -50,7 +50,8 @@ TOPICS: dict[str, tuple[str, str]] = {
         r"what (data|information))\b",
         r"\b(collect|obtain|include the following|such as your)\b|information we collect"),
     "use": (r"\b(use|used|using|uses|do with|happen|purpose|why)\b",
-            r"\bwe use\b|\buse and share\b"),
+            r"\b(we|to) use (and share )?(your|the|this) (personal )?(information|data)\b|"
+            r"\buse and share\b"),
     "share": (
         r"\b(share\w*|sharing|shared|release\w*|sen[dt]|give|given|pass\w*|distribut\w*|"
         r"disclos\w*|third|others?|outside|who|whom|partners?|advertisers?|sees?|transfer\w*)\b",
@@ -205,13 +206,13 @@ def rank_features(cos: np.ndarray, cos_sentence: np.ndarray, passage_bm25: np.nd
 def answer_features(features: np.ndarray, scores: np.ndarray, best: int, cos_best: float,
                     privacy_evidence: float, foreign_words: float, example_silent: float,
                     example_nearest: float) -> np.ndarray:
-    """ANSWER_FEATURES for the best unit."""
+    """ANSWER_FEATURES for the best unit (`scores`: those of the allowed units)."""
     ranked = np.sort(scores)[::-1]
     margin = float(ranked[0] - ranked[1]) if len(ranked) > 1 else float(ranked[0])
     names = RANK_FEATURES
     row = features[best]
     return np.array([
-        scores[best], margin, row[names.index("cos")], cos_best,
+        ranked[0], margin, row[names.index("cos")], cos_best,
         row[names.index("coverage")], row[names.index("supported")],
         row[names.index("topic_mismatch")], privacy_evidence, foreign_words, example_silent,
         example_nearest, row[names.index("example_topic")],

@@ -55,6 +55,8 @@ MAX_QUOTE_CHARS = 600  # longer passages are trimmed to their most relevant sent
 # about what an exact lexical match of the whole question is worth.
 PREFER_BONUS = 1.0
 ELISION = "\n…\n"  # joins a list's lead-in to a quoted item that does not follow it
+SHORT_PASSAGE_CHARS = 160  # a passage this short is quoted whole: it is one answer
+LIST_MARGIN = 1.0  # a lead-in this close to its best item's score: the list is the answer
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class Decision:
     unit: int  # the best allowed unit, -1 when none
     probability: float  # that its quote answers the question
     answer_features: np.ndarray
+    scores: np.ndarray  # every unit's ranking score (-inf where not allowed)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,10 @@ class KnowledgeBase:
         self.unit_topics = np.array([unit_topics(t) for t in with_heading],
                                     dtype=np.float32).reshape(len(self.units), len(TOPIC_NAMES))
         self._unit_passage = np.array([u.passage for u in self.units], dtype=np.int64)
+        # Each list item's lead-in unit.
+        by_start = {(u.passage, u.start): k for k, u in enumerate(self.units)}
+        self._lead_unit: dict[int, int] = {k: by_start[(u.passage, u.lead[0])]
+                                           for k, u in enumerate(self.units) if u.lead}
         self.examples = ExampleBank.load(examples, encoder.encode) if examples else \
             ExampleBank([], [], np.zeros((0, 384), dtype=np.float32))
 
@@ -252,13 +259,13 @@ class KnowledgeBase:
                 [self.passages[u.passage].anchor in prefer for u in self.units])
         scores = np.where(scored.allowed, scores, -np.inf)
         if not scored.allowed.any():
-            return Decision(-1, 0.0, np.zeros(0))
+            return Decision(-1, 0.0, np.zeros(0), scores)
         best = int(np.argmax(scores))
         row = answer_features(scored.features, scores[scored.allowed], best, scored.cos_best,
                               scored.privacy_evidence, scored.foreign_words,
                               scored.example_silent, scored.example_nearest)
         row[0] = scores[best]
-        return Decision(best, cal.probability(row), row)
+        return Decision(best, cal.probability(row), row, scores)
 
     def answer(self, question: str, audience: str = "public",
                exclude: Collection[str] = (), prefer: Collection[str] = ()
@@ -275,19 +282,49 @@ class KnowledgeBase:
             return None
         unit = self.units[decision.unit]
         p = self.passages[unit.passage]
-        return Answer(p.passage_id, p.heading, p.anchor, self.quote(unit),
+        return Answer(p.passage_id, p.heading, p.anchor, self.quote(decision.unit, decision),
                       decision.probability, p.document_id)
 
-    def quote(self, unit: Unit) -> str:
-        """The unit's sentence in the statement's own words; a list item with the sentence
-        that introduces its list: together when they are adjacent, else joined by an
-        elision ("…"), so each part is a verbatim slice of the passage."""
-        plain = self.passages[unit.passage].plain
+    def quote(self, k: int, decision: Decision | None = None) -> str:
+        """Unit k's sentence in the statement's own words. A list item comes with the sentence
+        that introduces its list: together when they are adjacent, else joined by an elision
+        ("…"), so each part is a verbatim slice of the passage. A lead-in that won itself
+        ("The personal information we collect can include the following:"), or one that
+        scored as well as its best item, asks for the list: the lead-in and as many items as
+        fit in MAX_QUOTE_CHARS. A short passage is quoted whole, and so is an internal
+        document's (a staff handbook entry is one instruction, written to fit one quote)."""
+        unit = self.units[k]
+        passage = self.passages[unit.passage]
+        plain = passage.plain
+        if len(plain) <= SHORT_PASSAGE_CHARS or (
+                passage.audience != "public" and len(plain) <= MAX_QUOTE_CHARS):
+            return plain
+        lead = self._lead_unit.get(k)
+        whole_list = self._is_lead(k) or (
+            decision is not None and lead is not None
+            and decision.scores[lead] >= decision.scores[k] - LIST_MARGIN)
+        if whole_list:
+            first = k if self._is_lead(k) else lead
+            assert first is not None
+            last = first
+            while (last + 1 < len(self.units) and self._lead_unit.get(last + 1) == first
+                   and self.units[last + 1].end - self.units[first].start <= MAX_QUOTE_CHARS):
+                last += 1
+            return plain[self.units[first].start:self.units[last].end]
         sentence = plain[unit.start:unit.end]
+        if sentence.rstrip().endswith(":") and unit.lead is None:
+            # "... write to us at:" is answered by the lines after it (an address block).
+            last = k
+            while (last + 1 < len(self.units) and self.units[last + 1].passage == unit.passage
+                   and self.units[last + 1].end - unit.start <= MAX_QUOTE_CHARS):
+                last += 1
+            return plain[unit.start:self.units[last].end]
         if unit.lead is None:
             return sentence
         lead_start, lead_end = unit.lead
-        between = plain[lead_end:unit.start]
-        if not between.strip():
+        if not plain[lead_end:unit.start].strip():
             return plain[lead_start:unit.end]
         return plain[lead_start:lead_end] + ELISION + sentence
+
+    def _is_lead(self, k: int) -> bool:
+        return k in self._lead_unit.values()

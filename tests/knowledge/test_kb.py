@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from privacy_kb.document import DocumentError
-from privacy_kb.kb import MAX_QUOTE_CHARS, KnowledgeBase
+from privacy_kb.kb import ELISION, MAX_QUOTE_CHARS, KnowledgeBase
 from tests.knowledge.conftest import QUESTIONS, STATEMENT
 
 
@@ -26,6 +26,11 @@ def _words(text: str) -> str:
     return " ".join(text.replace("• ", "").split())
 
 
+def _parts(quote: str) -> list[str]:
+    """A quote's verbatim parts: a list's lead-in and a later item are joined by an elision."""
+    return quote.split(ELISION)
+
+
 @pytest.mark.parametrize("question", [e["q"] for e in QUESTIONS["answered"]])
 def test_quote_is_the_statements_visible_text(kb: KnowledgeBase, statement_text: str,
                                               question: str) -> None:
@@ -33,9 +38,10 @@ def test_quote_is_the_statements_visible_text(kb: KnowledgeBase, statement_text:
     if answer is None:
         pytest.skip("abstained (covered by test_questions)")
     assert answer.quote.strip()
-    assert _words(answer.quote) in _visible(statement_text)
     passage = next(p for p in kb.passages if p.passage_id == answer.passage_id)
-    assert answer.quote in passage.plain
+    for part in _parts(answer.quote):
+        assert _words(part) in _visible(statement_text)
+        assert part in passage.plain
     assert passage.plain in kb.documents[passage.document_id].plain
 
 
@@ -49,11 +55,30 @@ def test_quote_has_no_markdown(kb: KnowledgeBase) -> None:
 
 
 def test_list_items_read_as_bullets_with_their_lead_in(kb: KnowledgeBase) -> None:
-    answer = kb.answer("measure credit and payment risk")
+    answer = kb.answer("do you use my data to measure credit and payment risk")
     assert answer is not None
     assert answer.heading == "How We Use and Share Your Information"
-    assert answer.quote.startswith("We use and share your information to:\n\n• ")
-    assert "\n• Measure credit and payment risk.\n" in answer.quote
+    assert answer.quote == ("We use and share your information to:" + ELISION
+                            + "• Measure credit and payment risk.")
+
+
+def test_the_answering_sentence_is_quoted_not_the_passage_start(kb: KnowledgeBase) -> None:
+    """"do you sell my data?" is answered by the one sentence saying the company does not
+    sell, not by the first lines of its section."""
+    answer = kb.answer("do you sell my data?")
+    assert answer is not None
+    assert answer.heading == "Special Considerations for California Residents"
+    assert answer.quote.startswith("We do not “sell” your personal information")
+    assert "As a California resident" not in answer.quote
+
+
+def test_a_general_list_question_quotes_the_list(kb: KnowledgeBase) -> None:
+    answer = kb.answer("what data do you collect?")
+    assert answer is not None
+    assert answer.quote.startswith(
+        "The personal information we collect can include the following:\n\n• Contact details")
+    assert ELISION not in answer.quote
+    assert len(answer.quote) <= MAX_QUOTE_CHARS
 
 
 def test_postal_address_keeps_its_lines(kb: KnowledgeBase) -> None:
@@ -76,17 +101,16 @@ def test_long_passage_is_trimmed_to_relevant_sentences(kb: KnowledgeBase) -> Non
     assert len(passage.plain) > MAX_QUOTE_CHARS
     assert len(answer.quote) <= MAX_QUOTE_CHARS
     assert "IP address" in answer.quote
-    assert answer.quote in passage.plain
+    assert all(part in passage.plain for part in _parts(answer.quote))
 
 
 def test_exclude_gives_the_next_passage(kb: KnowledgeBase) -> None:
-    question = "do u sell my data??"
+    question = "who do you share my information with"
     first = kb.answer(question)
     assert first is not None
     second = kb.answer(question, exclude={first.passage_id})
     assert second is not None
     assert second.passage_id != first.passage_id
-    assert second.score <= first.score
 
 
 def test_exclude_everything_abstains(kb: KnowledgeBase) -> None:
@@ -165,7 +189,6 @@ def test_what_do_you_collect_quotes_the_collection_list(kb: KnowledgeBase,
         "The personal information we collect can include the following:\n\n"
         "• Contact details such as your name")
     assert "• Employment information" in answer.quote
-    assert "• Credentials" in answer.quote
     assert "Data brokers" not in answer.quote
     assert len(answer.quote) <= MAX_QUOTE_CHARS
 
