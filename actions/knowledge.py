@@ -35,6 +35,12 @@ def knowledge_base(audience: str = PUBLIC) -> KnowledgeBase:
                                         audiences=AUDIENCE_SCOPES[audience])
 
 
+@lru_cache(maxsize=2)
+def internal_anchors(kb: KnowledgeBase) -> frozenset[str]:
+    """The sections of the knowledge base's internal documents (the staff handbook)."""
+    return frozenset(p.anchor for p in kb.passages if p.audience == INTERNAL)
+
+
 def audience_of(tracker: Tracker) -> str:
     """Staff on Slack read the internal documents too; everyone else the public ones. The
     input channel is set by the Rasa server from the channel the message came in on; no
@@ -194,9 +200,13 @@ class ActionAnswerPrivacyQuestion(Action):
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
         audience = audience_of(tracker)
-        answer = knowledge_base(audience).answer(
-            question, audience=audience, prefer=prefer_for(tracker, question)
-        ) if question else None
+        kb = knowledge_base(audience)
+        prefer = prefer_for(tracker, question)
+        if audience == INTERNAL:
+            # Staff asking in Slack ("how long do we keep support tickets?") ask about the
+            # company's own practice: the handbook's sections come first.
+            prefer = prefer | internal_anchors(kb)
+        answer = kb.answer(question, audience=audience, prefer=prefer) if question else None
         if answer is None:
             understood = tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback"
             if audience == INTERNAL:
