@@ -190,7 +190,14 @@ def prefer_for(tracker: Tracker, question: str) -> frozenset[str]:
 
 
 class ActionAnswerPrivacyQuestion(Action):
-    """Quote the passage that answers the latest message, or say the statement is silent."""
+    """Quote the sentence that answers the latest message, or say the statement is silent."""
+
+    def __init__(self) -> None:
+        # The SDK creates each action once, when the action server starts: building the
+        # knowledge bases here (sentence model, embeddings: a few seconds) keeps that wait
+        # out of the first visitor's question.
+        for audience in AUDIENCE_SCOPES:
+            knowledge_base(audience)
 
     def name(self) -> str:
         return "action_answer_privacy_question"

@@ -131,3 +131,30 @@ def run_ranker(policies: Sequence[Policy], config: RankerConfig | None = None,
         scorers.append(score)
         offset = hi
     return _evaluate(policies, scorers)
+
+
+def run_hybrid(policies: Sequence[Policy], semantic_weight: float = 1.0,
+               config: RankerConfig | None = None) -> BenchResult:
+    """The product's ranker plus the answer engine's semantic signal: each segment scores
+    its BM25 score divided by the policy's best, plus `semantic_weight` × the cosine of the
+    question's and the segment's all-MiniLM-L6-v2 embeddings (`privacy_kb.encoder`)."""
+    from privacy_kb.encoder import shared_encoder
+
+    encoder = shared_encoder()
+    texts = [s for p in policies for s in p.segments]
+    ranker = Ranker(texts, [""] * len(texts), Analyzer(), config)
+    vectors = encoder.encode(texts)
+    scorers: list[Scorer] = []
+    offset = 0
+    for policy in policies:
+        lo, hi = offset, offset + len(policy.segments)
+
+        def score(question: str, lo: int = lo, hi: int = hi) -> np.ndarray:
+            lexical = ranker.scores(ranker.parse(question), lo, hi)
+            top = float(lexical.max())
+            cos = vectors[lo:hi] @ encoder.encode([question])[0]
+            return (lexical / top if top > 0 else lexical) + semantic_weight * cos
+
+        scorers.append(score)
+        offset = hi
+    return _evaluate(policies, scorers)

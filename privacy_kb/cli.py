@@ -49,6 +49,13 @@ def _search(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     policies = load_policyqa(Path(args.path))
+    if args.semantic is not None:
+        from privacy_kb.bench import run_hybrid, split_halves
+
+        tune, held_out = split_halves(policies)
+        for name, part in (("tune", tune), ("held-out", held_out), ("all", policies)):
+            print(name, run_hybrid(part, args.semantic).as_json())
+        return 0
     result = run_baseline(policies) if args.baseline else run_ranker(policies)
     print(result.as_json())
     return 0
@@ -110,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("policyqa", help="PolicyQA segment retrieval (SQuAD format)")
     b.add_argument("path")
     b.add_argument("--baseline", action="store_true", help="plain bm25s instead of the product")
+    b.add_argument("--semantic", type=float, default=None, metavar="WEIGHT",
+                   help="the product ranker plus WEIGHT x MiniLM cosine (by halves and all)")
     b.set_defaults(func=_bench)
     return parser
 
