@@ -70,8 +70,15 @@ def ancestors(statement: Path = STATEMENT) -> dict[str, list[str]]:
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
-    return items
+    """A routing set's items; an answerability set (`answerable` questions with `accept`
+    heading fragments, `unanswerable` ones) as statement questions and declines."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if "items" in data:
+        items: list[dict[str, Any]] = data["items"]
+        return items
+    return ([{"text": e["q"], "expect": "answer", "accept": [a.lower() for a in e["accept"]]}
+             for e in data.get("answerable") or []]
+            + [{"text": e["q"], "expect": "decline"} for e in data.get("unanswerable") or []])
 
 
 def route_of(events: list[dict[str, Any]], messages: list[dict[str, Any]]
@@ -101,6 +108,8 @@ def judge(item: Mapping[str, Any], route: str, request_type: str | None,
         if route != "answer" or citation is None:
             return False
         cited = parents.get(str(citation.get("anchor")), [str(citation.get("heading"))])
+        if "accept" in item:  # heading fragments, lower-case
+            return any(f in heading.lower() for f in item["accept"] for heading in cited)
         return any(heading in item["headings"] for heading in cited)
     if expect == "request":
         return route == "request" and request_type == item["request_type"]

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,14 +66,14 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, object]) -> by
         inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def node(op: str, inputs: list[str], name: str, **attrs: object) -> str:
+    def node(op: str, inputs: list[str], name: str, **attrs: Any) -> str:
         nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
         return name
 
     def norm(x: str, prefix: str, out: str) -> str:
-        return node("LayerNormalization", [x, const(prefix + ".weight", weights[prefix + ".weight"]),
-                                           const(prefix + ".bias", weights[prefix + ".bias"])],
-                    out, axis=-1, epsilon=eps)
+        gamma = const(prefix + ".weight", weights[prefix + ".weight"])
+        beta = const(prefix + ".bias", weights[prefix + ".bias"])
+        return node("LayerNormalization", [x, gamma, beta], out, axis=-1, epsilon=eps)
 
     def linear(x: str, prefix: str, out: str, weight: np.ndarray | None = None,
                bias: np.ndarray | None = None) -> str:

@@ -75,6 +75,10 @@ def load_items(path: Path) -> list[Item]:
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if "items" in data:  # a routing set: its statement questions and its off-topic messages
+        return [Item(e["text"], tuple(h.lower() for h in e["headings"]))
+                for e in data["items"] if e["expect"] == "answer"] + \
+            [Item(e["text"], ()) for e in data["items"] if e["expect"] == "decline"]
     if "answered" in data:  # tests/knowledge/questions.yml: whole headings, declined list
         return [Item(e["q"], tuple(h.lower() for h in (
                     e["heading"] if isinstance(e["heading"], list) else [e["heading"]])))

@@ -51,9 +51,9 @@ KB_CONFIG = RankerConfig(practice_weight=0.5)
 # categories or cues), so an exact match counts apart from a related one.
 EXACT_CONFIG = RankerConfig(expansion_weight=0.0, category_weight=0.0, cue_weight=0.0)
 MAX_QUOTE_CHARS = 600  # longer passages are trimmed to their most relevant sentences
-# A unit under a section the caller prefers (`answer(prefer=...)`) gains this much score:
-# about what an exact lexical match of the whole question is worth.
-PREFER_BONUS = 1.0
+# The caller's preferred sections (`answer(prefer=...)`): their best unit among this many
+# wins, and is answered at this share of the threshold.
+PREFERRED_THRESHOLD_SHARE = 0.4
 ELISION = "\n…\n"  # joins a list's lead-in to a quoted item that does not follow it
 SHORT_PASSAGE_CHARS = 160  # a passage this short is quoted whole: it is one answer
 LIST_MARGIN = 1.0  # a lead-in this close to its best item's score: the list is the answer
@@ -98,6 +98,7 @@ class Decision:
     probability: float  # that its quote answers the question
     answer_features: np.ndarray
     scores: np.ndarray  # every unit's ranking score (-inf where not allowed)
+    preferred: bool = False  # the unit is under a section the caller preferred
 
 
 @dataclass(frozen=True)
@@ -253,32 +254,41 @@ class KnowledgeBase:
                calibration: Calibration | None = None) -> Decision:
         """The best allowed unit and the probability that it answers."""
         cal = calibration or self.calibration
-        scores = scored.features @ cal.rank_weights
-        if prefer:
-            scores = scores + PREFER_BONUS * np.array(
-                [self.passages[u.passage].anchor in prefer for u in self.units])
-        scores = np.where(scored.allowed, scores, -np.inf)
+        scores = np.where(scored.allowed, scored.features @ cal.rank_weights, -np.inf)
         if not scored.allowed.any():
             return Decision(-1, 0.0, np.zeros(0), scores)
         best = int(np.argmax(scores))
+        preferred = False
+        if prefer:
+            top = np.argsort(-scores, kind="stable")[:PREFER_CANDIDATES]
+            picks = [int(k) for k in top if np.isfinite(scores[k])
+                     and self.passages[self.units[k].passage].anchor in prefer]
+            if picks:
+                best, preferred = picks[0], True
         row = answer_features(scored.features, scores[scored.allowed], best, scored.cos_best,
                               scored.privacy_evidence, scored.foreign_words,
                               scored.example_silent, scored.example_nearest)
         row[0] = scores[best]
-        return Decision(best, cal.probability(row), row, scores)
+        return Decision(best, cal.probability(row), row, scores, preferred)
 
     def answer(self, question: str, audience: str = "public",
                exclude: Collection[str] = (), prefer: Collection[str] = ()
                ) -> Answer | None:
         """The sentence that answers `question`, quoted with its heading, from a passage not
         in `exclude`; None when the calibrated probability that it answers is below the
-        threshold (the statement is silent, or nothing relevant is left). With `prefer`
-        (anchors), units under those sections gain PREFER_BONUS: the caller knows the
-        question is about, say, exercising a right, which the words alone may not tell."""
+        threshold (the statement is silent, or nothing relevant is left).
+
+        With `prefer` (anchors), the best unit under those sections among the top
+        PREFER_CANDIDATES wins, and needs PREFERRED_THRESHOLD_SHARE of the threshold: the
+        caller has evidence of its own that the question is about, say, exercising a right
+        (the classifier's intent and the words naming the right), which the calibrated
+        probability does not include."""
         if not question.strip():
             return None
         decision = self.decide(self.unit_scores(question, audience, exclude), prefer)
-        if decision.unit < 0 or decision.probability < self.calibration.threshold:
+        threshold = self.calibration.threshold * (
+            PREFERRED_THRESHOLD_SHARE if decision.preferred else 1.0)
+        if decision.unit < 0 or decision.probability < threshold:
             return None
         unit = self.units[decision.unit]
         p = self.passages[unit.passage]

@@ -7,6 +7,7 @@ import asyncio
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,12 @@ def normalise(text: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def site(monkeypatch: pytest.MonkeyPatch) -> None:
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("SITE_URL", "http://privacy.example.test")
     monkeypatch.setenv("KNOWLEDGE_DIR", str(PROJECT_ROOT / "data" / "knowledge"))
+    knowledge_base.cache_clear()
+    yield
+    # A knowledge base built from a test's own directory must not serve later tests.
     knowledge_base.cache_clear()
 
 

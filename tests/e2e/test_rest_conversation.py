@@ -58,10 +58,19 @@ def test_statement_question_is_answered_with_a_quote_and_its_heading(
 
 
 def test_tell_me_more_gives_a_different_passage(chat: Chat) -> None:
-    first_text, first = chat.ask("do you sell my data?")
+    first_text, first = chat.ask("what data do you collect?")
     second_text, second = chat.ask("tell me more")
     assert first is not None and second is not None
     assert second_text != first_text
+
+
+def test_tell_me_more_quotes_nothing_that_does_not_answer(chat: Chat) -> None:
+    """The statement says one thing about selling; "tell me more" does not quote an
+    unrelated passage as if it said more."""
+    _, first = chat.ask("do you sell my data?")
+    _, second = chat.ask("tell me more")
+    assert first is not None
+    assert second is None
 
 
 def test_off_topic_is_declined_without_policy_text(chat: Chat) -> None:

@@ -44,11 +44,18 @@ def _citation(replies: list[dict[str, Any]]) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+# Issue #20's answer engine declines these: its calibrated probability is below the threshold.
+# The visitor still gets "the statement doesn't cover that" and, for a right, the offer.
+DECLINED = "declined by the calibrated answer engine (issue #20)"
+
+
 @pytest.mark.parametrize(("text", "offer"), [
     # A question about a right: the statement's answer, then the offer to file it.
     ("could I ask you to erase my details?", "/request_right"),
-    ("is it possible to get my data as a file?", None),
-    ("am I able to see what you know about me?", None),
+    pytest.param("is it possible to get my data as a file?", None, marks=pytest.mark.xfail(
+        strict=True, reason=DECLINED)),
+    pytest.param("am I able to see what you know about me?", None, marks=pytest.mark.xfail(
+        strict=True, reason=DECLINED)),
     # A question that mentions a request, a page or a visit: not the status lookup.
     ("do you record which links I click?", None),
     ("can I mail my request instead of emailing it?", None),
@@ -57,7 +64,8 @@ def _citation(replies: list[dict[str, Any]]) -> dict[str, Any] | None:
     # Residency, phishing, marketing questions: answered.
     ("I live in Nevada, does any of this apply to me?", None),
     ("would you ever email me asking for my login?", None),
-    ("do partners send me ads on your behalf?", None),
+    pytest.param("do partners send me ads on your behalf?", None, marks=pytest.mark.xfail(
+        strict=True, reason=DECLINED)),
 ])
 def test_a_question_is_answered_from_the_statement(stack: Stack, text: str,
                                                    offer: str | None) -> None:

@@ -3,6 +3,7 @@ sentence that answers it under the right heading; one it is silent on gets no qu
 engine works on another company's statement; and the development sets keep today's scores.
 """
 
+# ruff: noqa: E501 (the sample statement's paragraphs are one line each, as in data/knowledge/)
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,6 +53,7 @@ def test_silent_questions_are_declined_without_a_quote(kb: KnowledgeBase, questi
     assert kb.answer(question) is None
 
 
+# A statement's paragraphs are one line each, as in data/knowledge/.
 OTHER_STATEMENT = """---
 id: acme-privacy
 title: Acme Privacy Notice
