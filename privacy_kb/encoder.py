@@ -5,12 +5,12 @@ tokenizer, installed from the package index; nothing is downloaded at run time).
 declares `sentence-transformers`, whose PyTorch is a multi-GB CUDA build on this platform, so
 it is installed without its dependencies and the model runs here instead. The 6-layer BERT
 encoder (384 wide, 12 heads) is written as an ONNX graph from the safetensors weights when
-the encoder loads (in memory, nothing written to disk), and ONNX Runtime runs it on one
-thread: a chat question takes a few milliseconds, about half of what the same products take
-in NumPy (docs/benchmarks.md). The tokenizer is Hugging Face `tokenizers` reading the model's
+the encoder loads (by a child process, into a temporary directory removed once loaded), and
+ONNX Runtime runs it on one thread: a chat question takes about 3.5 ms (NumPy took 12 ms;
+docs/benchmarks.md). The tokenizer is Hugging Face `tokenizers` reading the model's
 own `tokenizer.json`. The output is what sentence-transformers gives: the mean of the last
 layer over the real tokens, L2-normalised (`tests/knowledge/test_encoder.py` compares it with
-vectors PyTorch computed).
+vectors PyTorch computed from the float weights).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
@@ -53,8 +55,8 @@ def release_freed_memory() -> None:
 
 def build_graph(weights: dict[str, np.ndarray], config: dict[str, object]) -> bytes:
     """The BERT encoder as a serialized ONNX model (opset 17): inputs `input_ids` [B, N],
-    `positions` [N] and `attention_bias` [B, 1, 1, N] (0 for a token, -1e9 for padding);
-    output `hidden` [B, N, 384], the last layer."""
+    `positions` [N] and `attention_bias` [B, 1, 1, N] (0 for a token, -1e9 for padding, which
+    `SentenceEncoder` never sends); output `hidden` [B, N, 384], the last layer."""
     from onnx import TensorProto, helper, numpy_helper
 
     heads = int(config["num_attention_heads"])  # type: ignore[call-overload]
@@ -146,11 +148,9 @@ class SentenceEncoder:
 
     def __init__(self, path: Path | None = None, max_tokens: int = MAX_TOKENS) -> None:
         import onnxruntime
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         path = path or model_dir()
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -163,47 +163,50 @@ class SentenceEncoder:
         # No memory arena: it would keep the largest batch's activations (the documents'
         # sentences at start-up) for the life of the process.
         options.enable_cpu_mem_arena = False
-        # Runtime reads the model from a file: from bytes in memory it would keep a second
-        # copy of the 90 MB of weights. The graph's own build copies are freed before.
+        # The model is built in a child process: the graph builder (its libraries, and the
+        # weights' copies while it works) then never weighs on the process that serves
+        # answers. Runtime reads the result from a file (from bytes in
+        # memory it would keep a second copy of the weights).
         with tempfile.TemporaryDirectory(prefix="minilm-") as tmp:
             model = Path(tmp) / "all-MiniLM-L6-v2.onnx"
-            model.write_bytes(build_graph(load_file(str(path / "model.safetensors")), config))
-            release_freed_memory()
+            subprocess.run([sys.executable, "-c", _BUILD, str(path), str(model)], check=True,
+                           timeout=600)
             self.session = onnxruntime.InferenceSession(str(model), options,
                                                         providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """One unit vector per text (rows of a float32 array of DIMENSION columns)."""
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit vector per text (rows of a float32 array of DIMENSION columns). Each text
+        runs alone, so no padding is computed and no vector depends on its neighbours."""
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        if not texts:
-            return out
-        encodings = self.tokenizer.encode_batch(list(texts))
-        # Texts of similar length batch together, so little padding is computed.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            length = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), length), dtype=np.int64)
-            mask = np.zeros((len(batch), length), dtype=np.float32)
-            for row, i in enumerate(batch):
-                n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids
-                mask[row, :n] = 1.0
-            out[batch] = self._forward(ids, mask)
+        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            (hidden,) = self.session.run(None, {
+                "input_ids": ids,
+                "positions": np.arange(ids.shape[1], dtype=np.int64),
+                "attention_bias": np.zeros((1, 1, 1, ids.shape[1]), dtype=np.float32),
+            })
+            pooled = hidden[0].mean(0)
+            out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
-
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :].astype(np.float32)
-        positions = np.arange(ids.shape[1], dtype=np.int64)
-        (hidden,) = self.session.run(None, {"input_ids": ids, "positions": positions,
-                                            "attention_bias": bias})
-        pooled = (hidden * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True),
-                                                                 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
 def shared_encoder() -> SentenceEncoder:
     """One encoder per process (its weights take about 90 MB)."""
     return SentenceEncoder()
+
+
+def build_model(path: Path, out: Path) -> None:
+    """Write the ONNX model of the weights in `path` to `out`. The model stays in float:
+    8-bit dynamic quantization of its products ran three times faster (1.5 ms a question)
+    but cost the answer engine about a point of coverage and of declines in
+    cross-validation (docs/benchmarks.md)."""
+    from safetensors.numpy import load_file
+
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    out.write_bytes(build_graph(load_file(str(path / "model.safetensors")), config))
+
+
+# The child process's program: build_model(MODEL_DIR, OUT).
+_BUILD = ("import sys; from pathlib import Path; from privacy_kb.encoder import build_model; "
+          "build_model(Path(sys.argv[1]), Path(sys.argv[2]))")

@@ -29,7 +29,7 @@ from privacy_kb.answering import (
     unit_topics,
 )
 from privacy_kb.document import Document, Passage, load_document
-from privacy_kb.encoder import SentenceEncoder, shared_encoder
+from privacy_kb.encoder import SentenceEncoder, release_freed_memory, shared_encoder
 from privacy_kb.ranker import Query, Ranker, RankerConfig
 from privacy_kb.render import LIST_LINE
 from privacy_kb.support import Support, SupportTest
@@ -130,6 +130,7 @@ class KnowledgeBase:
         self.support = SupportTest(self.analyzer, self.ranker.synonyms, known)
         self._build_units(encoder or shared_encoder(), examples)
         self.calibration = calibration or Calibration.load()
+        release_freed_memory()  # what embedding the sentences and examples took
 
     def _build_units(self, encoder: SentenceEncoder, examples: Path | None) -> None:
         """Every sentence as an answer unit, indexed lexically and embedded."""

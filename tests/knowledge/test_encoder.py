@@ -1,8 +1,9 @@
-"""The NumPy sentence encoder gives what PyTorch gives for all-MiniLM-L6-v2.
+"""The sentence encoder gives what PyTorch gives for all-MiniLM-L6-v2.
 
 The reference vectors (`data/minilm_reference.json`) were computed once with PyTorch 2.13
-and transformers from the same model files (mean pooling over the attention mask, then L2
-normalisation, as sentence-transformers does); they are not produced by the code under test.
+and transformers from the same model files, in float (mean pooling over the attention mask,
+then L2 normalisation, as sentence-transformers does); they are not produced by the code
+under test.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ REFERENCE = json.loads((Path(__file__).parent / "data" / "minilm_reference.json"
 
 def test_vectors_match_pytorch() -> None:
     vectors = shared_encoder().encode(REFERENCE["texts"])
+    reference = np.array(REFERENCE["vectors"])
     assert vectors.shape == (len(REFERENCE["texts"]), DIMENSION)
-    assert np.abs(vectors - np.array(REFERENCE["vectors"])).max() < 1e-4
+    assert np.abs(vectors - reference).max() < 1e-4
 
 
-def test_batching_and_padding_do_not_change_a_vector() -> None:
+def test_a_texts_vector_does_not_depend_on_the_others() -> None:
     encoder = shared_encoder()
     alone = encoder.encode(["do you sell my data?"])
-    batched = encoder.encode(["do you sell my data?", REFERENCE["texts"][3]], batch_size=2)
-    assert np.abs(alone[0] - batched[0]).max() < 1e-5
+    together = encoder.encode(["do you sell my data?", REFERENCE["texts"][3]])
+    assert np.array_equal(alone[0], together[0])
 
 
 def test_vectors_are_unit_length_and_similar_texts_are_near() -> None:
