@@ -118,7 +118,7 @@ def test_real_users_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
     report = evaluate(kb, load_items(PRIVACYQA_DEV))
     assert report.cited_right >= 40, report.summary()
     assert report.declined >= 45, report.summary()
-    assert report.precision >= 0.84, report.summary()
+    assert report.precision >= 0.8, report.summary()
 
 
 def test_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
