@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import uuid
@@ -39,12 +38,14 @@ import yaml
 from privacy_assistant.config import PROJECT_ROOT, resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_assistant.stack import Stack, free_port
+from privacy_kb.document import load_document
+from privacy_kb.evaluate import accepts
+from privacy_kb.evaluate import load_items as answer_items
 
 ROUTES = ("answer", "request", "status", "marketing", "handoff", "decline")
 FLOW_LOOPS = {"rights_request_form": "request", "status_lookup_form": "status",
               "marketing_form": "marketing"}
 STATEMENT = PROJECT_ROOT / "data" / "knowledge" / "privacy_statement.md"
-_HEADING = re.compile(r"^(#{1,6}) (?P<text>.+?) \{#(?P<anchor>[a-z0-9-]+)\}\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,8 @@ class Outcome:
 
 
 def ancestors(statement: Path = STATEMENT) -> dict[str, list[str]]:
-    """Each heading's anchor, mapped to its own heading and every heading above it."""
-    chain: list[tuple[int, str]] = []
-    found: dict[str, list[str]] = {}
-    for match in _HEADING.finditer(statement.read_text(encoding="utf-8")):
-        level = len(match.group(1))
-        chain = [(lvl, text) for lvl, text in chain if lvl < level] + [(level, match["text"])]
-        found[match["anchor"]] = [text for _, text in chain]
-    return found
+    """Each cited section's anchor, mapped to its own heading and every heading above it."""
+    return {p.anchor: [*p.parents, p.heading] for p in load_document(statement).passages}
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:
@@ -76,9 +71,8 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     if "items" in data:
         items: list[dict[str, Any]] = data["items"]
         return items
-    return ([{"text": e["q"], "expect": "answer", "accept": [a.lower() for a in e["accept"]]}
-             for e in data.get("answerable") or []]
-            + [{"text": e["q"], "expect": "decline"} for e in data.get("unanswerable") or []])
+    return [{"text": i.question, "expect": "answer", "accept": i.accept} if i.answerable
+            else {"text": i.question, "expect": "decline"} for i in answer_items(path)]
 
 
 def route_of(events: list[dict[str, Any]], messages: list[dict[str, Any]]
@@ -109,7 +103,7 @@ def judge(item: Mapping[str, Any], route: str, request_type: str | None,
             return False
         cited = parents.get(str(citation.get("anchor")), [str(citation.get("heading"))])
         if "accept" in item:  # heading fragments, lower-case
-            return any(f in heading.lower() for f in item["accept"] for heading in cited)
+            return accepts(item["accept"], cited)
         return any(heading in item["headings"] for heading in cited)
     if expect == "request":
         return route == "request" and request_type == item["request_type"]

@@ -31,6 +31,7 @@ import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,10 @@ class ExampleBank:
         self.temperature = temperature
 
     @classmethod
+    @lru_cache(maxsize=4)
     def load(cls, path: Path, encode: Any) -> ExampleBank:
+        """The bank at `path`, its questions embedded with `encode`; loaded once per process
+        (the public and the internal knowledge base share it)."""
         import yaml
 
         data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -152,6 +156,28 @@ class ExampleBank:
         weights = np.exp((sims[near] - sims[near[0]]) / self.temperature)
         return ((weights[:, None] * self.labels[near]).sum(0) / weights.sum(),
                 float(sims[near[0]]))
+
+
+@dataclass(frozen=True)
+class UnitScores:
+    """One question scored against every unit."""
+
+    features: np.ndarray  # RANK_FEATURES, one row per unit
+    allowed: np.ndarray  # the units the caller may be answered from (audience, exclude)
+    cos_best: float
+    privacy_evidence: float
+    foreign_words: float
+    example_silent: float
+    example_nearest: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    unit: int  # the best allowed unit, -1 when none
+    probability: float  # that its quote answers the question
+    answer_features: np.ndarray
+    scores: np.ndarray  # every unit's ranking score (-inf where not allowed)
+    preferred: bool = False  # the unit is under a section the caller preferred
 
 
 @dataclass(frozen=True)

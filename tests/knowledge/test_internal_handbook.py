@@ -120,3 +120,14 @@ def test_public_callers_never_get_the_handbook(kb: KnowledgeBase, handbook: Docu
         assert answer.heading not in internal_headings
     hits = kb.search(question, top_k=10, audience="public")
     assert all(h.document_id != HANDBOOK_ID for h in hits)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_a_public_caller_preferring_the_handbook_still_never_gets_it(
+        kb: KnowledgeBase, handbook: Document, question: str) -> None:
+    """A caller that names every handbook section as preferred (what the Slack path does for
+    staff) gets nothing from them on the public audience: the audience decides which units
+    may answer before any preference is looked at."""
+    internal = {p.anchor for p in handbook.passages}
+    answer = kb.answer(question, audience="public", prefer=internal)
+    assert answer is None or not answer.passage_id.startswith(f"{HANDBOOK_ID}#")
