@@ -45,9 +45,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.claims import ClaimStore
+from privacy_assistant.secret_files import REST_CHANNEL_TOKEN
+
 logger = logging.getLogger(__name__)
 
-MIN_TOKEN_CHARS = 32
+MIN_TOKEN_CHARS = REST_CHANNEL_TOKEN.min_chars
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 LEASE_SECONDS = 10  # a turn's claim lapses this long after its replica stopped renewing it
 RENEW_SECONDS = 3
@@ -56,61 +59,35 @@ WAIT_SECONDS = 30  # how long a retry waits for an attempt still running
 _PENDING = b"pending"
 
 
-class Turns:
+class Turns(ClaimStore):
     """Claims and answers of turns sent with a message id, keyed by a hash of (sender,
-    message id): in Redis (`SET NX EX`, shared by every replica) when a URL is given, else in
-    this process."""
-
-    prefix = "privacy-assistant:rest:"
+    message id), in a `ClaimStore` (Redis when a URL is given, else this process)."""
 
     def __init__(self, redis_url: str = "") -> None:
-        self._local: dict[str, tuple[bytes, float]] = {}
-        self._redis: Any = None
-        if redis_url:
-            from redis.asyncio import Redis  # the Rasa environment has redis for its stores
+        super().__init__(redis_url, prefix="privacy-assistant:rest:")
 
-            self._redis = Redis.from_url(redis_url)
+    @staticmethod
+    def key(sender_id: str, message_id: str) -> str:
+        return hashlib.sha256(f"{sender_id}\0{message_id}".encode()).hexdigest()
 
-    @classmethod
-    def key(cls, sender_id: str, message_id: str) -> str:
-        digest = hashlib.sha256(f"{sender_id}\0{message_id}".encode()).hexdigest()
-        return cls.prefix + digest
+    async def start(self, key: str) -> bool:
+        """Claim the turn for `LEASE_SECONDS`; whether this attempt is the first."""
+        return await self.claim(key, LEASE_SECONDS, _PENDING)
 
-    def _get_local(self, key: str) -> bytes | None:
-        value, expires = self._local.get(key, (b"", 0.0))
-        return value if expires > time.monotonic() else None
-
-    async def claim(self, key: str) -> bool:
-        if self._redis is not None:
-            return bool(await self._redis.set(key, _PENDING, nx=True, ex=LEASE_SECONDS))
-        if self._get_local(key) is not None:
-            return False
-        if len(self._local) > 50_000:
-            now = time.monotonic()
-            self._local = {k: v for k, v in self._local.items() if v[1] > now}
-        self._local[key] = (_PENDING, time.monotonic() + LEASE_SECONDS)
-        return True
-
-    async def renew(self, key: str) -> None:
-        if self._redis is not None:
-            await self._redis.set(key, _PENDING, xx=True, ex=LEASE_SECONDS)
-        elif self._get_local(key) == _PENDING:
-            self._local[key] = (_PENDING, time.monotonic() + LEASE_SECONDS)
+    async def keep(self, key: str) -> None:
+        """Renew the claim of a turn still running."""
+        await self.renew(key, _PENDING, LEASE_SECONDS)
 
     async def answer(self, key: str) -> list[dict[str, Any]] | None:
         """The stored answer, or None while the turn is claimed or unclaimed."""
-        value = (await self._redis.get(key)) if self._redis is not None else self._get_local(key)
+        value = await self.get(key)
         if not value or value == _PENDING:
             return None
         stored: list[dict[str, Any]] = json.loads(value)
         return stored
 
     async def store(self, key: str, messages: list[dict[str, Any]]) -> None:
-        value = json.dumps(messages).encode()
-        if self._redis is not None:
-            await self._redis.set(key, value, ex=ANSWER_SECONDS)
-        else:
-            self._local[key] = (value, time.monotonic() + ANSWER_SECONDS)
+        await self.put(key, json.dumps(messages).encode(), ANSWER_SECONDS)
 
 
 class TokenRestInput(RestInput):
@@ -184,7 +161,7 @@ class TokenRestInput(RestInput):
         key = Turns.key(sender_id, message_id)
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
-            if await self.turns.claim(key):
+            if await self.turns.start(key):
                 renewing = asyncio.create_task(self._renew(key))
                 try:
                     messages = await self.replayed(request, sender_id, message_id)
@@ -204,7 +181,7 @@ class TokenRestInput(RestInput):
     async def _renew(self, key: str) -> None:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
-            await self.turns.renew(key)
+            await self.turns.keep(key)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

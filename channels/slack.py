@@ -6,18 +6,21 @@ several things wrong; each is fixed here and tested in tests/channels/test_slack
   the same message under a new `event_id`; a mention in a channel the app reads arrives as
   both `message` and `app_mention`. Rasa answers each copy. Here an event is taken once per
   `event_id` and once per `(channel, ts)`, claimed with an atomic set-if-absent in Redis when
-  `REDIS_URL` is set (so several Rasa replicas share it), else in this process.
+  `REDIS_URL` is set (so several Rasa replicas share it), else in this process
+  (`channels.claims`).
 * **One reply, one post.** Rasa's Slack output cuts a reply at every blank line into several
-  posts. Here a reply is one post in Block Kit (the quote, then its heading as a link), with
-  the plain text as the fallback Slack shows in notifications.
+  posts. Here a reply is one post in Block Kit (the quote, then the heading of the answer's
+  `citation` payload as a link), with the plain text as the fallback Slack shows in
+  notifications (`channels.slack_replies`).
 * **Acknowledged at once.** Slack expects a 200 within 3 s and retries otherwise; the answer
   is worked out in a background task after the acknowledgement.
 * **No server errors.** Slash commands get a short ephemeral help text, button clicks on the
   bot's own buttons become the button's message, any other interactivity payload is
   acknowledged and ignored.
 * **Never answers a bot**, itself included (`bot_id`, `subtype`, or the bot's own user id).
-* **Rate limits.** At most one post a second per channel from this process, and a 429 is
-  retried after its `Retry-After` (slack_sdk's retry handler).
+* **Rate limits.** At most one post a second per channel from this process
+  (`channels.pacer`), and a 429 is retried after its `Retry-After` (slack_sdk's retry
+  handler; the Web API client is `channels.slack_web`).
 
 Every request is checked first: Slack's v0 signature over the raw body, within five minutes
 (slack_sdk's `SignatureVerifier`); a bad or stale signature is a 401 and nothing is read.
@@ -39,34 +42,39 @@ import asyncio
 import json
 import logging
 import re
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
+
+from channels.claims import ClaimStore
+from channels.pacer import Pacer
+from channels.slack_replies import (
+    BUTTON_ACTION,
+    CHANNEL_NAME,
+    Citation,
+    SlackThreadOutput,
+    Turn,
+    blocks_for,
+    chunks,
+    conversation_id,
+    escape,
+)
+from channels.slack_web import SlackWeb
+
+# The names this module has always offered, now defined where their job is.
+__all__ = ["BUTTON_ACTION", "CHANNEL_NAME", "Citation", "Pacer", "SeenStore", "SlackStaffInput",
+           "SlackThreadOutput", "SlackWeb", "Turn", "blocks_for", "chunks", "conversation_id",
+           "escape"]
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_NAME = "slack"
 SEEN_SECONDS = 24 * 3600  # how long an event id or message stays claimed (Slack retries for ~1 h)
 THREAD_SECONDS = 7 * 24 * 3600  # a thread the bot answered in stays a conversation this long
-USER_CACHE_SECONDS = 600
-MEMBERS_CACHE_SECONDS = 60
-POST_INTERVAL_SECONDS = 1.0  # Slack's limit for chat.postMessage: about one a second per channel
-SECTION_CHARS = 3000  # the most text a Block Kit section holds
-MAX_TEXT_CHARS = 4000
-BUTTON_ACTION = "rasa_button"
-# Answers end with "— Heading (link)" (utter_answer_from_statement): shown as a link in Slack.
-_CITATION_LINE = re.compile(r"^— (?P<heading>.+) \((?P<link>https?://\S+)\)$")
 _MENTION = re.compile(r"<@(?P<user>[A-Z0-9]+)(?:\|[^>]*)?>")
 
 SLASH_COMMAND_HELP = (
@@ -75,262 +83,18 @@ SLASH_COMMAND_HELP = (
     "do I do?_")
 
 
-def conversation_id(team: str, channel: str, thread_ts: str | None) -> str:
-    """The Rasa conversation of a DM (no thread) or of one thread in a channel."""
-    return f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
-
-
-def escape(text: str) -> str:
-    """Slack's mrkdwn escapes: &, < and > are control characters there."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def chunks(text: str, size: int = SECTION_CHARS) -> Iterator[str]:
-    """`text` in pieces of at most `size` characters, cut at line breaks where possible."""
-    while len(text) > size:
-        cut = text.rfind("\n", 0, size)
-        cut = cut if cut > 0 else size
-        yield text[:cut]
-        text = text[cut:].lstrip("\n")
-    if text:
-        yield text
-
-
-def blocks_for(text: str, buttons: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """A reply as Block Kit: its text in sections, a closing citation line as a linked
-    heading, and its buttons (each sends its payload back, as in the web widget)."""
-    lines = text.strip().split("\n")
-    citation = _CITATION_LINE.match(lines[-1]) if lines else None
-    body = "\n".join(lines[:-1] if citation else lines).strip()
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": part, "verbatim": True}}
-        for part in chunks(escape(body))]
-    if citation:
-        blocks.append({"type": "context", "elements": [{
-            "type": "mrkdwn",
-            "text": f"— <{citation['link']}|{escape(citation['heading'])}>"}]})
-    if buttons:
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": f"{BUTTON_ACTION}_{i}",
-             "text": {"type": "plain_text", "text": str(b.get("title", ""))[:75]},
-             "value": str(b.get("payload", ""))[:2000]}
-            for i, b in enumerate(buttons[:5])]})
-    return blocks
-
-
-class SeenStore:
-    """Claims: `claim(key)` is True for the first caller only, for `ttl` seconds. In Redis
-    (`SET key NX EX`, atomic, shared by every replica) when a URL is given, else in this
-    process."""
+class SeenStore(ClaimStore):
+    """The events, messages, clicks and threads the channel has taken, in a `ClaimStore`
+    (Redis when a URL is given, shared by every replica, else this process)."""
 
     def __init__(self, redis_url: str = "", prefix: str = "privacy-assistant:slack:") -> None:
-        self.prefix = prefix
-        self._local: dict[str, float] = {}
-        self._redis: Any = None
-        if redis_url:
-            from redis.asyncio import Redis  # the Rasa environment has redis for its stores
+        super().__init__(redis_url, prefix)
 
-            self._redis = Redis.from_url(redis_url)
-
-    async def claim(self, key: str, ttl: int = SEEN_SECONDS) -> bool:
-        if self._redis is not None:
-            return bool(await self._redis.set(self.prefix + key, b"1", nx=True, ex=ttl))
-        now = time.monotonic()
-        if len(self._local) > 50_000:
-            self._local = {k: t for k, t in self._local.items() if t > now}
-        if self._local.get(key, 0.0) > now:
-            return False
-        self._local[key] = now + ttl
-        return True
+    async def claim(self, key: str, ttl: int = SEEN_SECONDS, value: bytes = b"1") -> bool:
+        return await super().claim(key, ttl, value)
 
     async def mark(self, key: str, ttl: int) -> None:
-        if self._redis is not None:
-            await self._redis.set(self.prefix + key, b"1", ex=ttl)
-        else:
-            self._local[key] = time.monotonic() + ttl
-
-    async def has(self, key: str) -> bool:
-        if self._redis is not None:
-            return bool(await self._redis.exists(self.prefix + key))
-        return self._local.get(key, 0.0) > time.monotonic()
-
-
-class Pacer:
-    """At most one post per `interval` seconds to each Slack channel from this process."""
-
-    def __init__(self, interval: float = POST_INTERVAL_SECONDS) -> None:
-        self.interval = interval
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._last: dict[str, float] = {}
-
-    @asynccontextmanager
-    async def turn(self, channel: str) -> Any:
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            wait = self._last.get(channel, 0.0) + self.interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                yield
-            finally:
-                self._last[channel] = time.monotonic()
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A message the bot answers: who wrote what, where, and in which conversation."""
-
-    team: str
-    user: str
-    channel: str
-    text: str
-    ts: str
-    thread_ts: str | None  # the thread the reply goes in; None in a DM
-
-    @property
-    def sender_id(self) -> str:
-        return conversation_id(self.team, self.channel, self.thread_ts)
-
-
-class SlackWeb:
-    """What the channel asks of Slack's Web API, with short-lived caches for who people are
-    and who is on the privacy team."""
-
-    def __init__(self, token: str, api_url: str, privacy_channel: str) -> None:
-        self.client = AsyncWebClient(
-            token=token, base_url=api_url, timeout=10,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
-        self.privacy_channel = privacy_channel
-        self.pacer = Pacer()
-        self._identity: dict[str, Any] | None = None
-        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._members: tuple[float, frozenset[str]] | None = None
-
-    async def identity(self) -> dict[str, Any]:
-        """`auth.test`: the bot's own user id and the workspace's address, asked once."""
-        if self._identity is None:
-            found = await self.client.auth_test()
-            self._identity = {"user_id": found.get("user_id"), "bot_id": found.get("bot_id"),
-                              "url": found.get("url") or "https://slack.com/"}
-        return self._identity
-
-    async def person(self, user: str) -> dict[str, Any]:
-        """`users.info`: the staff member's name and email (scope users:read.email)."""
-        cached = self._users.get(user)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            found = (await self.client.users_info(user=user)).get("user") or {}
-        except SlackApiError as error:
-            logger.warning("slack: users.info failed: %s", error.response.get("error"))
-            return {"user": user}
-        profile = found.get("profile") or {}
-        person = {"user": user, "name": found.get("real_name") or profile.get("real_name"),
-                  "email": profile.get("email")}
-        self._users[user] = (time.monotonic() + USER_CACHE_SECONDS, person)
-        return person
-
-    async def on_privacy_team(self, user: str) -> bool:
-        """Whether `user` is a member of the privacy team's channel (`conversations.members`,
-        every page of it)."""
-        if not self.privacy_channel:
-            return False
-        if self._members is None or self._members[0] < time.monotonic():
-            members: set[str] = set()
-            cursor = ""
-            try:
-                while True:
-                    page = await self.client.conversations_members(
-                        channel=self.privacy_channel, limit=200, cursor=cursor or None)
-                    members.update(page.get("members") or [])
-                    cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-                    if not cursor:
-                        break
-            except SlackApiError as error:
-                logger.warning("slack: conversations.members failed: %s",
-                               error.response.get("error"))
-                return False
-            self._members = (time.monotonic() + MEMBERS_CACHE_SECONDS, frozenset(members))
-        return user in self._members[1]
-
-    async def post(self, channel: str, text: str, *, thread_ts: str | None = None,
-                   blocks: list[dict[str, Any]] | None = None) -> str | None:
-        """One message (in a thread when `thread_ts` is given); its ts, or None if Slack
-        refused it after the retries."""
-        async with self.pacer.turn(channel):
-            try:
-                posted = await self.client.chat_postMessage(
-                    channel=channel, text=text[:MAX_TEXT_CHARS], thread_ts=thread_ts,
-                    blocks=blocks, unfurl_links=False, unfurl_media=False)
-            except SlackApiError as error:
-                logger.warning("slack: chat.postMessage failed: %s", error.response.get("error"))
-                return None
-        ts = posted.get("ts")
-        return str(ts) if ts else None
-
-    async def permalink(self, channel: str, ts: str) -> str:
-        try:
-            found = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
-            if found.get("permalink"):
-                return str(found["permalink"])
-        except SlackApiError:
-            pass
-        base = str((await self.identity())["url"]).rstrip("/")
-        return f"{base}/archives/{channel}/p{ts.replace('.', '')}"
-
-
-class SlackThreadOutput(OutputChannel):
-    """The bot's replies to one conversation: posts in its DM or thread."""
-
-    def __init__(self, web: SlackWeb, turn: Turn) -> None:
-        self.web = web
-        self.turn = turn
-
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL_NAME
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.web.post(self.turn.channel, text, thread_ts=self.turn.thread_ts,
-                            blocks=blocks_for(text))
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        await self.web.post(self.turn.channel, text, thread_ts=self.turn.thread_ts,
-                            blocks=blocks_for(text, buttons))
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, image)
-
-    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(attachment))
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
-                               **kwargs: Any) -> None:
-        """`ask_privacy_team` posts the question to the privacy team's channel with a link
-        back to this thread; the citation the answers also carry as data is already shown
-        as the reply's linked heading."""
-        ask = json_message.get("ask_privacy_team")
-        if isinstance(ask, dict):
-            await self.ask_privacy_team(str(ask.get("question") or "").strip())
-
-    async def ask_privacy_team(self, question: str) -> None:
-        turn, web = self.turn, self.web
-        if not web.privacy_channel:
-            await self.send_text_message(
-                turn.sender_id, "No privacy team channel is set up for me to ask; please "
-                "ask your privacy team directly.")
-            return
-        link = await web.permalink(turn.channel, turn.thread_ts or turn.ts)
-        asked = question or "(no question given)"
-        text = (f"<@{turn.user}> asked a privacy question the documents don't answer:\n"
-                f"> {escape(asked)}\n<{link}|Answer in the thread>")
-        posted = await web.post(web.privacy_channel, text, blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}}])
-        reply = (f"I've asked the privacy team in <#{web.privacy_channel}>; someone will "
-                 "answer here." if posted else
-                 f"I couldn't post to <#{web.privacy_channel}> just now; please ask there.")
-        await self.web.post(turn.channel, reply, thread_ts=turn.thread_ts)
+        await self.put(key, b"1", ttl)
 
 
 class SlackStaffInput(InputChannel):

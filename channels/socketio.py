@@ -56,6 +56,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from privacy_assistant.secret_files import WIDGET_SESSION_SECRET
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 5000
@@ -130,9 +132,9 @@ class WidgetSocketIOInput(SocketIOInput):
             logger.warning("socket.io: no session_secret (WIDGET_SESSION_SECRET); widget "
                            "sessions will not survive a restart of the Rasa server")
             secret = secrets.token_urlsafe(32)
-        if len(secret) < 32:
+        if len(secret) < WIDGET_SESSION_SECRET.min_chars:
             raise ValueError("the socket.io channel's session_secret (WIDGET_SESSION_SECRET) "
-                             "needs at least 32 characters")
+                             f"needs at least {WIDGET_SESSION_SECRET.min_chars} characters")
         channel.session_secret = secret  # type: ignore[attr-defined]
         # Where "Delete chat" is sent: the backend, with the assistant's token.
         channel.backend_url = str((credentials or {}).get("backend_url") or "").rstrip("/")  # type: ignore[attr-defined]

@@ -15,20 +15,15 @@ from pathlib import Path
 
 from pydantic import SecretStr, field_validator
 
+from privacy_assistant.secret_files import STACK_SECRETS
 from privacy_assistant.settings import ENV_FILE, PROJECT_ROOT, SharedSettings, project_path
 from privacy_backend.core.settings import Settings as BackendSettings
 
 __all__ = ["PROJECT_ROOT", "GENERATED_SECRETS", "StackSettings", "resolve"]
 
 # Secrets generated into var/ on first use when the environment does not give them: each
-# variable (a settings field of the same name) and its file in VAR_DIR.
-GENERATED_SECRETS = {
-    "RASA_API_TOKEN": "rasa_api_token",
-    "PRIVACY_API_TOKEN": "api_token",
-    "PRIVACY_STAFF_TOKEN": "staff_token",
-    "REST_CHANNEL_TOKEN": "rest_channel_token",
-    "WIDGET_SESSION_SECRET": "widget_session_secret",
-}
+# variable (a settings field of the same name) and its file in VAR_DIR (`secret_files`).
+GENERATED_SECRETS = {secret.variable: secret.filename for secret in STACK_SECRETS}
 
 
 class StackSettings(SharedSettings):

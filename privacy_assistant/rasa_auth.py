@@ -19,10 +19,12 @@ import time
 
 import jwt
 
+from privacy_assistant.secret_files import RASA_API_TOKEN
+
 ALGORITHM = "HS256"
 TTL_SECONDS = 60
-# HS256 wants a key at least as long as its hash (32 bytes); generated secrets have 43.
-MIN_SECRET_CHARS = 32
+# The shortest secret that signs these tokens (HS256 wants at least its hash's 32 bytes).
+MIN_SECRET_CHARS = RASA_API_TOKEN.min_chars
 
 
 def rasa_api_jwt(secret: str, *, username: str, role: str = "admin",

@@ -9,7 +9,8 @@ here. `.env.example` and the README's configuration table are checked against th
 by `tests/assistant/test_config.py`.
 
 Secrets that are not given are generated once into `VAR_DIR` (mode 0600) by
-`load_or_create_secret` and reused; they are never printed or logged.
+`load_or_create_secret` and reused; they are never printed or logged. Which file holds
+which secret, and how long each must be, is the one table of `secret_files`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from pydantic_settings import (
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+)
+
+from privacy_assistant.secret_files import (
+    PRIVACY_API_TOKEN,
+    PRIVACY_STAFF_TOKEN,
+    RASA_API_TOKEN,
 )
 
 log = logging.getLogger(__name__)
@@ -118,6 +125,9 @@ class SharedSettings(BaseSettings):
     # How long one confirmed code proves an address, within the same conversation: the
     # action server remembers it that long, and the backend accepts it as proof that long.
     verified_for_minutes: int = Field(default=30, ge=1)
+    # Days a filed request waits for its code before it is closed unverified: the backend
+    # closes it then, and the assistant tells the visitor so.
+    unverified_close_days: int = 7
     # The Rasa server (REST, socket.io, HTTP API).
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
@@ -229,15 +239,15 @@ class SharedSettings(BaseSettings):
 
     def api_token(self) -> str:
         """The backend API's bearer token (`PRIVACY_API_TOKEN`, else `var/api_token`)."""
-        return self.secret(self.privacy_api_token, "api_token")
+        return self.secret(self.privacy_api_token, PRIVACY_API_TOKEN.filename)
 
     def staff_token(self) -> str:
         """The staff's bearer token (`PRIVACY_STAFF_TOKEN`, else `var/staff_token`)."""
-        return self.secret(self.privacy_staff_token, "staff_token")
+        return self.secret(self.privacy_staff_token, PRIVACY_STAFF_TOKEN.filename)
 
     def rasa_token(self) -> str:
         """The Rasa HTTP API's token (`RASA_API_TOKEN`, else `var/rasa_api_token`)."""
-        return self.secret(self.rasa_api_token, "rasa_api_token")
+        return self.secret(self.rasa_api_token, RASA_API_TOKEN.filename)
 
 
 def normalise_email(address: str) -> str:

@@ -16,13 +16,14 @@ from rasa.__main__ import main
 # The project root, so that credentials.yml can name the custom channels in channels/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from privacy_assistant.secret_files import RASA_API_TOKEN  # noqa: E402
 from rasa_server import speedups  # noqa: E402  (needs the project root on the path)
 
 # Per-turn work done once (rasa_server/speedups.py).
 speedups.apply()
 
 # HS256 wants a key at least as long as its hash; `make run` generates 43 characters.
-MIN_SECRET_CHARS = 32
+MIN_SECRET_CHARS = RASA_API_TOKEN.min_chars
 
 if __name__ == "__main__":
     secret = os.environ.get("RASA_API_TOKEN", "")

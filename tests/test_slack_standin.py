@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from tests import slack_standin
 from tests.slack_standin import (
     BOT_ID,
     BOT_TOKEN,
@@ -22,11 +23,6 @@ from tests.slack_standin import (
     SIGNING_SECRET,
     TEAM_ID,
     SlackStandIn,
-    app_mention_event,
-    event_callback,
-    message_event,
-    next_ts,
-    signed_headers,
 )
 
 STAFF = {"U0STAFF": {"email": "ann@acme.test", "real_name": "Ann Example", "is_bot": False}}
@@ -270,20 +266,22 @@ def test_wait_for_returns_the_value_or_lists_the_calls(
 
 
 def test_signed_headers_verify_with_slack_sdk() -> None:
-    body = json.dumps(event_callback(message_event("hello"))).encode()
-    headers = signed_headers(body)
+    body = json.dumps(slack_standin.event_callback(slack_standin.message_event("hello"))).encode()
+    headers = slack_standin.signed_headers(body)
 
     assert SignatureVerifier(SIGNING_SECRET).is_valid_request(body, headers)
     assert not SignatureVerifier("another-secret").is_valid_request(body, headers)
     assert not SignatureVerifier(SIGNING_SECRET).is_valid_request(body + b" ", headers)
-    stale = signed_headers(body, timestamp=int(time.time()) - 600)
+    stale = slack_standin.signed_headers(body, timestamp=int(time.time()) - 600)
     assert not SignatureVerifier(SIGNING_SECRET).is_valid_request(body, stale)
 
 
 def test_event_builders() -> None:
-    dm = message_event("hi", ts="1764660000.000100", thread_ts="1764660000.000001", bot_id="B1")
-    mention = app_mention_event("<@U0BOT> hi", user="U0STAFF", channel="C0PRIVACY", ts="1.2")
-    envelope = event_callback(dm, event_id="Ev0001", event_time=1764660000)
+    dm = slack_standin.message_event("hi", ts="1764660000.000100",
+                                     thread_ts="1764660000.000001", bot_id="B1")
+    mention = slack_standin.app_mention_event("<@U0BOT> hi", user="U0STAFF",
+                                              channel="C0PRIVACY", ts="1.2")
+    envelope = slack_standin.event_callback(dm, event_id="Ev0001", event_time=1764660000)
 
     assert dm == {
         "type": "message", "user": "U0STAFF", "text": "hi", "ts": "1764660000.000100",
@@ -297,7 +295,7 @@ def test_event_builders() -> None:
     assert envelope["authorizations"] == [
         {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}
     ]
-    fresh = {event_callback({})["event_id"] for _ in range(50)}
+    fresh = {slack_standin.event_callback({})["event_id"] for _ in range(50)}
     assert len(fresh) == 50 and all(e.startswith("Ev") for e in fresh)
 
 
@@ -307,7 +305,7 @@ def test_next_ts_is_unique_and_increasing_across_threads() -> None:
 
     def take() -> None:
         for _ in range(200):
-            ts = next_ts()
+            ts = slack_standin.next_ts()
             with lock:
                 seen.append(ts)
 
@@ -318,6 +316,6 @@ def test_next_ts_is_unique_and_increasing_across_threads() -> None:
         thread.join()
 
     assert len(set(seen)) == 800
-    ordered = [next_ts() for _ in range(100)]
+    ordered = [slack_standin.next_ts() for _ in range(100)]
     assert ordered == sorted(ordered, key=float) and len(set(ordered)) == 100
     assert all(len(ts.split(".")[1]) == 6 for ts in ordered)

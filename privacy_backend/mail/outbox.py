@@ -9,37 +9,34 @@ handed over is retried by `privacy-backend serve` every MAIL_RETRY_SECONDS (doub
 code's email once that code is replaced by a newer one or confirmed.
 
 Several processes may share one outbox (replicas, a restart that finds mail left behind): a
-delivery first claims its row with a conditional UPDATE that sets a lease, so only one process
-sends it; a process that dies mid-send leaves a lease that runs out, and the mail is retried.
-An attempt records a failure only while it still holds its lease, and a success always.
+delivery first claims its row with a conditional UPDATE that sets a lease (`core.leases`), so
+only one process sends it; a process that dies mid-send leaves a lease that runs out, and the
+mail is retried. An attempt records a failure only while it still holds its lease, and a
+success always.
 
-A message may carry a one-time code, so the stored copy is sealed with Fernet (AES-CBC with
-HMAC-SHA256, from `cryptography`) under a key derived with HKDF from the code secret, and
-erased once the mail is sent or dropped.
+A message may carry a one-time code, so the stored copy is sealed (`core.sealing`: Fernet
+under a key derived from the code secret for the outbox only), and erased once the mail is
+sent or dropped.
 """
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
 import logging
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_backend.core.clock import Clock
+from privacy_backend.core.leases import LeasedWorker, claim, lease_free, write_if_held
 from privacy_backend.core.models import MailStatus, OutboundMail, Verification
+from privacy_backend.core.sealing import OUTBOX, InvalidToken, Sealer
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.mailer import Mailer, MailError
 
@@ -49,25 +46,14 @@ MAX_BACKOFF_FACTOR = 16
 DUE_BATCH = 100
 
 
-def _fernet(secret: bytes) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"privacy-backend outbox v1").derive(secret)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-class Outbox:
+class Outbox(LeasedWorker):
     def __init__(self, factory: sessionmaker[Session], mailer: Mailer, settings: Settings,
                  clock: Clock, secret: bytes, *, workers: int = 4) -> None:
-        self._factory = factory
+        super().__init__(factory, clock, workers=workers, thread_name="outbox", log=log,
+                         failure="outbox delivery failed")
         self._mailer = mailer
         self._settings = settings
-        self._clock = clock
-        self._fernet = _fernet(secret)
-        self._workers = workers
-        self._pool: ThreadPoolExecutor | None = None  # started by the first send
-        self._pool_lock = threading.Lock()
-        self._pending: set[Future[MailStatus]] = set()
-        self._closing = threading.Event()
+        self._sealer = Sealer(secret, OUTBOX)
         # Longer than any one SMTP conversation can take (each step has its own time-out),
         # so a lease runs out only when its holder is gone.
         self._lease = timedelta(seconds=4 * settings.smtp_timeout + 30)
@@ -80,7 +66,7 @@ class Outbox:
         attempt."""
         row = OutboundMail(
             kind=kind, status=MailStatus.QUEUED, verification_id=verification_id,
-            sealed=self._fernet.encrypt(message.as_bytes()).decode("ascii"),
+            sealed=self._sealer.seal(message.as_bytes()),
             created_at=now, not_after=not_after, attempts=0,
             next_attempt_at=now + timedelta(seconds=self._settings.mail_send_wait_seconds),
         )
@@ -101,7 +87,7 @@ class Outbox:
         (the attempt goes on in the background, and failures are retried). A fault of the
         attempt itself (the database gone for a moment) is QUEUED too: the row is committed,
         and the retry round sends it."""
-        future = self._submit(mail_id)
+        future = self._submit(self.deliver, mail_id)
         try:
             return future.result(timeout=wait)
         except FutureTimeout:
@@ -111,7 +97,7 @@ class Outbox:
 
     def send_later(self, mail_id: int) -> None:
         """Deliver in the background without waiting."""
-        self._submit(mail_id)
+        self._submit(self.deliver, mail_id)
 
     def queue_and_send(self, message: EmailMessage, *, kind: str, now: datetime,
                        not_after: datetime, verification_id: str | None = None) -> None:
@@ -123,7 +109,7 @@ class Outbox:
                            verification_id=verification_id)
             session.commit()
             mail_id = row.id
-        self._submit(mail_id)
+        self._submit(self.deliver, mail_id)
 
     def deliver(self, mail_id: int) -> MailStatus:
         """One delivery attempt, if this process wins the row's lease; the row's state after.
@@ -133,12 +119,9 @@ class Outbox:
         now = self._clock()
         lease = now + self._lease
         with self._factory() as session:
-            claimed = session.execute(
-                update(OutboundMail)
-                .where(OutboundMail.id == mail_id, OutboundMail.status == MailStatus.QUEUED,
-                       or_(OutboundMail.lease_until.is_(None), OutboundMail.lease_until < now))
-                .values(lease_until=lease, attempts=OutboundMail.attempts + 1)
-            ).rowcount  # type: ignore[attr-defined]
+            claimed = claim(session, OutboundMail, mail_id, OutboundMail.lease_until, lease, now,
+                            OutboundMail.status == MailStatus.QUEUED,
+                            attempts=OutboundMail.attempts + 1)
             session.commit()
             row = session.get(OutboundMail, mail_id)
             if row is None:
@@ -171,49 +154,14 @@ class Outbox:
         number attempted. `privacy-backend serve` calls this every MAIL_RETRY_SECONDS; it
         stops early when the outbox is closing."""
         now = self._clock()
-        with self._factory() as session:
-            ids = list(session.scalars(
-                select(OutboundMail.id)
-                .where(OutboundMail.status == MailStatus.QUEUED,
-                       or_(OutboundMail.next_attempt_at <= now, OutboundMail.not_after <= now),
-                       or_(OutboundMail.lease_until.is_(None), OutboundMail.lease_until < now))
-                .order_by(OutboundMail.next_attempt_at).limit(DUE_BATCH)))
-            session.rollback()
-        attempted = 0
-        for mail_id in ids:
-            if self._closing.is_set():
-                break
-            self.deliver(mail_id)
-            attempted += 1
-        return attempted
-
-    def drain(self, timeout: float = 30) -> None:
-        """Wait for the attempts under way (tests read the mail folder after this)."""
-        wait(list(self._pending), timeout=timeout)
-
-    def close(self) -> None:
-        """Stop: attempts not yet started are cancelled (their rows stay queued, without a
-        lease, for the next process), the ones under way finish, a retry round stops before
-        its next mail. A send after this starts a new pool (the app can start again)."""
-        self._closing.set()
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        self._closing.clear()
+        due = (select(OutboundMail.id)
+               .where(OutboundMail.status == MailStatus.QUEUED,
+                      or_(OutboundMail.next_attempt_at <= now, OutboundMail.not_after <= now),
+                      lease_free(OutboundMail.lease_until, now))
+               .order_by(OutboundMail.next_attempt_at).limit(DUE_BATCH))
+        return len(self.sweep(due, self.deliver))
 
     # -- helpers ---------------------------------------------------------------------------
-    def _submit(self, mail_id: int) -> Future[MailStatus]:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._workers,
-                                                thread_name_prefix="outbox")
-            future = self._pool.submit(self.deliver, mail_id)
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-        future.add_done_callback(_log_failure)
-        return future
-
     @staticmethod
     def _stale_reason(session: Session, row: OutboundMail, now: datetime) -> str | None:
         """Why the mail is no longer worth sending, if it is not: past `not_after`, or its
@@ -230,7 +178,7 @@ class Outbox:
         return None
 
     def _unseal(self, row: OutboundMail) -> EmailMessage:
-        data = self._fernet.decrypt((row.sealed or "").encode("ascii"))
+        data = self._sealer.open((row.sealed or "").encode("ascii"))
         message = email.message_from_bytes(data, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         return message
@@ -263,11 +211,8 @@ class Outbox:
                status: MailStatus) -> MailStatus:
         """Record a failed or dropped attempt, only while it still holds the lease: one whose
         lease ran out must not free the row while another process is sending it."""
-        kept = session.execute(
-            update(OutboundMail)
-            .where(OutboundMail.id == held.id, OutboundMail.lease_until == held.lease)
-            .values(**values)
-        ).rowcount  # type: ignore[attr-defined]
+        kept = write_if_held(session, OutboundMail, held.id, OutboundMail.lease_until,
+                             held.lease, **values)
         session.commit()
         if not kept:
             log.warning("outbox mail %s: lease lost before the outcome was recorded", held.id)
@@ -287,7 +232,3 @@ class _Held:
     attempts: int
     lease: datetime
 
-
-def _log_failure(future: Future[MailStatus]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("outbox delivery failed", exc_info=future.exception())

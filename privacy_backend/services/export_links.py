@@ -1,20 +1,18 @@
 """Signed, expiring links to an export package (`/exports/<token>`).
 
 A token is a Fernet token (AES-128-CBC with HMAC-SHA256, from `cryptography`) whose plaintext
-is `version|expires_at (unix seconds)|export id`, under a key derived with HKDF from the link
-secret (`UNSUBSCRIBE_SECRET`, else `<VAR_DIR>/unsubscribe_secret`) for this purpose only.
+is `version|expires_at (unix seconds)|export id`, sealed (`core.sealing`) under a key derived
+from the link secret (`UNSUBSCRIBE_SECRET`, else `<VAR_DIR>/unsubscribe_secret`) for this
+purpose only.
 Fernet authenticates the whole token, so a changed or made-up token is refused (403), and the
 expiry inside it makes an old link gone (410) even before the purge deletes the package.
 """
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from privacy_backend.core.sealing import EXPORT_LINK, InvalidToken, Sealer
 
 VERSION = "1"
 MAX_TOKEN_CHARS = 400
@@ -28,15 +26,9 @@ class LinkExpired(Exception):
     pass
 
 
-def _fernet(secret: bytes) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"export-link/fernet").derive(secret)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def sign(secret: bytes, export_id: str, expires_at: datetime) -> str:
     plain = f"{VERSION}|{int(expires_at.timestamp())}|{export_id}"
-    return _fernet(secret).encrypt(plain.encode()).decode()
+    return Sealer(secret, EXPORT_LINK).seal(plain.encode())
 
 
 def open_token(secret: bytes, token: str, now: datetime) -> str:
@@ -44,7 +36,7 @@ def open_token(secret: bytes, token: str, now: datetime) -> str:
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise LinkInvalid
     try:
-        plain = _fernet(secret).decrypt(token.encode()).decode()
+        plain = Sealer(secret, EXPORT_LINK).open(token.encode()).decode()
         version, expires, export_id = plain.split("|", 2)
         expires_at = datetime.fromtimestamp(int(expires), tz=timezone.utc)
     except (InvalidToken, ValueError, UnicodeError):

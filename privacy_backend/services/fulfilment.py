@@ -1,11 +1,11 @@
 """What completing a request does, by type, for the verified address behind it.
 
 - **know, access, portability:** an export package of everything held about the address
-  (`package`): its requests with their audit trails, its marketing choices and their
+  (`export_package`): its requests with their audit trails, its marketing choices and their
   history, the transcript of every conversation in which it was verified, and those
   conversations' handoffs. JSON under a versioned schema (`docs/export-schema.md`) and a
   readable page of the same, reached through a signed link that expires; the package is
-  stored sealed (Fernet) and only until then.
+  stored sealed (`core.sealing`) and only until then.
 - **deletion:** the linked conversations are erased from Rasa's tracker store and the
   backend (handoffs, summaries, console reads, links), with the address's verifications,
   mail files, marketing choices and history, and export packages. What the law asks to keep
@@ -26,22 +26,16 @@ backend only, in one transaction.
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
 import email.utils
-import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
@@ -50,7 +44,6 @@ from privacy_backend.core.models import (
     AuditEvent,
     Export,
     ExportDownload,
-    Handoff,
     MarketingPreference,
     OutboundMail,
     PreferenceChange,
@@ -64,22 +57,24 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail import messages as emails
 from privacy_backend.mail.outbox import Outbox
-from privacy_backend.services import erasure, export_links, links
+from privacy_backend.services import erasure, export_links, export_package, links
 from privacy_backend.services import preferences as prefs
-from privacy_backend.services import requests as svc
-from privacy_backend.services.handoffs import transcript
+from privacy_backend.services.export_package import (  # the export page opens packages here
+    SCHEMA_VERSION,
+    open_package,
+    package,
+)
+from privacy_backend.services.requests import record, require_transition, transition
+
+__all__ = ["Work", "complete", "open_package"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "privacy-assistant/export"
-SCHEMA_VERSION = "1"
 EXPORT_TYPES = frozenset({RequestType.KNOW, RequestType.ACCESS, RequestType.PORTABILITY})
 # The address a request keeps once erased (`PrivacyRequest.email` cannot be empty).
 ERASED = "erased"
 # How long the outbox keeps trying to deliver a notice.
 NOTICE_WINDOW = timedelta(days=3)
-# A six-digit code in a message, in case one escaped the tracker store's own masking.
-_CODE = re.compile(r"(?<!\d)(?:\d[\s-]?){5}\d(?!\d)")
 
 KEPT = [
     {"what": "each request record and its audit trail, without the address, name, region, "
@@ -105,91 +100,15 @@ class Work:
     actor: str
 
 
-def _package_fernet(settings: Settings) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"export-package/fernet").derive(settings.code_secret())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _stamp(value: float | None) -> str | None:
-    return datetime.fromtimestamp(value, tz=timezone.utc).isoformat() if value else None
-
-
-# -- the export package ---------------------------------------------------------------------
-def package(session: Session, tracker_store: TrackerStore, settings: Settings, address: str,
-            now: datetime) -> dict[str, Any]:
-    """Everything held about `address`, as schema version 1 (docs/export-schema.md)."""
-    requests = list(session.scalars(select(PrivacyRequest).where(
-        PrivacyRequest.email == address).order_by(PrivacyRequest.id)))
-    row = prefs.get_row(session, address)
-    current = prefs.current(session, row, address, settings)
-    history = list(session.scalars(select(PreferenceChange).where(
-        PreferenceChange.preference_id == row.id).order_by(PreferenceChange.id))) if row else []
-    conversations = links.conversations_of(session, address)
-    ids = [link.conversation_id for link in conversations]
-    handoffs = list(session.scalars(select(Handoff).where(
-        Handoff.conversation_id.in_(ids)).order_by(Handoff.id))) if ids else []
-    return {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "generated_at": now.isoformat(),
-        "subject": {"email": address},
-        "requests": [{
-            "reference": r.reference, "type": r.type.value, "status": r.status.value,
-            "name": r.name, "region": r.region, "jurisdiction": r.jurisdiction,
-            "authorized_agent": r.authorized_agent, "details": r.details,
-            "channel": r.channel.value, "created_at": _iso(r.created_at),
-            "verified_at": _iso(r.verified_at), "due_at": _iso(r.due_at),
-            "audit": [{"at": _iso(e.created_at), "action": e.action, "actor": e.actor,
-                       "before": e.before, "after": e.after, "note": e.note}
-                      for e in r.audit_events],
-        } for r in requests],
-        "marketing": {
-            "current": {"global_opt_out": current.global_opt_out,
-                        "channels": current.channels},
-            "updated_at": _iso(row.updated_at) if row else None,
-            "history": [{"at": _iso(c.created_at), "source": c.source.value,
-                         "before": c.before, "after": c.after} for c in history],
-        },
-        "conversations": [{
-            "conversation": link.conversation_id,
-            "verified_at": _iso(link.verified_at),
-            "messages": [{"at": _stamp(line.timestamp), "from": line.kind,
-                          "text": _CODE.sub("[code]", line.text) if line.kind == "user"
-                          else line.text}
-                         for line in transcript(tracker_store.events(link.conversation_id))
-                         if line.kind != "system"],
-        } for link in conversations],
-        "handoffs": [{
-            "conversation": h.conversation_id, "channel": h.channel, "reason": h.reason,
-            "status": h.status.value, "summary": h.summary, "created_at": _iso(h.created_at),
-            "taken_at": _iso(h.taken_at), "closed_at": _iso(h.closed_at),
-        } for h in handoffs],
-    }
-
-
-def open_package(settings: Settings, export: Export) -> dict[str, Any] | None:
-    """The package, or None once the purge has deleted it."""
-    if export.sealed is None:
-        return None
-    data: dict[str, Any] = json.loads(_package_fernet(settings).decrypt(export.sealed.encode()))
-    return data
-
-
 def _export(work: Work, request: PrivacyRequest) -> tuple[Export, str]:
     data = package(work.session, work.tracker_store, work.settings, request.email, work.now)
-    sealed = _package_fernet(work.settings).encrypt(
-        json.dumps(data, separators=(",", ":")).encode()).decode()
+    sealed = export_package.seal(work.settings, data)
     expires = work.now + timedelta(days=work.settings.export_link_ttl_days)
     export = Export(id=uuid.uuid4().hex, request_id=request.id, schema_version=SCHEMA_VERSION,
                     sealed=sealed, created_at=work.now, expires_at=expires)
     work.session.add(export)
     work.session.flush()
-    svc.record(work.session, request, actor=work.actor, action="export_created", now=work.now,
+    record(work.session, request, actor=work.actor, action="export_created", now=work.now,
                after={"export": export.id, "expires_at": expires.isoformat(),
                       "requests": len(data["requests"]),
                       "conversations": len(data["conversations"]),
@@ -230,7 +149,7 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
     if started is None:
         # What this deletion covers, committed before anything is erased, so that a run
         # cut short and the run that finishes it report the same totals.
-        started = svc.record(session, request, actor=work.actor, action="erasure_started",
+        started = record(session, request, actor=work.actor, action="erasure_started",
                              now=work.now, after={
                                  "conversations": len(conversation_ids),
                                  "tracker_events": work.tracker_store.count(conversation_ids),
@@ -244,7 +163,7 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
     # Everything else, and the status change, in one transaction, holding the request's row
     # so that a second completion running at the same time waits and then finds it done.
     session.refresh(request, with_for_update=True)
-    svc.require_transition(request, RequestStatus.COMPLETED)
+    require_transition(request, RequestStatus.COMPLETED)
     handoffs, _ = erasure.erase_rows(session, conversation_ids)
     verification_ids = list(session.scalars(select(Verification.id).where(
         Verification.email == address)))
@@ -281,9 +200,9 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
         item.email, item.name, item.region, item.details = ERASED, None, None, None
         item.conversation_id, item.idempotency_key, item.idempotency_fingerprint = None, None, None
         item.erased_at = work.now
-    svc.transition(session, request, RequestStatus.COMPLETED, actor=work.actor, now=work.now,
+    transition(session, request, RequestStatus.COMPLETED, actor=work.actor, now=work.now,
                    note=note)
-    svc.record(session, request, actor=work.actor, action="erased", now=work.now, after={
+    record(session, request, actor=work.actor, action="erased", now=work.now, after={
         "erased": {**planned, "handoffs": handoffs, "verifications": len(verification_ids),
                    "preference_changes": int(preference_changes),
                    "marketing_preferences": int(row is not None),
@@ -296,7 +215,7 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
 def complete(work: Work, request: PrivacyRequest, note: str | None) -> list[int]:
     """Fulfil the request and mark it completed; commits. Returns the outbox ids of the
     mail to send (after the commit)."""
-    svc.require_transition(request, RequestStatus.COMPLETED)
+    require_transition(request, RequestStatus.COMPLETED)
     if request.type is RequestType.CORRECTION and not (note and note.strip()):
         raise ApiError(422, "note_required", "Say what was corrected: the note is recorded "
                        "and emailed to the requester.")
@@ -306,7 +225,7 @@ def complete(work: Work, request: PrivacyRequest, note: str | None) -> list[int]
         log.info("deletion request %s completed", request.reference)
         return [mail_id]
     work.session.refresh(request, with_for_update=True)
-    svc.require_transition(request, RequestStatus.COMPLETED)
+    require_transition(request, RequestStatus.COMPLETED)
     link: str | None = None
     if request.type in EXPORT_TYPES:
         _, link = _export(work, request)
@@ -317,7 +236,7 @@ def complete(work: Work, request: PrivacyRequest, note: str | None) -> list[int]
         export_link=link, link_days=work.settings.export_link_ttl_days if link else None,
         summary=summary), kind="request_completed", now=work.now,
         not_after=work.now + NOTICE_WINDOW)
-    svc.transition(work.session, request, RequestStatus.COMPLETED, actor=work.actor,
+    transition(work.session, request, RequestStatus.COMPLETED, actor=work.actor,
                    now=work.now, note=note)
     work.session.commit()
     log.info("%s request %s completed", request.type.value, request.reference)

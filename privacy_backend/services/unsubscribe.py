@@ -3,20 +3,16 @@
 A token is a Fernet token (AES-128-CBC with HMAC-SHA256, from `cryptography`) whose plaintext
 is `version|expires_at (unix seconds)|scope|email`. Fernet authenticates the whole token, so
 nothing in it can be changed, and encrypts it, so the address stays hidden from whoever sees
-the URL (logs, proxies). The Fernet key is derived with HKDF from one secret
+the URL (logs, proxies). The key is derived (`core.sealing`) from one secret
 (`UNSUBSCRIBE_SECRET`, else `<VAR_DIR>/unsubscribe_secret`). No database row is needed.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from privacy_backend.core.sealing import UNSUBSCRIBE_LINK, InvalidToken, Sealer
 from privacy_backend.core.settings import Settings
 from privacy_backend.services.preferences import Preferences, merged
 
@@ -75,19 +71,13 @@ class Link:
     expires_at: datetime
 
 
-def _fernet(secret: bytes) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"unsubscribe-link/fernet").derive(secret)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def new_link(email: str, scope: Scope, *, now: datetime, ttl: timedelta) -> Link:
     return Link(email=email, scope=scope, expires_at=(now + ttl).replace(microsecond=0))
 
 
 def encode(secret: bytes, link: Link) -> str:
     payload = f"{VERSION}|{int(link.expires_at.timestamp())}|{link.scope}|{link.email}"
-    return _fernet(secret).encrypt(payload.encode()).decode().rstrip("=")
+    return Sealer(secret, UNSUBSCRIBE_LINK).seal(payload.encode()).rstrip("=")
 
 
 def decode(secret: bytes, token: str, *, now: datetime, settings: Settings) -> Link:
@@ -96,7 +86,7 @@ def decode(secret: bytes, token: str, *, now: datetime, settings: Settings) -> L
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise LinkInvalid("bad length")
     try:
-        payload = _fernet(secret).decrypt(token + "=" * (-len(token) % 4)).decode()
+        payload = Sealer(secret, UNSUBSCRIBE_LINK).open(token + "=" * (-len(token) % 4)).decode()
     except (InvalidToken, UnicodeDecodeError, ValueError) as exc:
         raise LinkInvalid("not a token of ours") from exc
     version, _, rest = payload.partition("|")

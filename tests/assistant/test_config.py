@@ -10,6 +10,7 @@ import pytest
 
 from actions.settings import ActionSettings
 from privacy_assistant.config import GENERATED_SECRETS, StackSettings, resolve
+from privacy_assistant.secret_files import SECRET_FILES, STACK_SECRETS
 from privacy_assistant.settings import SharedSettings
 from privacy_backend.core.settings import Settings as BackendSettings
 from tests.conftest import PROJECT_ROOT
@@ -65,10 +66,22 @@ def test_secrets_are_generated_once_privately_and_reused(tmp_path: Path) -> None
     first = resolve({"VAR_DIR": str(tmp_path)}, env_file=None)
     second = resolve({"VAR_DIR": str(tmp_path)}, env_file=None)
     for key, filename in GENERATED_SECRETS.items():
-        assert len(first[key]) >= 32 and first[key] == second[key]
+        assert len(first[key]) >= max(32, SECRET_FILES[key].min_chars)
+        assert first[key] == second[key]
         mode = stat.S_IMODE((tmp_path / filename).stat().st_mode)
         assert mode == 0o600, (filename, oct(mode))
     assert first["RASA_API_TOKEN"] != first["PRIVACY_API_TOKEN"]
+
+
+def test_every_secret_has_one_file_of_its_own_in_the_table(tmp_path: Path) -> None:
+    assert GENERATED_SECRETS == {secret.variable: secret.filename for secret in STACK_SECRETS}
+    assert len({secret.filename for secret in SECRET_FILES.values()}) == len(SECRET_FILES)
+    # What the shared settings generate lands in the table's files.
+    shared = SharedSettings.load({"VAR_DIR": str(tmp_path)}, env_file=None)
+    shared.api_token(), shared.staff_token(), shared.rasa_token()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        SECRET_FILES[name].filename
+        for name in ("PRIVACY_API_TOKEN", "PRIVACY_STAFF_TOKEN", "RASA_API_TOKEN"))
 
 
 def test_given_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:

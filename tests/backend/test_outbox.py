@@ -185,7 +185,7 @@ def test_the_stored_mail_hides_the_code_and_is_erased_once_sent(
     [path] = settings.mail_path.glob("*.eml")
     code = _code_in(path.read_bytes())
     # The code travelled sealed: the stored copy opens to it under the outbox's key only.
-    assert f"code is: {code}".encode() in app.state.outbox._fernet.decrypt(sealed.encode())
+    assert f"code is: {code}".encode() in app.state.outbox._sealer.open(sealed.encode())
     [row] = _mail_rows(db)
     assert row["status"] == "sent" and row["sealed"] is None
 

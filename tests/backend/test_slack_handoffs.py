@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from privacy_backend.core.models import Handoff
 from privacy_backend.core.settings import Settings
-from privacy_backend.integrations import slack as notifier
+from privacy_backend.integrations import slack_api
 from privacy_backend.main import create_app, sweep_handoffs_once
 from tests.slack_standin import BOT_TOKEN, SlackStandIn
 
@@ -249,7 +249,7 @@ def test_an_unresponsive_slack_delays_nothing_and_a_restart_posts_later(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Slack accepts the connection and never answers: the API answers at once, the call
     times out, and the handoff waits, unposted, for a backend that reaches Slack."""
-    monkeypatch.setattr(notifier, "TIMEOUT", 2)
+    monkeypatch.setattr(slack_api, "TIMEOUT", 2)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)

@@ -11,24 +11,17 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rasa.core.channels.channel import UserMessage, register  # noqa: E402
-from sanic import Sanic, response  # noqa: E402
-from sanic.request import Request  # noqa: E402
-from sanic.response import HTTPResponse  # noqa: E402
+from rasa.core.channels.channel import UserMessage  # noqa: E402
 
-from tests.channels.served import channels_named  # noqa: E402
+from tests.channels.served import RecordingAgent, serve  # noqa: E402
 
 
-class RecordingAgent:
-    """What `register`'s handler calls: `agent.handle_message(message)`."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
+class EchoAgent(RecordingAgent):
+    """Records every message, then echoes it (after a second when it asks to be slow)."""
 
     async def handle_message(self, message: UserMessage) -> None:
         record = {"sender_id": message.sender_id, "text": message.text}
@@ -40,21 +33,5 @@ class RecordingAgent:
                                                        f"echo: {message.text}")
 
 
-
-def main() -> None:
-    port = int(sys.argv[1])
-    channels = channels_named("rest")
-    app = Sanic("rest_channel_under_test", configure_logging=False)
-    agent = RecordingAgent()
-    app.ctx.agent = agent
-    register(channels, app, route="/webhooks/")
-
-    @app.get("/received")
-    async def received(request: Request) -> HTTPResponse:
-        return response.json(agent.received)
-
-    app.run(host="127.0.0.1", port=port, access_log=False, motd=False)
-
-
 if __name__ == "__main__":
-    main()
+    serve("rest", EchoAgent())

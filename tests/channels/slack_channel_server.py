@@ -8,7 +8,9 @@ what the agent was handed. What the agent answers depends on the message:
 
 * `slow …`: waits 4 s first (the webhook must have answered long before);
 * `paragraphs`: a reply of two paragraphs (one post, not two);
-* `quote`: a quote with its citation line, as the statement answers look;
+* `quote`: a quote with its citation line and `citation` payload, as Rasa hands over the
+  statement's answers;
+* `citation line only`: a reply ending in a citation-like line, without a payload;
 * `buttons`: a reply with two buttons;
 * `ask team`: the `ask_privacy_team` payload of action_ask_privacy_team;
 * `burst`: three replies at once (posts are spaced a second apart per channel);
@@ -20,24 +22,22 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rasa.core.channels.channel import UserMessage, register  # noqa: E402
-from sanic import Sanic, response  # noqa: E402
-from sanic.request import Request  # noqa: E402
-from sanic.response import HTTPResponse  # noqa: E402
+from rasa.core.channels.channel import UserMessage  # noqa: E402
 
-from tests.channels.served import channels_named  # noqa: E402
+from tests.channels.served import RecordingAgent, serve  # noqa: E402
+
+# The citation payload actions/knowledge.py sends with a quoted answer, and its line.
+CITATION = {"heading": "Data Retention", "anchor": "retention", "score": 0.9,
+            "link": "https://intranet.example.com/handbook#retention"}
+CITED = f"{CITATION['heading']} ({CITATION['link']})"
 
 
-class RecordingAgent:
-    """What `register`'s handler calls: `agent.handle_message(message)`."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
+class AnsweringAgent(RecordingAgent):
+    """Records every message with its channel and metadata, then answers by its text."""
 
     async def handle_message(self, message: UserMessage) -> None:
         text = message.text or ""
@@ -51,10 +51,11 @@ class RecordingAgent:
             await out.send_text_message(sender, f"echo: {text}")
         elif text == "paragraphs":
             await out.send_text_message(sender, "First paragraph.\n\nSecond paragraph.")
-        elif text == "quote":
-            await out.send_text_message(
-                sender, "“We keep <your> data & more.”\n— Data Retention "
-                        "(https://intranet.example.com/handbook#retention)")
+        elif text == "quote":  # as Rasa hands over utter_answer_from_statement
+            await out.send_response(sender, {"text": f"“We keep <your> data & more.”\n— {CITED}",
+                                             "custom": {"citation": CITATION}})
+        elif text == "citation line only":  # a closing line like a citation, no payload
+            await out.send_text_message(sender, f"Not an answer.\n— {CITED}")
         elif text == "buttons":
             await out.send_text_with_buttons(sender, "Shall I?", [
                 {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}])
@@ -69,19 +70,5 @@ class RecordingAgent:
 
 
 
-def main() -> None:
-    port = int(sys.argv[1])
-    app = Sanic("slack_channel_under_test", configure_logging=False)
-    agent = RecordingAgent()
-    app.ctx.agent = agent
-    register(channels_named("slack"), app, route="/webhooks/")
-
-    @app.get("/received")
-    async def received(request: Request) -> HTTPResponse:
-        return response.json(agent.received)
-
-    app.run(host="127.0.0.1", port=port, access_log=False, motd=False)
-
-
 if __name__ == "__main__":
-    main()
+    serve("slack", AnsweringAgent())

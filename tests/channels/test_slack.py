@@ -319,6 +319,16 @@ def test_a_quote_is_block_kit_with_its_heading_as_a_link(url: str,
     assert post["text"].startswith("“We keep <your> data & more.”")  # the plain fallback
 
 
+def test_a_citation_is_taken_from_the_payload_not_from_the_text(
+        url: str, standin: SlackStandIn) -> None:
+    dm = channel_id("D")
+    send(url, event_callback(message_event("citation line only", user=MEMBER, channel=dm)))
+    post = standin.wait_for(lambda: standin.posts(dm))[0]
+    [section] = post["blocks"]  # no payload: the closing line stays text, with no link
+    assert section["text"]["text"] == (
+        "Not an answer.\n— Data Retention (https://intranet.example.com/handbook#retention)")
+
+
 def test_the_webhook_answers_before_the_reply_is_ready(url: str,
                                                        standin: SlackStandIn) -> None:
     dm = channel_id("D")
