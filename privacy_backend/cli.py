@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_migrate)
     sub.add_parser(
         "close-unverified",
-        help="close requests not verified within UNVERIFIED_CLOSE_DAYS (for a daily cron)",
+        help="close requests not verified within UNVERIFIED_CLOSE_DAYS (serve does it at "
+             "start-up and hourly; this is for cron)",
     ).set_defaults(func=cmd_close_unverified)
     purge = sub.add_parser("purge", help="delete what is past its retention period "
                                          "(serve runs it every RETENTION_PURGE_HOURS)")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -34,11 +35,16 @@ from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail.mailer import Mailer, make_mailer
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
+from privacy_backend.services import requests as request_service
 from privacy_backend.services import retention
 from privacy_backend.site import exports, unsubscribe
 from privacy_backend.site import routes as site
 
 log = logging.getLogger(__name__)
+
+# How often `serve` closes the requests nobody verified within UNVERIFIED_CLOSE_DAYS: a
+# request is closed at most this long after its time is up.
+CLOSE_UNVERIFIED_SECONDS = 3600.0
 
 
 def sweep_handoffs_once(app: FastAPI) -> None:
@@ -56,23 +62,9 @@ def sweep_handoffs_once(app: FastAPI) -> None:
     app.state.slack.sync_pending()
 
 
-async def _sweep_handoffs(app: FastAPI) -> None:
-    while True:
-        await asyncio.sleep(app.state.settings.handoff_sweep_seconds)
-        try:
-            await asyncio.to_thread(sweep_handoffs_once, app)
-        except Exception:  # a failed sweep is retried at the next interval
-            log.exception("timing out waiting handoffs failed")
-
-
-async def _send_queued_mail(app: FastAPI) -> None:
-    outbox: Outbox = app.state.outbox
-    while True:
-        await asyncio.sleep(app.state.settings.mail_retry_seconds)
-        try:
-            await asyncio.to_thread(outbox.deliver_due)
-        except Exception:  # a failed round is retried at the next interval
-            log.exception("sending queued mail failed")
+def send_queued_mail_once(app: FastAPI) -> None:
+    """Retry the outbox's mail that was not handed over at the first attempt."""
+    app.state.outbox.deliver_due()
 
 
 def purge_once(app: FastAPI) -> None:
@@ -82,14 +74,48 @@ def purge_once(app: FastAPI) -> None:
                         now=app.state.clock())
 
 
-async def _purge_daily(app: FastAPI) -> None:
-    """The retention purge at start-up, then every RETENTION_PURGE_HOURS."""
+def close_unverified_once(app: FastAPI) -> int:
+    """Close the requests still unverified after UNVERIFIED_CLOSE_DAYS; how many closed."""
+    with app.state.sessionmaker() as session:
+        closed = request_service.close_unverified(session, settings=app.state.settings,
+                                                  now=app.state.clock())
+        session.commit()
+    if closed:
+        log.info("closed %d unverified request(s)", closed)
+    return closed
+
+
+async def _repeat(app: FastAPI, job: Callable[[FastAPI], object], seconds: float, what: str,
+                  *, at_start: bool) -> None:
+    """Run `job(app)` in a worker thread every `seconds` (the first time at start-up if
+    `at_start`, else after the first interval). A failed run is logged and retried at the
+    next interval."""
+    if not at_start:
+        await asyncio.sleep(seconds)
     while True:
         try:
-            await asyncio.to_thread(purge_once, app)
-        except Exception:  # a failed purge is retried at the next interval
-            log.exception("the retention purge failed")
-        await asyncio.sleep(app.state.settings.retention_purge_hours * 3600)
+            await asyncio.to_thread(job, app)
+        except Exception:
+            log.exception("%s failed", what)
+        await asyncio.sleep(seconds)
+
+
+def _background_work(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
+    """The loops `serve` runs: timing out handoffs nobody took (and their Slack messages),
+    retrying queued mail, the retention purge (at start-up, then every
+    RETENTION_PURGE_HOURS), and closing unverified requests (at start-up, then hourly; the
+    `close-unverified` command does the same from cron)."""
+    settings: Settings = app.state.settings
+    return [
+        _repeat(app, sweep_handoffs_once, settings.handoff_sweep_seconds,
+                "timing out waiting handoffs", at_start=False),
+        _repeat(app, send_queued_mail_once, settings.mail_retry_seconds, "sending queued mail",
+                at_start=False),
+        _repeat(app, purge_once, settings.retention_purge_hours * 3600, "the retention purge",
+                at_start=True),
+        _repeat(app, close_unverified_once, CLOSE_UNVERIFIED_SECONDS,
+                "closing unverified requests", at_start=True),
+    ]
 
 
 def create_app(
@@ -102,18 +128,15 @@ def create_app(
     background: bool = False,
 ) -> FastAPI:
     """Build the app. Does not migrate the database: `privacy-backend serve` does that first,
-    and runs the background work (`background=True`): timing out handoffs nobody took and
-    retrying their Slack messages, retrying the outbox's mail that was not handed over at
-    the first attempt, and the retention purge (daily)."""
+    and runs the background work (`background=True`, see `_background_work`)."""
     settings = settings or Settings()
     owns_engine = engine is None
     engine = engine or make_engine(settings.sqlalchemy_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_sweep_handoffs(app)),
-                 asyncio.create_task(_send_queued_mail(app)),
-                 asyncio.create_task(_purge_daily(app))] if background else []
+        tasks = [asyncio.create_task(work) for work in _background_work(app)
+                 ] if background else []
         yield
         for task in tasks:
             task.cancel()

@@ -1,10 +1,12 @@
-"""FastAPI dependencies: the database session, settings, clock, mail outbox, secrets."""
+"""FastAPI dependencies: the database session, settings, clock, mail outbox, secrets, the
+tracker store. All but the session and the clock are objects the app factory keeps in
+`app.state` (`main.create_app`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -19,35 +21,26 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def get_now(request: Request) -> datetime:
     now: datetime = request.app.state.clock()
     return now
 
 
-def get_outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.outbox
-    return outbox
+def app_state(name: str) -> Callable[[Request], Any]:
+    """A dependency that returns `app.state.<name>`."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
-def get_code_secret(request: Request) -> bytes:
-    secret: bytes = request.app.state.code_secret
-    return secret
-
-
-def get_unsubscribe_secret(request: Request) -> bytes:
-    secret: bytes = request.app.state.unsubscribe_secret
-    return secret
-
-
-def get_tracker_store(request: Request) -> TrackerStore:
-    store: TrackerStore = request.app.state.tracker_store
-    return store
-
+get_settings = app_state("settings")
+get_outbox = app_state("outbox")
+get_code_secret = app_state("code_secret")
+get_unsubscribe_secret = app_state("unsubscribe_secret")
+get_tracker_store = app_state("tracker_store")
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -64,6 +64,14 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"No {what} with that identifier.")
 
 
+def bad_query(field: str, message: str) -> ApiError:
+    """A 422 for a query parameter that FastAPI's own validation cannot judge (one that does
+    not go with another, say), shaped like the ones it gives."""
+    return ApiError(422, "validation_failed", f"Invalid query.{field}: {message}",
+                    details=[{"field": f"query.{field}", "message": message,
+                              "type": "value_error"}])
+
+
 def _describe(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     details: list[dict[str, Any]] = []
     for err in errors:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from privacy_assistant.secret_files import UNSUBSCRIBE_SECRET, VERIFICATION_SECRET
 from privacy_assistant.settings import SharedSettings
 
 
@@ -74,7 +75,6 @@ class Settings(SharedSettings):
     code_failure_window_minutes: int = Field(default=60, ge=1)
     code_conversation_limit: int = Field(default=10, ge=1)
     code_address_failure_limit: int = Field(default=10, ge=1)
-    unverified_close_days: int = 7
     default_jurisdiction: str = "US"
     jurisdiction_rules: dict[str, DeadlineRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     log_level: str = "INFO"
@@ -147,8 +147,8 @@ class Settings(SharedSettings):
 
     def code_secret(self) -> bytes:
         """The key one-time codes are hashed with (`VERIFICATION_SECRET`, else generated)."""
-        return self.secret(self.verification_secret, "verification_secret").encode()
+        return self.secret(self.verification_secret, VERIFICATION_SECRET.filename).encode()
 
     def link_secret(self) -> bytes:
         """The key unsubscribe links are sealed with (`UNSUBSCRIBE_SECRET`, else generated)."""
-        return self.secret(self.unsubscribe_secret, "unsubscribe_secret").encode()
+        return self.secret(self.unsubscribe_secret, UNSUBSCRIBE_SECRET.filename).encode()

@@ -179,6 +179,19 @@ def history(session: Session, email: str, *, limit: int, offset: int) -> list[Pr
     ))
 
 
+@dataclass(frozen=True)
+class _Stamp:
+    """What a write records besides the choices: where it came from, when, who, and the
+    idempotency key it may be retried with."""
+
+    source: PreferenceSource
+    now: datetime
+    actor: str | None
+    conversation_id: str | None
+    idempotency_key: str | None
+    idempotency_fingerprint: str | None
+
+
 def write(
     session: Session,
     email: str,
@@ -198,12 +211,12 @@ def write(
     nothing writes nothing (no row, no history). With an idempotency key already recorded,
     returns the current state without applying anything again (409 if the body differs).
     """
+    stamp = _Stamp(source=source, now=now, actor=actor, conversation_id=conversation_id,
+                   idempotency_key=idempotency_key,
+                   idempotency_fingerprint=idempotency_fingerprint)
     for attempt in (1, 2):
         try:
-            return _write_once(session, email, change, settings=settings, source=source,
-                               now=now, actor=actor, conversation_id=conversation_id,
-                               idempotency_key=idempotency_key,
-                               idempotency_fingerprint=idempotency_fingerprint)
+            return _write_once(session, email, change, settings, stamp)
         except IntegrityError:
             session.rollback()
             if attempt == 2:
@@ -212,26 +225,14 @@ def write(
     raise AssertionError("unreachable")
 
 
-def _write_once(
-    session: Session,
-    email: str,
-    change: Callable[[Preferences], Preferences],
-    *,
-    settings: Settings,
-    source: PreferenceSource,
-    now: datetime,
-    actor: str | None,
-    conversation_id: str | None,
-    idempotency_key: str | None,
-    idempotency_fingerprint: str | None,
-) -> WriteResult:
+def _write_once(session: Session, email: str, change: Callable[[Preferences], Preferences],
+                settings: Settings, stamp: _Stamp) -> WriteResult:
     row = get_row(session, email, lock=True)
-    if idempotency_key is not None:
-        earlier = session.scalar(
-            select(PreferenceChange).where(PreferenceChange.idempotency_key == idempotency_key)
-        )
+    if stamp.idempotency_key is not None:
+        earlier = session.scalar(select(PreferenceChange).where(
+            PreferenceChange.idempotency_key == stamp.idempotency_key))
         if earlier is not None:
-            if earlier.idempotency_fingerprint != idempotency_fingerprint:
+            if earlier.idempotency_fingerprint != stamp.idempotency_fingerprint:
                 raise ApiError(409, "idempotency_conflict", "This Idempotency-Key was already "
                                "used with a different request body or address.")
             return WriteResult(email=email, preferences=current(session, row, email, settings),
@@ -244,7 +245,7 @@ def _write_once(
         return WriteResult(email=email, preferences=before,
                            updated_at=row.updated_at if row else None, change=None)
     if row is None:
-        row = MarketingPreference(email=email, created_at=now, version=0)
+        row = MarketingPreference(email=email, created_at=stamp.now, version=0)
         session.add(row)
     row.global_opt_out = after.global_opt_out
     # A new dict each time (so the JSON column is seen as dirty); choices stored for channels
@@ -252,15 +253,17 @@ def _write_once(
     stored = row.channels or {}
     row.channels = {c: {**stored.get(c, {}), **after.channels.get(c, {})}
                     for c in {*stored, *after.channels}}
-    row.updated_at = now
+    row.updated_at = stamp.now
     row.version = (row.version or 0) + 1
     session.flush()
     record = PreferenceChange(
-        preference_id=row.id, source=source, actor=actor, conversation_id=conversation_id,
-        before=old, after=new, created_at=now, idempotency_key=idempotency_key,
-        idempotency_fingerprint=idempotency_fingerprint if idempotency_key else None,
+        preference_id=row.id, source=stamp.source, actor=stamp.actor,
+        conversation_id=stamp.conversation_id, before=old, after=new, created_at=stamp.now,
+        idempotency_key=stamp.idempotency_key,
+        idempotency_fingerprint=stamp.idempotency_fingerprint if stamp.idempotency_key else None,
     )
     session.add(record)
     session.flush()
-    log.info("marketing preferences changed (%d setting(s), source %s)", len(new), source.value)
-    return WriteResult(email=email, preferences=after, updated_at=now, change=record)
+    log.info("marketing preferences changed (%d setting(s), source %s)", len(new),
+             stamp.source.value)
+    return WriteResult(email=email, preferences=after, updated_at=stamp.now, change=record)

@@ -6,14 +6,13 @@ Codes are never logged.
 
 A status lookup whose reference and email do not match gets a verification too, so that its
 answer looks the same, but that verification has no code (`UNSENT`): no code can confirm it,
-and it behaves like a code that is always wrong. Three limits bound guessing (see
-`Settings`): codes emailed to one address per hour (unsent ones do not count, so someone
-else's lookups cannot use up the owner's codes), and, over the failure window, the wrong
-codes plus status lookups of one conversation and the wrong codes typed for one address's
-emailed codes. Unsent verifications are held to the same limits as real ones, so a 429
-reveals nothing about a lookup either. On PostgreSQL each address and conversation is locked
-(a transaction-level advisory lock) while its limits are checked and its code is written, so
-concurrent calls cannot pass a limit together; SQLite runs one writer at a time already.
+and it behaves like a code that is always wrong. The limits that bound guessing live in
+`code_limits`; unsent verifications are held to the same limits as real ones, so a 429
+reveals nothing about a lookup either.
+
+Besides the codes themselves: starting and confirming a verification that no request owns
+(`start`, `confirm`: status lookups' and marketing preferences' codes, emailed through the
+outbox) and the error answer for each way a code can fail (`failure_error`).
 """
 
 from __future__ import annotations
@@ -24,20 +23,17 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import Verification, VerificationPurpose
+from privacy_backend.core.errors import ApiError, not_found
+from privacy_backend.core.models import PrivacyRequest, Verification, VerificationPurpose
 from privacy_backend.core.settings import Settings
-from privacy_backend.services import links
-
-# The `code_hash` of a verification whose code was never emailed: no HMAC (64 hex digits)
-# equals it, so nothing can confirm it.
-UNSENT = "unsent"
-# First key of the advisory locks taken here (`pg_advisory_xact_lock(int, int)`), so they
-# cannot collide with locks taken for other purposes.
-_LOCK_SPACE = 0x636F6465
+from privacy_backend.mail.code_mail import queue_code_mail, send_code_mail
+from privacy_backend.mail.outbox import Outbox
+from privacy_backend.schemas.requests import MailState
+from privacy_backend.services import code_limits, links
+from privacy_backend.services.code_limits import UNSENT
 
 
 class VerificationFailure(Exception):
@@ -50,6 +46,29 @@ class VerificationFailure(Exception):
         self.attempts_left = attempts_left
 
 
+# The answer to each way a code can fail: HTTP status and message.
+_FAILURES = {
+    "invalid_code": (400, "The code is not correct."),
+    "code_expired": (410, "The code has expired. Ask for a new code."),
+    "code_superseded": (410, "A newer code was sent. Use the code from the latest email."),
+    "too_many_attempts": (429, "Too many wrong codes. Ask for a new code."),
+    "too_many_failures": (429, "Too many wrong codes or lookups recently. Try again later."),
+    "already_verified": (409, "This code was already used."),
+}
+
+
+def failure_error(failure: VerificationFailure, settings: Settings) -> ApiError:
+    """The error answer for `failure`: the attempts left, and when to try again."""
+    http_status, message = _FAILURES[failure.reason]
+    if failure.reason == "invalid_code":
+        message = f"{message} {failure.attempts_left} attempt(s) left."
+    headers = None
+    if failure.reason == "too_many_failures":
+        headers = {"Retry-After": str(settings.code_failure_window_minutes * 60)}
+    return ApiError(http_status, failure.reason, message, headers=headers,
+                    attempts_left=failure.attempts_left)
+
+
 def generate_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
@@ -58,24 +77,17 @@ def hash_code(secret: bytes, verification_id: str, code: str) -> str:
     return hmac.new(secret, f"{verification_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue(
-    session: Session,
-    *,
-    settings: Settings,
-    secret: bytes,
-    now: datetime,
-    purpose: VerificationPurpose,
-    email: str,
-    conversation_id: str | None = None,
-    request_id: int | None = None,
-) -> tuple[Verification, str]:
+def issue(session: Session, *, settings: Settings, secret: bytes, now: datetime,
+          purpose: VerificationPurpose, email: str, conversation_id: str | None = None,
+          request_id: int | None = None) -> tuple[Verification, str]:
     """Create a verification and return it with the plain code (to be emailed, then dropped).
 
     Earlier open codes for the same request (a status lookup: the same address and
-    conversation) and purpose are superseded: only the newest works. Beyond a limit (see the
-    module's docstring), an ApiError 429 `too_many_codes` and nothing is written.
+    conversation) and purpose are superseded: only the newest works. Beyond a limit (see
+    `code_limits`), an ApiError 429 `too_many_codes` and nothing is written.
     """
-    _admit(session, settings=settings, now=now, email=email, conversation_id=conversation_id)
+    code_limits.admit(session, settings=settings, now=now, email=email,
+                      conversation_id=conversation_id)
     code = generate_code()
     vid = uuid.uuid4().hex
     verification = _add(session, settings=settings, now=now, vid=vid, purpose=purpose,
@@ -84,19 +96,14 @@ def issue(
     return verification, code
 
 
-def issue_unsent(
-    session: Session,
-    *,
-    settings: Settings,
-    now: datetime,
-    purpose: VerificationPurpose,
-    email: str,
-    conversation_id: str | None = None,
-) -> Verification:
+def issue_unsent(session: Session, *, settings: Settings, now: datetime,
+                 purpose: VerificationPurpose, email: str,
+                 conversation_id: str | None = None) -> Verification:
     """A verification like `issue`'s, with the same limits and supersession, but without a
     code: it is never emailed and nothing confirms it (for a status lookup that matched no
     request, so that its answer does not reveal that)."""
-    _admit(session, settings=settings, now=now, email=email, conversation_id=conversation_id)
+    code_limits.admit(session, settings=settings, now=now, email=email,
+                      conversation_id=conversation_id)
     return _add(session, settings=settings, now=now, vid=uuid.uuid4().hex, purpose=purpose,
                 email=email, conversation_id=conversation_id, request_id=None,
                 code_hash=UNSENT)
@@ -133,74 +140,6 @@ def _add(session: Session, *, settings: Settings, now: datetime, vid: str,
     session.add(verification)
     session.flush()
     return verification
-
-
-def _lock(session: Session, email: str, conversation_id: str | None) -> None:
-    """Hold the address's and the conversation's advisory locks (PostgreSQL) until the
-    transaction ends. Always in this order, so two callers cannot deadlock."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in (f"email:{email}", f"conversation:{conversation_id}" if conversation_id else None):
-        if key is not None:
-            session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                            {"space": _LOCK_SPACE, "key": key})
-
-
-def _failed_attempts() -> ColumnElement[int]:
-    return Verification.attempts - case((Verification.verified_at.is_not(None), 1), else_=0)
-
-
-def address_failures(session: Session, *, settings: Settings, now: datetime, email: str
-                     ) -> int:
-    """Wrong codes typed for the codes emailed to `email` in the failure window."""
-    since = now - timedelta(minutes=settings.code_failure_window_minutes)
-    return session.scalar(
-        select(func.coalesce(func.sum(_failed_attempts()), 0))
-        .where(Verification.email == email, Verification.code_hash != UNSENT,
-               Verification.created_at > since)
-    ) or 0
-
-
-def conversation_failures(session: Session, *, settings: Settings, now: datetime,
-                          conversation_id: str) -> int:
-    """Wrong codes plus status lookups (matched or not) of one conversation in the window."""
-    since = now - timedelta(minutes=settings.code_failure_window_minutes)
-    lookup = case((Verification.purpose == VerificationPurpose.STATUS_LOOKUP, 1), else_=0)
-    return session.scalar(
-        select(func.coalesce(func.sum(_failed_attempts() + lookup), 0))
-        .where(Verification.conversation_id == conversation_id,
-               Verification.created_at > since)
-    ) or 0
-
-
-def _guessing_limited(session: Session, *, settings: Settings, now: datetime, email: str,
-                      conversation_id: str | None) -> bool:
-    if address_failures(session, settings=settings, now=now, email=email) >= (
-            settings.code_address_failure_limit):
-        return True
-    return conversation_id is not None and conversation_failures(
-        session, settings=settings, now=now, conversation_id=conversation_id,
-    ) >= settings.code_conversation_limit
-
-
-def _admit(session: Session, *, settings: Settings, now: datetime, email: str,
-           conversation_id: str | None) -> None:
-    """Raise ApiError 429 `too_many_codes` if no code may be issued for `email` in this
-    conversation now; otherwise return holding the locks (see `_lock`)."""
-    _lock(session, email, conversation_id)
-    if _guessing_limited(session, settings=settings, now=now, email=email,
-                         conversation_id=conversation_id):
-        retry_after = str(settings.code_failure_window_minutes * 60)
-        raise ApiError(429, "too_many_codes", "Too many wrong codes or lookups recently. Try "
-                       "again later.", headers={"Retry-After": retry_after})
-    sent = session.scalar(
-        select(func.count()).select_from(Verification)
-        .where(Verification.email == email, Verification.code_hash != UNSENT,
-               Verification.created_at > now - timedelta(hours=1))
-    ) or 0
-    if sent >= settings.code_hourly_limit:
-        raise ApiError(429, "too_many_codes", "Too many codes were sent to this address in the "
-                       "last hour. Try again later.", headers={"Retry-After": "3600"})
 
 
 def latest_for_request(session: Session, request_id: int) -> Verification | None:
@@ -243,9 +182,10 @@ def check(
         raise VerificationFailure("code_superseded")
     if now >= verification.expires_at:
         raise VerificationFailure("code_expired")
-    _lock(session, verification.email, verification.conversation_id)
-    if _guessing_limited(session, settings=settings, now=now, email=verification.email,
-                         conversation_id=verification.conversation_id):
+    code_limits.lock(session, verification.email, verification.conversation_id)
+    if code_limits.guessing_limited(session, settings=settings, now=now,
+                                    email=verification.email,
+                                    conversation_id=verification.conversation_id):
         raise VerificationFailure("too_many_failures")
     result = session.execute(
         update(Verification)
@@ -310,3 +250,43 @@ def proof(
         raise refuse(f"that code was confirmed more than {settings.verified_for_minutes} "
                      "minutes ago")
     return verification
+
+
+def start(session: Session, outbox: Outbox, *, settings: Settings, secret: bytes,
+          now: datetime, purpose: VerificationPurpose, email: str,
+          conversation_id: str | None) -> tuple[Verification, MailState]:
+    """Issue a code no request owns and queue its email in one transaction, then send the
+    email, waiting at most MAIL_SEND_WAIT_SECONDS; the verification and where its email is."""
+    verification, code = issue(session, settings=settings, secret=secret, now=now,
+                               purpose=purpose, email=email, conversation_id=conversation_id)
+    mail = queue_code_mail(outbox, session, settings, now=now, verification=verification,
+                           code=code)
+    session.commit()
+    return verification, send_code_mail(outbox, mail.id, settings)
+
+
+def get_or_404(session: Session, verification_id: str) -> Verification:
+    """The verification with that id, or ApiError 404 `not_found`."""
+    verification = session.get(Verification, verification_id[:32])
+    if verification is None:
+        raise not_found("verification")
+    return verification
+
+
+def confirm(session: Session, verification_id: str, code: str, *, settings: Settings,
+            secret: bytes, now: datetime) -> tuple[Verification, str | None]:
+    """Check the code of a verification that no request's verify call owns, and commit; the
+    verification and the reference of the request it belongs to (a status lookup's), if any.
+    A request's code: 409 `wrong_endpoint`; a failed code: its `failure_error`."""
+    verification = get_or_404(session, verification_id)
+    if verification.purpose is VerificationPurpose.REQUEST:
+        raise ApiError(409, "wrong_endpoint",
+                       "Request codes are confirmed with POST /api/v1/requests/{reference}/verify.")
+    try:
+        check(session, verification, code, settings=settings, secret=secret, now=now)
+    except VerificationFailure as failure:
+        raise failure_error(failure, settings) from None
+    session.commit()
+    linked = (session.get(PrivacyRequest, verification.request_id)
+              if verification.request_id is not None else None)
+    return verification, linked.reference if linked else None

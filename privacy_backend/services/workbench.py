@@ -30,7 +30,7 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages as emails
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import deadlines, fulfilment, links
-from privacy_backend.services import requests as svc
+from privacy_backend.services import requests as request_service
 from privacy_backend.services.handoffs import handle
 
 Action = Literal["verify", "start", "extend", "complete", "deny"]
@@ -54,7 +54,7 @@ class Done:
 
 def allowed_actions(request: PrivacyRequest, settings: Settings) -> list[Action]:
     """The actions the status graph (and the jurisdiction's extension rule) allows now."""
-    actions = [STATUS_ACTION[to] for to in sorted(svc.TRANSITIONS[request.status],
+    actions = [STATUS_ACTION[to] for to in sorted(request_service.TRANSITIONS[request.status],
                                                   key=lambda s: list(S).index(s))
                if to in STATUS_ACTION]
     if may_extend(request, settings):
@@ -100,7 +100,7 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
         if request.status is S.PENDING_VERIFICATION:
             raise ApiError(409, "illegal_transition", "A request awaiting verification is not "
                            "extended: verify it first.", current_status=request.status.value)
-        svc.extend(session, request, settings=settings, actor=work.actor, reason=reason,
+        request_service.extend(session, request, settings=settings, actor=work.actor, reason=reason,
                    now=now)
         mail = work.outbox.add(session, emails.extension_notice(
             settings.mail_from, request.email, request.reference, request.due_at, reason),
@@ -108,14 +108,14 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
         session.commit()
         return Done(request, [mail.id])
     to = ACTION_STATUS[action]
-    svc.require_transition(request, to)
+    request_service.require_transition(request, to)
     mail_ids: list[int] = []
     if action == "deny":
         note = reason = _reason(note, "Denying a request")
         mail_ids.append(work.outbox.add(session, emails.request_denied(
             settings.mail_from, request.email, request.reference, request.type.value, reason),
             kind="request_denied", now=now, not_after=now + NOTICE_WINDOW).id)
-    svc.transition(session, request, to, actor=work.actor, now=now, note=note)
+    request_service.transition(session, request, to, actor=work.actor, now=now, note=note)
     if action == "verify":
         mail_ids.append(receipt(session, work.outbox, settings, request, now))
     session.commit()
@@ -201,7 +201,7 @@ def search(session: Session, filters: Filters, now: datetime) -> tuple[int, list
     if filters.due_before is not None:
         where.append(PrivacyRequest.due_at < filters.due_before)
     if filters.overdue or filters.due_within_days is not None:
-        where.append(PrivacyRequest.status.in_(svc.OPEN_STATUSES))
+        where.append(PrivacyRequest.status.in_(request_service.OPEN_STATUSES))
     if filters.overdue:
         where.append(PrivacyRequest.due_at < now)
     if filters.due_within_days is not None:

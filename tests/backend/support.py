@@ -26,6 +26,7 @@ from privacy_backend.core.models import (
     Verification,
 )
 from privacy_backend.core.settings import Settings
+from privacy_backend.main import close_unverified_once
 
 with warnings.catch_warnings():  # starlette warns that it prefers `httpx2`
     warnings.simplefilter("ignore")
@@ -136,6 +137,11 @@ class Api:
                              json={"code": self.last_code()})
         assert response.status_code == 200, response.text
         return response.json()
+
+    def close_unverified(self) -> int:
+        """Run the backend's close step now (the loop `serve` runs hourly, and the CLI's
+        `close-unverified`); how many requests it closed."""
+        return close_unverified_once(self.client.app)
 
     def counts(self) -> dict[str, int]:
         return row_counts(self.engine)

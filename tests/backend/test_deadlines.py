@@ -71,7 +71,7 @@ def test_us_extension_adds_45_days_once_and_notifies(api: Api) -> None:
     assert _day(response.json()["due_at"]) == date(2025, 6, 8)
     assert response.json()["extensions_used"] == 1
     [notice] = [m for m in api.mails() if "more time" in m["Subject"]]
-    assert "more time" in notice["Subject"] and "June 08, 2025" in notice.get_payload()
+    assert "more time" in notice["Subject"] and "June 8, 2025" in notice.get_payload()
     last = api.staff.get(f"/api/v1/requests/{ref}/audit").json()[-1]
     assert last["action"] == "extended" and last["actor"] == "staff-token"
     assert last["before"]["due_at"].startswith("2025-04-24")

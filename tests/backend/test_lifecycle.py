@@ -1,7 +1,9 @@
-"""Unverified requests close after 7 days (lazily on read, or from the CLI); migrations."""
+"""Unverified requests close after 7 days (the backend's loop, at start-up and hourly, or
+the CLI); migrations."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from privacy_backend import cli
 from privacy_backend.core.db import make_engine
 from privacy_backend.core.models import Base
 from privacy_backend.core.settings import Settings
+from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.main import create_app
 
 from .support import Api, FakeClock, TestClient
@@ -23,8 +26,12 @@ def test_unverified_requests_close_after_seven_days(api: Api) -> None:
     verified = api.create(email="b@example.com")["reference"]
     api.verify(verified)
     api.clock.advance(days=6, hours=23)
+    assert api.close_unverified() == 0
     assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == "pending_verification"
     api.clock.advance(hours=1)
+    # Reading does not close a request: the close step does.
+    assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == "pending_verification"
+    assert api.close_unverified() == 1
     listed = {r["reference"]: r["status"] for r in api.staff.get("/api/v1/requests").json()}
     assert listed == {ref: "closed_unverified", verified: "verified"}
     last = api.staff.get(f"/api/v1/requests/{ref}/audit").json()[-1]
@@ -32,6 +39,21 @@ def test_unverified_requests_close_after_seven_days(api: Api) -> None:
     assert "7 days" in last["note"]
     late = api.post(f"/api/v1/requests/{ref}/resend-code")
     assert late.status_code == 409
+
+
+def test_serve_closes_unverified_requests_at_start_up(db: Engine, settings: Settings,
+                                                      store: TrackerStore) -> None:
+    clock = FakeClock()
+    with TestClient(create_app(settings, engine=db, clock=clock, tracker_store=store)) as client:
+        ref = Api(client=client, engine=db, settings=settings, clock=clock).create()["reference"]
+    clock.advance(days=settings.unverified_close_days, seconds=1)
+    app = create_app(settings, engine=db, clock=clock, tracker_store=store, background=True)
+    with TestClient(app) as client:
+        api = Api(client=client, engine=db, settings=settings, clock=clock).staff
+        deadline = time.monotonic() + 10
+        while api.get(f"/api/v1/requests/{ref}").json()["status"] != "closed_unverified":
+            assert time.monotonic() < deadline, "not closed at start-up"
+            time.sleep(0.05)
 
 
 def test_cli_migrate_and_close_unverified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from jinja2 import UndefinedError
 from sqlalchemy import Engine, text
 
 from privacy_backend.core.settings import Settings
+from privacy_backend.mail import messages
 from privacy_backend.mail.mailer import FileMailer, MailError, SmtpMailer, build_message
 from privacy_backend.main import create_app
 
@@ -85,3 +88,25 @@ def test_smtp_starttls_required_but_not_offered_fails_cleanly(tmp_path: Path) ->
         with pytest.raises(MailError, match="SMTP delivery"):
             SmtpMailer(settings).send(build_message("p@example.com", "a@example.com", "s", "b"))
         assert smtp.messages == []
+
+
+def test_mail_writes_dates_as_chat_does() -> None:
+    due = datetime(2027, 1, 5, 23, 59, tzinfo=timezone.utc)
+    received = messages.request_received("p@example.com", "a@example.com", "PR-2345-6789",
+                                         "deletion", due)
+    notice = messages.extension_notice("p@example.com", "a@example.com", "PR-2345-6789", due,
+                                       "The records are in an archive.")
+    for message in (received, notice):
+        body = message.get_content()
+        assert "January 5, 2027" in body and "January 05" not in body
+
+
+def test_mail_templates_render_exactly_and_refuse_missing_values() -> None:
+    body = messages.request_completed("p@example.com", "a@example.com", "PR-2345-6789",
+                                      "know", summary="We erased your account.").get_content()
+    assert body == ("Hello,\n\nWe have completed your request to know PR-2345-6789.\n\n"
+                    "We erased your account.\n\n-- Privacy Team\n")
+    code = messages.verification_code("p@example.com", "a@example.com", "123456", 15)
+    assert code.get_content().startswith("Hello,\n\nYour verification code is: 123456\n\n")
+    with pytest.raises(UndefinedError):
+        messages.render("request_denied.txt", label="access request", reference="PR-1")

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from privacy_backend.services import requests as request_service
+from privacy_backend.services.requests import records as request_service
 
 from .support import Api
 
@@ -68,6 +68,7 @@ def refs(api: Api) -> dict[str, str]:
         "g": _file(api, "g", NOW),
     }
     api.clock.now = NOW
+    api.close_unverified()  # f: the backend's close step, which `serve` runs hourly
     return made
 
 

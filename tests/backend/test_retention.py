@@ -50,9 +50,11 @@ def test_exactly_what_is_past_its_period_goes(api: Api, store: TrackerStore) -> 
     api.clock.advance(days=1)
     late = str(api.create(email="late@example.com", conversation_id="c-late")["reference"])
     api.clock.now = start + timedelta(days=s.unverified_close_days) + HOUR
+    assert api.close_unverified() == 1
     assert api.staff.get(f"/api/v1/requests/{early}").json()["status"] == "closed_unverified"
     early_closed = api.clock.now
     api.clock.now = start + DAY + timedelta(days=s.unverified_close_days) + HOUR
+    assert api.close_unverified() == 1
     assert api.staff.get(f"/api/v1/requests/{late}").json()["status"] == "closed_unverified"
 
     # The fixed "now" of the purge, and everything's age relative to it.

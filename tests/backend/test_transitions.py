@@ -54,6 +54,7 @@ def test_transition(api: Api, source: str, target: str, legal: bool) -> None:
 def test_closed_unverified_is_final(api: Api) -> None:
     ref = api.create()["reference"]
     api.clock.advance(days=8)
+    assert api.close_unverified() == 1
     assert api.staff.get(f"/api/v1/requests/{ref}").json()["status"] == "closed_unverified"
     for target in STAFF_TARGETS:
         assert _move(api, ref, target)[0] == 409

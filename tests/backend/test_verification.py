@@ -14,7 +14,7 @@ from privacy_backend.core.db import make_sessionmaker
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Verification, VerificationPurpose
 from privacy_backend.core.settings import Settings
-from privacy_backend.services import verification as codes
+from privacy_backend.services import verification as verification_service
 
 from .support import Api, FakeClock
 
@@ -182,7 +182,7 @@ def test_a_lookup_that_matches_nothing_confirms_nothing_even_with_its_code(
 ) -> None:
     """An attacker looks up a made-up reference with someone else's address and guesses the
     code: even the code the backend would have drawn for that lookup verifies nothing."""
-    monkeypatch.setattr(codes, "generate_code", lambda: "123456")
+    monkeypatch.setattr(verification_service, "generate_code", lambda: "123456")
     started = api.post("/api/v1/requests/lookup", json={
         "reference": "PR-2222-3333", "email": "victim@example.com", "conversation_id": "eve"})
     assert started.status_code == 202
@@ -331,9 +331,10 @@ def test_concurrent_codes_for_one_address_stay_within_the_hourly_limit(
         with factory() as session:
             barrier.wait()
             try:
-                codes.issue(session, settings=settings, secret=b"s", now=clock(),
-                            purpose=VerificationPurpose.PREFERENCES, email="ada@example.com",
-                            conversation_id=f"c-{i}")
+                verification_service.issue(
+                    session, settings=settings, secret=b"s", now=clock(),
+                    purpose=VerificationPurpose.PREFERENCES, email="ada@example.com",
+                    conversation_id=f"c-{i}")
                 time.sleep(0.2)  # the mail is handed over before the commit
                 session.commit()
                 outcomes.append("issued")

@@ -15,7 +15,7 @@ from privacy_backend.integrations.slack import NotifierDep
 from privacy_backend.schemas.common import RowId
 from privacy_backend.schemas.handoffs import HandoffCreate, HandoffOut
 from privacy_backend.services import agents
-from privacy_backend.services import handoffs as svc
+from privacy_backend.services import handoffs as handoff_service
 
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
 
@@ -28,14 +28,14 @@ def create_handoff(body: HandoffCreate, response: Response, session: SessionDep,
     there to take it (0: tell the visitor nobody is available right now). When Slack is on,
     the handoff is posted to the privacy team's channel after the commit, in the background:
     Slack never delays or fails this answer."""
-    handoff, created = svc.create(session, body, now=now)
+    handoff, created = handoff_service.create(session, body, now=now)
     session.commit()
     slack.notify(handoff.id)
     if created:
         response.headers["Location"] = f"/api/v1/handoffs/{handoff.id}"
     else:
         response.status_code = status.HTTP_200_OK
-    return svc.out(handoff, agents.agents_online(session, settings=settings, now=now))
+    return handoff_service.out(handoff, agents.agents_online(session, settings=settings, now=now))
 
 
 @router.get("", response_model=list[HandoffOut])
@@ -52,13 +52,13 @@ def list_handoffs(
     if status:
         query = query.where(Handoff.status == status)
     if open:
-        query = query.where(Handoff.status.in_(svc.OPEN))
+        query = query.where(Handoff.status.in_(handoff_service.OPEN))
     online = agents.agents_online(session, settings=settings, now=now)
-    return [svc.out(h, online) for h in session.scalars(query.limit(limit))]
+    return [handoff_service.out(h, online) for h in session.scalars(query.limit(limit))]
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)
 def get_handoff(handoff_id: RowId, session: SessionDep, settings: SettingsDep, now: NowDep,
                 _: StaffDep) -> HandoffOut:
-    return svc.out(svc.get(session, handoff_id),
+    return handoff_service.out(handoff_service.get(session, handoff_id),
                    agents.agents_online(session, settings=settings, now=now))

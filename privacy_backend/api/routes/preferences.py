@@ -26,9 +26,10 @@ from privacy_backend.schemas.preferences import (
     UnsubscribeLinkIn,
     UnsubscribeLinkOut,
 )
-from privacy_backend.services import preferences as svc
-from privacy_backend.services import unsubscribe as links
-from privacy_backend.services import verification as codes
+from privacy_backend.services import preferences as preference_service
+from privacy_backend.services import unsubscribe as unsubscribe_links
+from privacy_backend.services import verification as verification_service
+from privacy_backend.services.preferences import Preferences
 
 router = APIRouter(prefix="/preferences", tags=["preferences"])
 
@@ -86,29 +87,30 @@ def _require_proof(caller: Caller, session: Session, verification_id: str | None
                    now: datetime) -> None:
     """Staff act for any address; the assistant only for one it proves (403 otherwise)."""
     if not caller.is_staff:
-        codes.proof(session, verification_id, email=email, conversation_id=conversation_id,
-                    settings=settings, now=now)
+        verification_service.proof(session, verification_id, email=email,
+                                   conversation_id=conversation_id, settings=settings, now=now)
 
 
-def _out(result: svc.WriteResult) -> PreferencesOut:
+def _out(result: preference_service.WriteResult) -> PreferencesOut:
     return PreferencesOut(email=result.email, global_opt_out=result.preferences.global_opt_out,
                           channels=result.preferences.channels, updated_at=result.updated_at)
 
 
 def _write(method: str, body: PreferencesReplace | PreferencesPatch, email: str,
-           change: Callable[[svc.Preferences], svc.Preferences], response: Response,
-           session: Session, settings: Settings, now: datetime, caller: Caller,
+           change: Callable[[Preferences], Preferences], response: Response, session: Session,
+           settings: Settings, now: datetime, caller: Caller,
            idempotency_key: str | None) -> PreferencesOut:
     _require_proof(caller, session, body.verification_id, email=email,
                    conversation_id=body.conversation_id, settings=settings, now=now)
     if body.channels:
-        svc.check_names(body.channels, settings)
-    fp = (svc.fingerprint(method, email, body.model_dump(mode="json",
-                                                         exclude={"verification_id"}))
-          if idempotency_key is not None else None)
-    result = svc.write(session, email, change, settings=settings, source=body.source, now=now,
-                       actor=caller.actor, conversation_id=body.conversation_id,
-                       idempotency_key=idempotency_key, idempotency_fingerprint=fp)
+        preference_service.check_names(body.channels, settings)
+    fp = (preference_service.fingerprint(
+        method, email, body.model_dump(mode="json", exclude={"verification_id"}))
+        if idempotency_key is not None else None)
+    result = preference_service.write(
+        session, email, change, settings=settings, source=body.source, now=now,
+        actor=caller.actor, conversation_id=body.conversation_id,
+        idempotency_key=idempotency_key, idempotency_fingerprint=fp)
     session.commit()
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -121,7 +123,7 @@ def get_preferences(email: EmailDep, session: SessionDep, settings: SettingsDep,
                     conversation_id: ConversationQuery = None) -> PreferencesOut:
     _require_proof(caller, session, verification_id, email=email,
                    conversation_id=conversation_id, settings=settings, now=now)
-    return _out(svc.read(session, email, settings))
+    return _out(preference_service.read(session, email, settings))
 
 
 @router.put("", response_model=PreferencesOut,
@@ -130,9 +132,10 @@ def replace_preferences(body: PreferencesReplace, email: EmailDep, response: Res
                         session: SessionDep, settings: SettingsDep, now: NowDep,
                         caller: CallerDep, idempotency_key: IdempotencyKey = None
                         ) -> PreferencesOut:
-    def change(_: svc.Preferences) -> svc.Preferences:
-        return svc.merged(svc.defaults(settings), global_opt_out=body.global_opt_out,
-                          choices=body.channels)
+    def change(_: Preferences) -> Preferences:
+        return preference_service.merged(preference_service.defaults(settings),
+                                         global_opt_out=body.global_opt_out,
+                                         choices=body.channels)
 
     return _write("PUT", body, email, change, response, session, settings, now, caller,
                   idempotency_key)
@@ -146,8 +149,9 @@ def patch_preferences(body: PreferencesPatch, email: EmailDep, response: Respons
                       session: SessionDep, settings: SettingsDep, now: NowDep,
                       caller: CallerDep, idempotency_key: IdempotencyKey = None
                       ) -> PreferencesOut:
-    def change(current: svc.Preferences) -> svc.Preferences:
-        return svc.merged(current, global_opt_out=body.global_opt_out, choices=body.channels)
+    def change(current: Preferences) -> Preferences:
+        return preference_service.merged(current, global_opt_out=body.global_opt_out,
+                                         choices=body.channels)
 
     return _write("PATCH", body, email, change, response, session, settings, now, caller,
                   idempotency_key)
@@ -166,7 +170,7 @@ def preference_history(
 ) -> list[PreferenceChange]:
     _require_proof(caller, session, verification_id, email=email,
                    conversation_id=conversation_id, settings=settings, now=now)
-    return svc.history(session, email, limit=limit, offset=offset)
+    return preference_service.history(session, email, limit=limit, offset=offset)
 
 
 @router.post("/unsubscribe-links", response_model=UnsubscribeLinkOut,
@@ -177,19 +181,19 @@ def preference_history(
 def unsubscribe_link(body: UnsubscribeLinkIn, settings: SettingsDep, now: NowDep,
                      secret: UnsubscribeSecretDep, _: StaffDep) -> UnsubscribeLinkOut:
     try:
-        scope = links.parse_scope(body.scope, settings)
+        scope = unsubscribe_links.parse_scope(body.scope, settings)
     except ValueError as exc:
         raise ApiError(422, "validation_failed", f"Invalid body.scope: {exc}.",
                        details=[{"field": "body.scope", "message": str(exc),
                                  "type": "unknown_scope"}]) from None
-    link = links.new_link(body.email, scope, now=now,
+    link = unsubscribe_links.new_link(body.email, scope, now=now,
                           ttl=timedelta(days=settings.unsubscribe_link_ttl_days))
-    url = f"{settings.public_url}/unsubscribe/{links.encode(secret, link)}"
+    url = f"{settings.public_url}/unsubscribe/{unsubscribe_links.encode(secret, link)}"
     targets = [f"<{url}>"]
     if settings.unsubscribe_mailto:
         targets.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
     return UnsubscribeLinkOut(
         url=url, scope=str(scope), expires_at=link.expires_at,
         headers={"List-Unsubscribe": ", ".join(targets),
-                 "List-Unsubscribe-Post": links.ONE_CLICK},
+                 "List-Unsubscribe-Post": unsubscribe_links.ONE_CLICK},
     )

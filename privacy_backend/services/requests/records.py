@@ -1,4 +1,5 @@
-"""Privacy requests: creation (idempotent), the status graph, extensions, audit rows."""
+"""The request records: creation (idempotent), the status graph, extensions, audit rows,
+closing what was never verified, the team's queue, finding a request by its reference."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from privacy_backend.core.errors import ApiError
+from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import AuditEvent, PrivacyRequest, RequestStatus
 from privacy_backend.core.settings import Settings
 from privacy_backend.schemas.requests import QUEUE_CAP, RequestCreate
@@ -199,23 +200,19 @@ def extend(
     session.flush()
 
 
-def close_unverified(session: Session, *, settings: Settings, now: datetime,
-                     request: PrivacyRequest | None = None) -> int:
-    """Close requests still unverified after `unverified_close_days` (all, or just `request`).
+def close_unverified(session: Session, *, settings: Settings, now: datetime) -> int:
+    """Close the requests still unverified after `unverified_close_days` (`serve` runs this
+    at start-up and hourly, `privacy-backend close-unverified` from cron).
 
     Flushes but does not commit. Returns how many were closed.
     """
     cutoff = now - timedelta(days=settings.unverified_close_days)
-    if request is not None:
-        stale = [request] if (request.status is S.PENDING_VERIFICATION
-                              and request.created_at <= cutoff) else []
-    else:
-        stale = list(session.scalars(
-            select(PrivacyRequest)
-            .where(PrivacyRequest.status == S.PENDING_VERIFICATION,
-                   PrivacyRequest.created_at <= cutoff)
-            .with_for_update()
-        ))
+    stale = list(session.scalars(
+        select(PrivacyRequest)
+        .where(PrivacyRequest.status == S.PENDING_VERIFICATION,
+               PrivacyRequest.created_at <= cutoff)
+        .with_for_update()
+    ))
     for item in stale:
         transition(session, item, S.CLOSED_UNVERIFIED, actor="system", now=now,
                    note=f"not verified within {settings.unverified_close_days} days")
@@ -241,3 +238,12 @@ def get_by_reference(session: Session, reference: str) -> PrivacyRequest | None:
     return session.scalar(
         select(PrivacyRequest).where(PrivacyRequest.reference == normalize_reference(reference))
     )
+
+
+def get_or_404(session: Session, reference: str) -> PrivacyRequest:
+    """The request with that reference (as a person types it), or ApiError 404 `not_found`.
+    Only a reference's first 32 characters are looked at: no reference is longer."""
+    request = get_by_reference(session, reference[:32])
+    if request is None:
+        raise not_found("request")
+    return request

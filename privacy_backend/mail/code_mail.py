@@ -1,0 +1,55 @@
+"""The one-time code's email: its message, queueing it in the outbox in the caller's
+transaction, and what the API says of where it is (`mail_status`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+
+from sqlalchemy.orm import Session
+
+from privacy_backend.core.models import MailStatus, OutboundMail, PrivacyRequest, Verification
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail import messages
+from privacy_backend.mail.outbox import Outbox
+from privacy_backend.schemas.requests import MailState
+
+# The outbox's `kind` of a code's email.
+KIND = "verification_code"
+
+
+def code_message(settings: Settings, verification: Verification, code: str,
+                 request: PrivacyRequest | None = None) -> EmailMessage:
+    """The email carrying `code`; it names the request it verifies, if any."""
+    return messages.verification_code(
+        settings.mail_from, verification.email, code, settings.code_ttl_minutes,
+        reference=request.reference if request else None,
+        request_type=request.type.value if request else None,
+    )
+
+
+def queue_code_mail(outbox: Outbox, session: Session, settings: Settings, *, now: datetime,
+                    verification: Verification, code: str,
+                    request: PrivacyRequest | None = None) -> OutboundMail:
+    """Put the code's email in the outbox, in the caller's transaction. It is worth sending
+    only while the code can be typed, so it is dropped unsent once the code expires, is
+    replaced or is confirmed."""
+    return outbox.add(session, code_message(settings, verification, code, request),
+                      kind=KIND, now=now, not_after=verification.expires_at,
+                      verification_id=verification.id)
+
+
+def send_code_mail(outbox: Outbox, mail_id: int, settings: Settings) -> MailState:
+    """After the commit: hand the code's email over, waiting at most
+    MAIL_SEND_WAIT_SECONDS; where it is then."""
+    return mail_state(outbox.send(mail_id, wait=settings.mail_send_wait_seconds))
+
+
+def mail_state(status: MailStatus | None) -> MailState:
+    """What the API says of a code's email: handed over, still being tried, given up (the
+    code expired or was replaced first), or there is no such email."""
+    if status is MailStatus.SENT:
+        return "sent"
+    if status is MailStatus.QUEUED:
+        return "queued"
+    return "failed" if status is MailStatus.DROPPED else "none"

@@ -1,0 +1,207 @@
+"""The requester's side of a privacy request: filing it (idempotent; verified at once with a
+code confirmed earlier, else sent a code), checking its code, sending the code again, a
+status lookup, and reading a request with the assistant's proof of the address.
+
+Each function does one API call's work, commits, and sends its email after the commit
+(through the outbox, so a mail relay that is down loses nothing)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from privacy_backend.core.errors import ApiError, not_found
+from privacy_backend.core.models import (
+    PrivacyRequest,
+    RequestStatus,
+    Verification,
+    VerificationPurpose,
+)
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail import code_mail
+from privacy_backend.mail.outbox import Outbox
+from privacy_backend.schemas.requests import MailState, RequestCreate
+from privacy_backend.services import verification, workbench
+from privacy_backend.services.requests import records
+
+log = logging.getLogger(__name__)
+
+# What proves that a caller may read one request: a code confirmed for its address.
+READ_PROOF = frozenset({VerificationPurpose.REQUEST, VerificationPurpose.STATUS_LOOKUP})
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A filing's outcome: the request; whether this call created it (else it replays an
+    earlier Idempotency-Key); the code that can still be typed, and where its email is."""
+
+    request: PrivacyRequest
+    created: bool
+    code_sent: bool
+    live: Verification | None
+    mail: MailState
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A status lookup's verification, and the sending of its code's email to run after
+    the answer (None when the reference and the address do not match: nothing is sent)."""
+
+    verification: Verification
+    send_after: Callable[[], object] | None
+
+
+def _issue_code(session: Session, request: PrivacyRequest, *, settings: Settings,
+                secret: bytes, now: datetime, outbox: Outbox) -> tuple[Verification, int]:
+    """Issue a code for the request, record it, and queue its email (sent after the commit);
+    the verification and the outbox row's id."""
+    issued, code = verification.issue(
+        session, settings=settings, secret=secret, now=now, purpose=VerificationPurpose.REQUEST,
+        email=request.email, conversation_id=request.conversation_id, request_id=request.id,
+    )
+    records.record(session, request, actor="system", action="verification_code_sent", now=now,
+                   after={"verification_id": issued.id,
+                          "expires_at": issued.expires_at.isoformat()})
+    mail = code_mail.queue_code_mail(outbox, session, settings, now=now, verification=issued,
+                                     code=code, request=request)
+    return issued, mail.id
+
+
+def file_request(session: Session, outbox: Outbox, body: RequestCreate, *, settings: Settings,
+                 secret: bytes, now: datetime, idempotency_key: str | None,
+                 actor: str) -> Filed:
+    """File a request and queue its code's email in one transaction, then send the email,
+    waiting at most MAIL_SEND_WAIT_SECONDS. A replay sends no code: it reports the code
+    issued before, if it can still be typed, and where its email is. With a
+    `verification_id` that proves the address, the request (or a replay still awaiting its
+    code) is verified instead (`_file_verified`)."""
+    request, created = records.create(session, body, settings=settings, now=now,
+                                      idempotency_key=idempotency_key, actor=actor)
+    if body.verification_id is not None and request.status is RequestStatus.PENDING_VERIFICATION:
+        return _file_verified(session, outbox, request, body, created, settings=settings,
+                              now=now, actor=actor)
+    if not created:
+        live = verification.live_for_request(session, request.id, now)
+        mail = code_mail.mail_state(Outbox.status_for(session, live.id)) if live else "none"
+        return Filed(request, created=False, code_sent=False, live=live, mail=mail)
+    issued, mail_id = _issue_code(session, request, settings=settings, secret=secret, now=now,
+                                  outbox=outbox)
+    session.commit()
+    log.info("privacy request %s created (%s, %s)", request.reference, request.type.value,
+             request.jurisdiction)
+    mail = code_mail.send_code_mail(outbox, mail_id, settings)
+    return Filed(request, created=True, code_sent=mail == "sent", live=issued, mail=mail)
+
+
+def _file_verified(session: Session, outbox: Outbox, request: PrivacyRequest,
+                   body: RequestCreate, created: bool, *, settings: Settings, now: datetime,
+                   actor: str) -> Filed:
+    """Verify the request with the code confirmed earlier (403 `verification_required`,
+    nothing stored, if it proves nothing) and email the confirmation of receipt."""
+    try:
+        proof = verification.proof(session, body.verification_id, email=request.email,
+                                   conversation_id=body.conversation_id, settings=settings,
+                                   now=now)
+        records.transition(session, request, RequestStatus.VERIFIED, actor=actor, now=now,
+                           note=f"email verified by a one-time code confirmed earlier "
+                                f"(verification {proof.id})")
+    except ApiError:
+        session.rollback()
+        raise
+    receipt = workbench.receipt(session, outbox, settings, request, now)
+    session.commit()
+    outbox.send_later(receipt)
+    if created:
+        log.info("privacy request %s created verified (%s, %s)", request.reference,
+                 request.type.value, request.jurisdiction)
+    return Filed(request, created=created, code_sent=False, live=None, mail="none")
+
+
+def _awaiting_verification(session: Session, reference: str) -> PrivacyRequest:
+    """The request, if it waits for its code: a code can be checked or sent again only then
+    (404 if there is no such request, 409 if it does not wait)."""
+    request = records.get_or_404(session, reference)
+    if request.status is not RequestStatus.PENDING_VERIFICATION:
+        raise ApiError(409, "illegal_transition",
+                       f"This request is '{request.status.value}', not awaiting verification.",
+                       current_status=request.status.value)
+    return request
+
+
+def verify_request(session: Session, outbox: Outbox, reference: str, code: str, *,
+                   settings: Settings, secret: bytes, now: datetime
+                   ) -> tuple[PrivacyRequest, Verification]:
+    """Check the request's code; on a match the request is verified and its confirmation
+    of receipt emailed in the background. The request and the verification it confirmed."""
+    request = _awaiting_verification(session, reference)
+    latest = verification.latest_for_request(session, request.id)
+    if latest is None:
+        raise ApiError(410, "code_expired", "No code is active. Ask for a new code.")
+    try:
+        verification.check(session, latest, code, settings=settings, secret=secret, now=now)
+    except verification.VerificationFailure as failure:
+        raise verification.failure_error(failure, settings) from None
+    records.transition(session, request, RequestStatus.VERIFIED, actor="requester", now=now,
+                       note="email verified with a one-time code")
+    receipt = workbench.receipt(session, outbox, settings, request, now)
+    session.commit()
+    outbox.send_later(receipt)
+    return request, latest
+
+
+def resend_code(session: Session, outbox: Outbox, reference: str, *, settings: Settings,
+                secret: bytes, now: datetime) -> tuple[Verification, MailState]:
+    """A new code for a request that waits for one (the earlier one stops working), and
+    where its email is after at most MAIL_SEND_WAIT_SECONDS."""
+    request = _awaiting_verification(session, reference)
+    issued, mail_id = _issue_code(session, request, settings=settings, secret=secret, now=now,
+                                  outbox=outbox)
+    session.commit()
+    return issued, code_mail.send_code_mail(outbox, mail_id, settings)
+
+
+def start_lookup(session: Session, outbox: Outbox, *, reference: str, email: str,
+                 conversation_id: str | None, settings: Settings, secret: bytes,
+                 now: datetime) -> Lookup:
+    """Start a status lookup with the same work whether or not the reference and the
+    address match (one verification row, one commit); only a match gets a code, whose email
+    is queued and sent after the answer (`Lookup.send_after`)."""
+    request = records.get_by_reference(session, reference)
+    purpose = VerificationPurpose.STATUS_LOOKUP
+    if request is None or request.email != email:
+        unsent = verification.issue_unsent(session, settings=settings, now=now, purpose=purpose,
+                                           email=email, conversation_id=conversation_id)
+        session.commit()
+        return Lookup(unsent, send_after=None)
+    issued, code = verification.issue(
+        session, settings=settings, secret=secret, now=now, purpose=purpose, email=email,
+        conversation_id=conversation_id, request_id=request.id,
+    )
+    session.commit()
+    message = code_mail.code_message(settings, issued, code, request)
+    return Lookup(issued, send_after=partial(
+        outbox.queue_and_send, message, kind=code_mail.KIND, now=now,
+        not_after=issued.expires_at, verification_id=issued.id))
+
+
+def read_request(session: Session, reference: str, *, staff: bool,
+                 verification_id: str | None, conversation_id: str | None,
+                 settings: Settings, now: datetime) -> PrivacyRequest:
+    """Staff read any request (404 if there is none); the assistant only one whose address
+    its `verification_id` proves (else 403 `verification_required`, the same for a request
+    that does not exist)."""
+    if staff:
+        return records.get_or_404(session, reference)
+    request = records.get_by_reference(session, reference[:32])
+    # Without a request, the proof is checked against no address: the 403 looks the same.
+    verification.proof(session, verification_id, email=request.email if request else "",
+                       conversation_id=conversation_id, settings=settings, now=now,
+                       purposes=READ_PROOF)
+    if request is None:  # no confirmed code is for no address: the proof refused already
+        raise not_found("request")
+    return request
