@@ -12,19 +12,21 @@ up by the `verification_purpose` slot. Nothing here calls the backend at import 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from rasa_sdk import Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.api.base import call_off_loop
 from actions.api.requests import (
     Channel,
+    PrivacyRequest,
     PrivacyRequestsClient,
     Purpose,
     VerificationResult,
@@ -33,10 +35,11 @@ from actions.api.requests import (
 from actions.settings import settings
 
 __all__ = [
-    "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "Purpose", "VerificationFlow",
-    "call_backend", "confirm_code", "intent_of", "long_date", "mark_verified",
-    "misunderstood_twice", "proof_for", "recently_verified", "register_verification",
-    "requests_client", "reset", "valid_email", "verification_flow", "verified_for",
+    "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "EmailForm", "Purpose",
+    "VerificationFlow", "call_backend", "confirm_code", "intent_of", "mark_verified",
+    "misunderstood_twice", "proof_for", "read_request", "recently_verified",
+    "register_verification", "requests_client", "reset", "valid_email", "verification_flow",
+    "verified_for",
 ]
 
 T = TypeVar("T")
@@ -47,9 +50,10 @@ CHANNELS = {"socketio": Channel.WEB, "slack": Channel.SLACK, "rest": Channel.RES
 # Slots of one request; cleared when it is filed, cancelled or started over.
 REQUEST_SLOTS = ("request_type", "requester_email", "requester_name", "requester_region",
                  "correction_details", "authorized_agent", "request_confirmed", "request_key")
-# Slots of one code being asked for; cleared once the code form is over.
+# Slots of one code being asked for; cleared once the code form is over. `filed_request`:
+# what the answer to a filed request's correct code said about it, for its confirmation.
 VERIFICATION_SLOTS = ("verification_code", "verification_id", "verification_purpose",
-                      "request_reference", "lookup_reference")
+                      "request_reference", "lookup_reference", "filed_request")
 
 
 def verified_for() -> float:
@@ -77,6 +81,13 @@ async def confirm_code(tracker: Tracker, code: str) -> VerificationResult:
     return await call_backend(lambda client: client.confirm_verification(verification_id, code))
 
 
+async def read_request(tracker: Tracker, reference: str) -> PrivacyRequest:
+    """Read the request the code just confirmed, with that code's verification as proof."""
+    proof = tracker.get_slot("verification_id")
+    return await call_backend(lambda client: client.get_request(
+        reference, verification_id=proof, conversation_id=tracker.sender_id))
+
+
 # --- slots and words ---------------------------------------------------------------------------
 
 def tell_code_sent(dispatcher: CollectingDispatcher, email: str | None,
@@ -93,10 +104,6 @@ def reset(*names: str) -> list[EventType]:
     return [SlotSet(name, None) for name in names]
 
 
-def long_date(moment: datetime) -> str:
-    return f"{moment:%B} {moment.day}, {moment.year}"
-
-
 def valid_email(text: str, dispatcher: CollectingDispatcher) -> str | None:
     """The address in `text` (normalised), or None after telling the visitor why not."""
     candidates = [word.strip("<>()[],;:.!?'\"") for word in text.split() if "@" in word]
@@ -111,6 +118,30 @@ def valid_email(text: str, dispatcher: CollectingDispatcher) -> str | None:
         return None
     # The backend keys addresses in lower case; so does the conversation's verified address.
     return str(checked.normalized).lower()
+
+
+class EmailForm(FormValidationAction, ABC):
+    """A form that asks for the visitor's email address (`requester_email`): the address is
+    checked the same way in every flow, and `needed_slots` says which of the form's questions
+    this conversation is asked (all of them unless a subclass says otherwise)."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The form's validation action (an abstract base: the SDK registers none for it)."""
+
+    def needed_slots(self, domain_slots: list[str], tracker: Tracker) -> list[str]:
+        return domain_slots
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return self.needed_slots(domain_slots, tracker)
+
+    def validate_requester_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"requester_email": valid_email(str(value or ""), dispatcher)}
 
 
 # --- the address this conversation has proved it owns -------------------------------------------

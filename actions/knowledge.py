@@ -16,11 +16,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import misunderstood_twice
-from actions.request_types import LABELS, detect_request_type
+from actions.request_types import LABELS
 from actions.settings import settings
 from privacy_kb import Answer, KnowledgeBase
 from privacy_kb.kb import AUDIENCE_SCOPES
 from privacy_kb.vocabulary import US_STATES
+from rasa_server.routing import QUESTION_FORM, question_form
 
 PUBLIC = "public"
 INTERNAL = "internal"
@@ -110,6 +111,14 @@ def routed_from(tracker: Tracker) -> str | None:
     return str(name) if name else None
 
 
+def form_of(tracker: Tracker, question: str) -> dict[str, Any]:
+    """What the question's form says (`rasa_server.routing.question_form`): as the Rasa
+    server's router found it for the latest message, or, in a tracker without it (one from
+    before the router kept it, a test without the router), read from the question here."""
+    found = tracker.latest_message.get(QUESTION_FORM)
+    return found if isinstance(found, dict) else question_form(question)
+
+
 def offer_matching_flow(
     dispatcher: CollectingDispatcher, tracker: Tracker, question: str
 ) -> None:
@@ -119,11 +128,11 @@ def offer_matching_flow(
     if tracker.active_loop.get("name"):
         return
     flow = routed_from(tracker)
-    kind = detect_request_type(question)
+    form = form_of(tracker, question)
+    kind = form.get("request_type")
     # A question about the visitor's own data or right gets the offer ("can I have my data
     # deleted?"); a general one ("what data do you collect?") only the answer.
-    personal = flow == "request_right" or _ABOUT_MY_RIGHT.search(question.lower()) or \
-        re.search(r"\b(me|my|mine|myself)\b", question.lower())
+    personal = flow == "request_right" or form.get("about_my_right") or form.get("personal")
     if kind is not None and flow in (None, "request_right") and personal:
         dispatcher.utter_message(
             response="utter_offer_request", request_type=kind, request_label=LABELS[kind]
@@ -138,11 +147,6 @@ def offer_matching_flow(
 # one ("can I get a copy of my data?"), which shares its words with the passages on what is
 # collected.
 RIGHTS_ANCHORS = frozenset({"privacy-rights", "submitting-a-request"})
-_ABOUT_MY_RIGHT = re.compile(
-    r"\b(can|could|may|might) (i|we)\b|\bam i (able|allowed|entitled)\b|"
-    r"\bdo i have (the|a|any) right\b|\bis it possible\b|\bwould i be able\b|"
-    r"\bhow (do|can|could|would) i\b|\b(i|we) (ask|request|make) (you|u|a|an)\b|"
-    r"\b(can|could|would|will) (you|u)\b|\bif (i|we) (ask|request)\b")
 
 
 # A visitor naming the US state they live in (other than California, which the statement
@@ -179,8 +183,9 @@ def prefer_for(tracker: Tracker, question: str) -> frozenset[str]:
     for pattern, anchor in _TOPIC_ANCHORS:
         if pattern.search(lowered):
             return frozenset({anchor})
+    form = form_of(tracker, question)
     if flow == "request_right" or (
-            detect_request_type(lowered) is not None and _ABOUT_MY_RIGHT.search(lowered)):
+            form.get("request_type") is not None and form.get("about_my_right")):
         return RIGHTS_ANCHORS
     if _OTHER_STATE.search(lowered):
         return frozenset({"privacy-rights"})

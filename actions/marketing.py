@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -23,6 +23,7 @@ from actions.api.errors import BackendError, RateLimited
 from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
 from actions.api.preferences import from_env as preferences_from_env
 from actions.common import (
+    EmailForm,
     Purpose,
     VerificationFlow,
     call_backend,
@@ -31,7 +32,6 @@ from actions.common import (
     recently_verified,
     register_verification,
     tell_code_sent,
-    valid_email,
 )
 from actions.preference_words import (
     CHANNEL_LABELS,
@@ -82,24 +82,16 @@ class ActionPrepareMarketing(Action):
         return events
 
 
-class ValidateMarketingForm(FormValidationAction):
+class ValidateMarketingForm(EmailForm):
     def name(self) -> str:
         return "validate_marketing_form"
 
-    async def required_slots(
-        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
+    def needed_slots(self, domain_slots: list[str], tracker: Tracker) -> list[str]:
         if tracker.get_slot("marketing_action") == "view":
             return ["requester_email"]
         if tracker.get_slot("marketing_channel") == "all":
             return ["marketing_channel", "requester_email"]
         return domain_slots
-
-    def validate_requester_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"requester_email": valid_email(str(value or ""), dispatcher)}
 
     def validate_marketing_channel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

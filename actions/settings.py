@@ -1,8 +1,11 @@
 """The action server's configuration: the shared variables (`privacy_assistant.settings`) and
-its own, read from the environment, then `.env`, then the defaults. Read when a client or the
-knowledge base is built, never at import."""
+its own, read from the environment, then `.env`, then the defaults. Read once per process, on
+first use (never at import); `settings.cache_clear()` makes the next call read them again
+(the tests do, after changing the environment)."""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -25,5 +28,7 @@ class ActionSettings(SharedSettings):
             return None
 
 
+@lru_cache(maxsize=1)
 def settings() -> ActionSettings:
+    """The action server's settings, read on the first call and then kept."""
     return ActionSettings.load()

@@ -19,8 +19,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.api.errors import BackendError, NotFound
 from actions.api.requests import QueueItem
-from actions.common import call_backend, long_date
+from actions.common import call_backend
 from actions.request_types import LABELS
+from privacy_assistant.dates import long_date
 
 SLACK = "slack"
 _REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]?([A-Z0-9]{4})\b", re.I)

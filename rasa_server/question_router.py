@@ -1,7 +1,10 @@
 """`QuestionRouter`: the last NLU component. A message the classifier sent into a flow but
 that is phrased as a question about it is handled as a statement question instead (see
 `rasa_server.routing` for the rules and why); the flow it would have started is kept in the
-parse data as `routed_from`, so that the answer can offer it."""
+parse data as `routed_from`, so that the answer can offer it. What the form of every message
+says for its answer (the request type it names, whether it asks about a right of one's own)
+is put there too, as `question_form` (`rasa_server.routing.question_form`), so that the
+action server does not analyse the text again."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_server.routing import route, route_slack
+from rasa_server.routing import QUESTION_FORM, question_form, route, route_slack
 
 ROUTED_FROM = "routed_from"
 METADATA = "metadata"
@@ -45,6 +48,7 @@ class QuestionRouter(GraphComponent, IntentClassifier):
             name, text = intent.get("name"), message.get(TEXT) or ""
             if not name or not text:
                 continue
+            message.set(QUESTION_FORM, question_form(text), add_to_output=True)
             routed = route(name, text)
             if from_slack(message):
                 routed = route_slack(routed or name, text) or routed

@@ -54,28 +54,29 @@ _EMBEDDED_QUESTION = re.compile(
     r"am i (?:able|allowed|entitled)|do i have (?:the|a|any) right|"
     r"does (?:this|that|it|any of this|the statement|your policy) (?:apply|cover)|"
     r"tell me (?:if|whether|how|why)|explain (?:how|why|whether|if))\b")
+# The verbs of a request, said as an imperative or after "can you" ("delete my data", "could
+# you stop texting me"); each pattern below adds the ones only it takes.
+_ACTION_VERBS = (r"delete|erase|remove|wipe|purge|send|give|email|list|export|transfer|move|"
+                 r"forward|correct|fix|update|change|amend|unsubscribe|stop|opt me|take me off|"
+                 r"sign me|subscribe|let me (?:talk|speak|chat)")
 # "can you" + an action: a request, however politely put ("could you please delete my data?").
 _POLITE_REQUEST = re.compile(
     rf"^{_LEAD}(?:can|could|would|will)\s+(?:you|u|ya|you guys|u guys)\s+"
     r"(?:please\s+|pls\s+|plz\s+|kindly\s+|just\s+)?"
-    r"(?:delete|erase|remove|wipe|purge|destroy|get rid of|send|give|email|e-mail|mail|show|"
-    r"tell me what|list|export|transfer|move|forward|download|correct|fix|update|change|"
-    r"amend|edit|unsubscribe|stop|opt me|take me off|sign me|subscribe|add me|connect|"
-    r"put me|get me|let me (?:talk|speak|chat)|check (?:on |the status|my)|look up|find my|"
-    r"help me)\b")
+    rf"(?:{_ACTION_VERBS}|destroy|get rid of|e-mail|mail|show|tell me what|download|edit|"
+    r"add me|connect|put me|get me|check (?:on |the status|my)|look up|find my|help me)\b")
 # An instruction: a wish or an imperative ("I'd like a copy", "delete my data", "please
 # stop texting me"). One that names a right is that request even when the classifier took
 # it for a question about it ("give me my data as a csv").
 _INSTRUCTION = re.compile(
     rf"^{_LEAD}(?:i want|i wanna|i'd like|id like|i would like|"
     r"i need(?! to (?:know|understand|find out|ask))|i demand|i request|request to|"
-    r"i am requesting|i'm requesting|delete|erase|remove|wipe|purge|send|give|email|"
-    r"show(?! me how)|list|export|transfer|move|correct|fix|update|change|amend|make me|"
-    r"provide|forward|unsubscribe|stop|opt me|take me off|sign me|subscribe|"
-    r"do not|don't|dont|have my|let me (?:talk|speak|chat))\b")
-# A request reference (PR-7KQ2-M9XD), not a word that begins with "pr".
-_REFERENCE = re.compile(r"\bpr[\s-]+[a-z0-9]{4}[\s-]?[a-z0-9]{4}\b")
-_STATUS = re.compile(
+    rf"i am requesting|i'm requesting|{_ACTION_VERBS}|show(?! me how)|make me|provide|"
+    r"do not|don't|dont|have my)\b")
+# A message about a request already filed: its reference (PR-7KQ2-M9XD, not a word that
+# begins with "pr"), or words about its progress.
+_REFERS_TO_FILED = re.compile(
+    r"\bpr[\s-]+[a-z0-9]{4}[\s-]?[a-z0-9]{4}\b|"
     r"\b(?:status|update on|any updates?|progress|any news|news on|processed|"
     r"been (?:handled|done|completed|dealt with|looked at|received)|heard back|"
     r"where(?:'s| is| are)? (?:my|the) (?:\w+ )?request|how far along|still waiting|"
@@ -131,6 +132,30 @@ def is_question(text: str) -> bool:
     return "?" in t and not _INSTRUCTION.search(t)
 
 
+# --- what the form of a question says, for the answer --------------------------------------
+# The router puts it into the message's parse data under QUESTION_FORM; the action that
+# answers reads it there (`actions/knowledge.py`) instead of analysing the text again.
+QUESTION_FORM = "question_form"
+# A question about exercising a right oneself ("can I get a copy?", "how do I delete my
+# account?"), or asking whether the assistant can ("could you delete it?").
+_ABOUT_MY_RIGHT = re.compile(
+    r"\b(can|could|may|might) (i|we)\b|\bam i (able|allowed|entitled)\b|"
+    r"\bdo i have (the|a|any) right\b|\bis it possible\b|\bwould i be able\b|"
+    r"\bhow (do|can|could|would) i\b|\b(i|we) (ask|request|make) (you|u|a|an)\b|"
+    r"\b(can|could|would|will) (you|u)\b|\bif (i|we) (ask|request)\b")
+_PERSONAL = re.compile(r"\b(me|my|mine|myself)\b")
+
+
+def question_form(text: str) -> dict[str, str | bool | None]:
+    """What the answer to `text` needs from its form, as plain JSON: the request type it
+    names (`request_type`, or None), whether it asks about exercising a right oneself
+    (`about_my_right`), and whether it speaks of the visitor's own data (`personal`)."""
+    lowered = text.lower()
+    return {"request_type": detect_request_type(text),
+            "about_my_right": bool(_ABOUT_MY_RIGHT.search(lowered)),
+            "personal": bool(_PERSONAL.search(lowered))}
+
+
 def route(intent: str, text: str) -> str | None:
     """The intent a message classified as `intent` is handled as, when that differs: not
     understood for keyboard mashing; a handoff for a wish for a person; the statement
@@ -151,7 +176,7 @@ def route(intent: str, text: str) -> str | None:
         return None
     if intent not in FLOW_INTENTS:
         return None
-    refers_to_filed = bool(_REFERENCE.search(t) or _STATUS.search(t))
+    refers_to_filed = bool(_REFERS_TO_FILED.search(t))
     if not is_question(text):
         if (intent == "check_request_status" and not refers_to_filed
                 and detect_request_type(t) is not None):

@@ -1,8 +1,8 @@
 """Typed client for the backend's marketing-preference API (`/api/v1/preferences`).
 
-Transport, configuration and error mapping come from `actions.api.base.BackendClient`:
-synchronous httpx with an explicit time-out, dataclasses out, and the same exceptions
-(`BackendUnavailable`, `ValidationFailed`, ...).
+Transport, configuration and error mapping come from `actions.api.base.BackendClient`
+(the exceptions are those of `actions.api.errors`); the bodies are the backend's own
+(`privacy_assistant.api_models.preferences`).
 The chat verifies the address first (any one-time code confirmed for it in this conversation,
 e.g. `PrivacyRequestsClient.start_verification(..., purpose="preferences")`) and passes that
 verification's id with every read and write: the backend checks it (403 otherwise). Histories
@@ -13,56 +13,24 @@ nothing happens at import time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from actions.api.base import BackendClient, parse_datetime
-from actions.api.errors import (
-    BackendError,
-    BackendUnavailable,
-    Conflict,
-    NotFound,
-    Unauthorized,
-    ValidationFailed,
+from actions.api.base import BackendClient, send_body
+from privacy_assistant.api_models.preferences import (
+    PreferencesOut,
+    PreferencesPatch,
+    PreferencesReplace,
 )
 from privacy_assistant.contract import PreferenceSource
 
-__all__ = [
-    "BackendError",
-    "BackendUnavailable",
-    "Conflict",
-    "MarketingPreferences",
-    "MarketingPreferencesClient",
-    "NotFound",
-    "PreferenceSource",
-    "Unauthorized",
-    "ValidationFailed",
-    "from_env",
-]
+__all__ = ["MarketingPreferences", "MarketingPreferencesClient", "PreferenceSource",
+           "from_env"]
 
 PATH = "/api/v1/preferences"
 
-
-@dataclass(frozen=True)
-class MarketingPreferences:
-    """`updated_at is None`: nothing recorded, these are the defaults (nothing subscribed)."""
-
-    email: str
-    global_opt_out: bool
-    channels: dict[str, dict[str, bool]]
-    updated_at: datetime | None
-
-    def subscribed(self, channel: str, topic: str) -> bool:
-        """Whether marketing on `topic` may be sent by `channel` (the opt-out wins)."""
-        return not self.global_opt_out and self.channels.get(channel, {}).get(topic, False)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MarketingPreferences:
-        return cls(email=data["email"], global_opt_out=bool(data["global_opt_out"]),
-                   channels={c: {t: bool(v) for t, v in topics.items()}
-                             for c, topics in data["channels"].items()},
-                   updated_at=parse_datetime(data.get("updated_at")))
+# One address's choices; `updated_at is None`: nothing recorded, these are the defaults
+# (nothing subscribed).
+MarketingPreferences = PreferencesOut
 
 
 class MarketingPreferencesClient(BackendClient):
@@ -70,10 +38,9 @@ class MarketingPreferencesClient(BackendClient):
 
     def get(self, email: str, *, verification_id: str | None,
             conversation_id: str | None = None) -> MarketingPreferences:
-        params = {"email": email, "verification_id": verification_id,
-                  "conversation_id": conversation_id}
-        return MarketingPreferences.from_json(self._call(
-            "GET", PATH, params={k: v for k, v in params.items() if v is not None}))
+        return self._read(MarketingPreferences, "GET", PATH, params={
+            "email": email, "verification_id": verification_id,
+            "conversation_id": conversation_id})
 
     def update(self, email: str, changes: Mapping[str, Any],
                source: PreferenceSource | str = PreferenceSource.CHAT,
@@ -83,28 +50,26 @@ class MarketingPreferencesClient(BackendClient):
         `{"channels": {"email": {"promotions": False}}}` or `{"channels": {"sms": False}}`.
         Pass a stable `idempotency_key` (conversation id + turn) so that a retry after a
         time-out records the change once."""
-        return self._write("PATCH", email, dict(changes), source, conversation_id,
-                           idempotency_key, verification_id)
+        body = send_body(PreferencesPatch, **{
+            **changes, "source": PreferenceSource(source), "conversation_id": conversation_id,
+            "verification_id": verification_id})
+        return self._write("PATCH", email, body, idempotency_key)
 
     def replace(self, email: str, global_opt_out: bool, channels: Mapping[str, Any],
                 source: PreferenceSource | str = PreferenceSource.CHAT,
                 conversation_id: str | None = None, idempotency_key: str | None = None, *,
                 verification_id: str | None) -> MarketingPreferences:
         """PUT: the full set of choices; topics not listed become `False`."""
-        return self._write("PUT", email,
-                           {"global_opt_out": global_opt_out, "channels": dict(channels)},
-                           source, conversation_id, idempotency_key, verification_id)
+        body = send_body(PreferencesReplace, global_opt_out=global_opt_out,
+                         channels=dict(channels), source=PreferenceSource(source),
+                         conversation_id=conversation_id, verification_id=verification_id)
+        return self._write("PUT", email, body, idempotency_key)
 
     def _write(self, method: str, email: str, body: dict[str, Any],
-               source: PreferenceSource | str, conversation_id: str | None,
-               idempotency_key: str | None, verification_id: str | None
-               ) -> MarketingPreferences:
-        payload = {**body, "source": PreferenceSource(source).value,
-                   "conversation_id": conversation_id, "verification_id": verification_id}
+               idempotency_key: str | None) -> MarketingPreferences:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return MarketingPreferences.from_json(
-            self._call(method, PATH, params={"email": email}, json=payload,
-                       headers=headers))
+        return self._read(MarketingPreferences, method, PATH, params={"email": email},
+                          json=body, headers=headers)
 
 
 def from_env(timeout: float | None = None) -> MarketingPreferencesClient:

@@ -1,4 +1,8 @@
-"""Request and response bodies of the handoff API and the agent console."""
+"""Request and response bodies of the handoff API and the agent console.
+
+The handoff as the assistant files and reads it is the contract it shares with the backend
+(`privacy_assistant.api_models.handoffs`), re-exported here; the console's bodies are
+defined here."""
 
 from __future__ import annotations
 
@@ -7,40 +11,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from privacy_backend.core.models import AgentRole, HandoffStatus
+from privacy_assistant.api_models.handoffs import HandoffCreate, HandoffFields, HandoffOut
+from privacy_backend.core.models import AgentRole
+
+__all__ = [
+    "AgentMessageIn", "AgentOut", "ConsoleHandoffOut", "ConversationOut", "HandoffCreate",
+    "HandoffOut", "LoginIn", "QueueItem", "QueueOut", "SessionOut", "TranscriptLine",
+]
 
 
-class HandoffCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    conversation_id: str = Field(min_length=1, max_length=128)
-    channel: str = Field(default="web", min_length=1, max_length=32,
-                         description="web, slack, rest, ...: where the visitor is")
-    reason: str = Field(min_length=1, max_length=200)
-    summary: str | None = Field(default=None, max_length=2000)
-
-
-class _HandoffFields(BaseModel):
-    id: int
-    channel: str
-    reason: str
-    summary: str | None
-    status: HandoffStatus
-    agent_name: str | None
-    created_at: datetime
-    taken_at: datetime | None
-    closed_at: datetime | None
-    close_reason: str | None
-    agents_online: int = Field(description="Agents with a live console session right now")
-
-
-class HandoffOut(_HandoffFields):
-    """A handoff as the action server sees it: with the conversation it belongs to."""
-
-    conversation_id: str
-
-
-class ConsoleHandoffOut(_HandoffFields):
+class ConsoleHandoffOut(HandoffFields):
     """A handoff as an agent's browser sees it: the conversation by a short handle only, so
     the console never holds the id a visitor's conversation is addressed by."""
 

@@ -1,47 +1,44 @@
-"""Bodies of the request and verification API: inputs forbid unknown fields, bound lengths."""
+"""Bodies of the request and verification API: inputs forbid unknown fields, bound lengths.
+
+The bodies the assistant sends and reads are the contract it shares with the backend
+(`privacy_assistant.api_models.requests`) and are re-exported here; the staff-only ones
+(status changes, extensions, audit trails, a verification's state) are defined here.
+"""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict
 
-from privacy_backend.core.models import (
-    Channel,
-    RequestStatus,
-    RequestType,
-    VerificationPurpose,
+from privacy_assistant.api_models.requests import (
+    MAIL_STATE,
+    QUEUE_CAP,
+    CodeIn,
+    CodeSent,
+    LookupIn,
+    LookupOut,
+    MailState,
+    QueueView,
+    RequestCreate,
+    RequestCreated,
+    RequestOut,
+    RequestQueueItem,
+    RequestQueueOut,
+    RequestVerified,
+    VerificationConfirmed,
+    VerificationStart,
 )
-from privacy_backend.schemas.common import (
-    ConversationId,
-    Email,
-    Note,
-    StrictIn,
-    VerificationId,
-)
+from privacy_backend.core.models import VerificationPurpose
+from privacy_backend.schemas.common import Note, StrictIn
 
-
-class RequestCreate(StrictIn):
-    type: RequestType
-    email: Email
-    name: str | None = Field(default=None, max_length=200)
-    region: str | None = Field(default=None, max_length=64,
-                               description="State or country of residence, e.g. 'California'")
-    authorized_agent: bool = False
-    details: str | None = Field(default=None, max_length=2000)
-    channel: Channel = Channel.REST
-    conversation_id: ConversationId | None = None
-    verification_id: VerificationId | None = Field(
-        default=None, description="A code confirmed for this address (in this conversation) "
-                                  "within VERIFIED_FOR_MINUTES: the request is filed verified "
-                                  "and no new code is emailed.")
+__all__ = [
+    "MAIL_STATE", "QUEUE_CAP", "AuditOut", "CodeIn", "CodeSent", "ExtendIn", "LookupIn",
+    "LookupOut", "MailState", "QueueView", "RequestCreate", "RequestCreated", "RequestOut",
+    "RequestQueueItem", "RequestQueueOut", "RequestVerified", "StatusUpdate",
+    "VerificationConfirmed", "VerificationOut", "VerificationStart",
+]
 
 
 # Changes are recorded under the authenticated caller (`core.security.Caller.actor`): there is
@@ -55,108 +52,6 @@ class ExtendIn(StrictIn):
     reason: Note
 
 
-class CodeIn(StrictIn):
-    code: str = Field(max_length=16, description="The 6-digit code from the email")
-
-    @field_validator("code")
-    @classmethod
-    def _six_digits(cls, value: str) -> str:
-        digits = re.sub(r"[\s-]", "", value)
-        if not re.fullmatch(r"\d{6}", digits):
-            raise ValueError("the code has 6 digits")
-        return digits
-
-
-class LookupIn(StrictIn):
-    reference: str = Field(min_length=1, max_length=32)
-    email: Email
-    conversation_id: ConversationId | None = None
-
-
-class VerificationStart(StrictIn):
-    email: Email
-    purpose: Literal["status_lookup", "preferences"]
-    conversation_id: ConversationId | None = None
-
-
-class RequestOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    reference: str
-    type: RequestType
-    status: RequestStatus
-    email: str
-    name: str | None
-    region: str | None
-    jurisdiction: str
-    authorized_agent: bool
-    details: str | None
-    channel: Channel
-    conversation_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    verified_at: datetime | None
-    due_at: datetime
-    extensions_used: int
-
-
-QueueView = Literal["due", "overdue", "reference"]
-# The most requests one queue answer lists; `total` says how many matched.
-QUEUE_CAP = 50
-
-
-class RequestQueueItem(BaseModel):
-    """One request in the privacy team's queue, with nothing about the person who made it:
-    no address, name, details, conversation or audit trail."""
-
-    reference: str
-    request_type: RequestType
-    status: RequestStatus
-    jurisdiction: str
-    due_at: datetime
-    days_left: int = Field(description="Calendar days (UTC) from today to the due date: 0 on "
-                                       "the day it is due, negative once it is overdue.")
-
-
-class RequestQueueOut(BaseModel):
-    """The answer of GET /requests/queue."""
-
-    view: QueueView
-    as_of: datetime = Field(description="The time `days_left` and overdue are reckoned from")
-    days: int | None = Field(description="The window of view `due`, in days; null otherwise")
-    total: int = Field(description=f"How many requests match; `items` lists the first "
-                                   f"{QUEUE_CAP}, soonest due first")
-    items: list[RequestQueueItem]
-
-
-class RequestVerified(RequestOut):
-    """The answer to a correct code: the request, and the verification the code confirmed
-    (the conversation's proof that it owns the address)."""
-
-    verification_id: str
-
-
-# A code's email: handed over to the mail relay, still being tried (the outbox retries it
-# until the code expires), or there is no code whose email could be awaited.
-MailState = Literal["sent", "queued", "failed", "none"]
-MAIL_STATE = ("`sent`: handed over to the mail relay; `queued`: not yet (the relay is slow or "
-              "down), retried until the code expires; `failed`: given up; `none`: no code's "
-              "email to speak of (no code can be typed, or it predates the outbox).")
-
-
-class RequestCreated(RequestOut):
-    """The answer to POST /requests, new (201) or a replay of its Idempotency-Key (200)."""
-
-    code_sent: bool = Field(description="Whether this response issued a code and its email was "
-                                        "handed over within MAIL_SEND_WAIT_SECONDS.")
-    mail_status: MailState = Field(description="The email of the code that can still be "
-                                               "typed. " + MAIL_STATE)
-    code_expires_at: datetime | None = Field(
-        description="When the request's code that can still be typed expires; null when there "
-                    "is none (never sent, expired, replaced, tried too often, or the request "
-                    "no longer awaits verification). Ask for a new one with /resend-code.")
-
-
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -168,33 +63,6 @@ class AuditOut(BaseModel):
     created_at: datetime
 
 
-class CodeSent(BaseModel):
-    verification_id: str
-    expires_at: datetime
-    mail_status: MailState = Field(description=MAIL_STATE)
-    message: str
-
-    @classmethod
-    def of(cls, verification_id: str, expires_at: datetime, mail_status: MailState) -> CodeSent:
-        message = {
-            "sent": "A verification code was emailed.",
-            "queued": "A verification code was issued; its email is delayed and is retried "
-                      "until the code expires.",
-        }.get(mail_status, "A verification code was issued but its email could not be sent; "
-                           "ask for a new code.")
-        return cls(verification_id=verification_id, expires_at=expires_at,
-                   mail_status=mail_status, message=message)
-
-
-class LookupOut(BaseModel):
-    verification_id: str
-    expires_at: datetime
-    message: str = (
-        "If the reference and the email address match a request, a verification code was "
-        "emailed to that address."
-    )
-
-
 class VerificationOut(BaseModel):
     id: str
     purpose: VerificationPurpose
@@ -202,12 +70,3 @@ class VerificationOut(BaseModel):
     verified: bool
     verified_at: datetime | None = None
     attempts_left: int
-
-
-class VerificationConfirmed(BaseModel):
-    id: str
-    purpose: VerificationPurpose
-    email: str
-    conversation_id: str | None
-    verified_at: datetime
-    request_reference: str | None = None

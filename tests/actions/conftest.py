@@ -8,11 +8,11 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -20,7 +20,9 @@ import uvicorn
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from actions.api.base import BackendClient, close_shared_http
 from actions.api.requests import PrivacyRequestsClient, Purpose
+from actions.settings import settings
 from privacy_backend.core.db import make_engine, upgrade
 from privacy_backend.core.models import OutboundMail
 from privacy_backend.core.settings import Settings
@@ -121,6 +123,49 @@ class Backend:
         raise AssertionError("no mail carries a code")
 
 
+def forget_settings() -> None:
+    """Make the next call read the action server's settings again and open a new pool (the
+    server reads them once per process)."""
+    settings.cache_clear()
+    close_shared_http()
+
+
+class EnvironmentPatch:
+    """pytest's `MonkeyPatch` (a final class, so wrapped), whose changes to the environment
+    the actions see at once."""
+
+    def __init__(self, patch: pytest.MonkeyPatch) -> None:
+        self._patch = patch
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        self._patch.setenv(name, value, prepend)
+        forget_settings()
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        self._patch.delenv(name, raising)
+        forget_settings()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._patch, name)
+
+
+@pytest.fixture
+def monkeypatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[EnvironmentPatch]:
+    """pytest's `monkeypatch`, except that setting or deleting an environment variable also
+    drops the action server's cached settings, so the next backend call reads the change."""
+    yield EnvironmentPatch(monkeypatch)
+    monkeypatch.undo()
+    forget_settings()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the settings of its own environment, and leaves none behind."""
+    forget_settings()
+    yield
+    forget_settings()
+
+
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     """A fresh backend per test module, so that each module starts from an empty database."""
@@ -128,6 +173,36 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     server.start()
     yield server
     server.stop()
+
+
+C = TypeVar("C", bound=BackendClient)
+Clients = Callable[[type[C]], C]
+
+
+@pytest.fixture
+def clients(backend: Backend) -> Iterator[Clients[Any]]:
+    """Opens clients of any class on the module's backend, with the assistant's token and a
+    short time-out; each is closed after the test."""
+    opened: list[BackendClient] = []
+
+    def open_client(cls: type[C]) -> C:
+        client = cls(backend.url, TOKEN, timeout=5)
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+def client_fixture(cls: type[C]) -> Any:
+    """A `client` fixture for a test module: a `cls` client of the module's backend."""
+
+    @pytest.fixture
+    def client(clients: Clients[C]) -> C:
+        return clients(cls)
+
+    return client
 
 
 @pytest.fixture

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from actions.api.handoffs import (
-    BackendUnavailable,
-    Handoff,
-    HandoffsClient,
-    HandoffStatus,
-    Unauthorized,
-    ValidationFailed,
-)
-from tests.actions.conftest import TOKEN, Backend
+from actions.api.errors import BackendUnavailable, Unauthorized, ValidationFailed
+from actions.api.handoffs import Handoff, HandoffsClient, HandoffStatus
+from tests.actions.conftest import TOKEN, Backend, client_fixture
 
-
-@pytest.fixture
-def client(backend: Backend) -> Iterator[HandoffsClient]:
-    with HandoffsClient(backend.url, TOKEN, timeout=5) as c:
-        yield c
+client = client_fixture(HandoffsClient)
 
 
 def test_create_returns_a_typed_waiting_handoff_once(client: HandoffsClient) -> None:

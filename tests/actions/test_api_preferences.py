@@ -4,28 +4,17 @@ loopback port, see conftest.py). Every call carries the proof of the address."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from actions.api import preferences as api_preferences
-from actions.api.preferences import (
-    BackendUnavailable,
-    Conflict,
-    MarketingPreferences,
-    MarketingPreferencesClient,
-    PreferenceSource,
-    Unauthorized,
-    ValidationFailed,
-)
-from tests.actions.conftest import TOKEN, Backend
+from actions.api.errors import BackendUnavailable, Conflict, Unauthorized, ValidationFailed
+from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
+from privacy_assistant.contract import PreferenceSource
+from tests.actions.conftest import TOKEN, Backend, client_fixture
 
-
-@pytest.fixture
-def client(backend: Backend) -> Iterator[MarketingPreferencesClient]:
-    with MarketingPreferencesClient(backend.url, TOKEN, timeout=5) as c:
-        yield c
+client = client_fixture(MarketingPreferencesClient)
 
 
 def test_defaults_update_replace_and_history(client: MarketingPreferencesClient,

@@ -4,33 +4,30 @@ see conftest.py)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from actions.api import requests as api_requests
-from actions.api.requests import (
+from actions.api.errors import (
     BackendUnavailable,
-    CodeSent,
     NotFound,
-    PrivacyRequest,
-    PrivacyRequestsClient,
-    Purpose,
     RateLimited,
-    RequestStatus,
-    RequestType,
     Unauthorized,
     ValidationFailed,
     VerificationFailed,
 )
-from tests.actions.conftest import TOKEN, Backend
+from actions.api.requests import (
+    CodeSent,
+    PrivacyRequest,
+    PrivacyRequestsClient,
+    Purpose,
+    RequestStatus,
+    RequestType,
+)
+from tests.actions.conftest import TOKEN, Backend, client_fixture
 
-
-@pytest.fixture
-def client(backend: Backend) -> Iterator[PrivacyRequestsClient]:
-    with PrivacyRequestsClient(backend.url, TOKEN, timeout=5) as c:
-        yield c
+client = client_fixture(PrivacyRequestsClient)
 
 
 def test_create_verify_and_track_a_request(client: PrivacyRequestsClient,

@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 
 from actions.common import Purpose, misunderstood_twice
+from privacy_assistant.domain import load_domain
 from tests.conftest import PROJECT_ROOT
 
 ACTIONS = PROJECT_ROOT / "actions"
 # One module per capability: none of them may import another (they share actions.common).
-CAPABILITIES = {"knowledge", "rights_requests", "marketing", "verification", "handoff", "explain",
-                "staff"}
+CAPABILITIES = {"knowledge", "rights_requests", "status_lookup", "cancel_restart", "marketing",
+                "verification", "handoff", "explain", "staff"}
 # Modules every capability may use (shared helpers, configuration); they import no
 # capability module either.
 SHARED = {"common", "request_types", "preference_words", "settings"}
@@ -83,7 +83,7 @@ def test_every_form_of_import_is_seen(source: str) -> None:
 def test_every_purpose_is_a_domain_value_and_a_backend_purpose() -> None:
     from privacy_backend.core.models import VerificationPurpose
 
-    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
+    domain = load_domain()
     slot_values = set(domain["slots"]["verification_purpose"]["values"])
     ours = {purpose.value for purpose in Purpose}
     # A value Rasa does not know is stored as __other__; one the backend does not know is a 422.

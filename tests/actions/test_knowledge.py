@@ -4,6 +4,7 @@ disk, trackers built from events, the real knowledge base."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -12,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswerPrivacyQuestion, ActionTellMeMore, knowledge_base
+from privacy_assistant.domain import load_domain
 from privacy_kb.document import load_document
+from rasa_server.routing import QUESTION_FORM, question_form
 from tests.conftest import PROJECT_ROOT
 
-DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
+DOMAIN: dict[str, Any] = load_domain()
 STATEMENT_FILE = PROJECT_ROOT / "data" / "knowledge" / "privacy_statement.md"
 STATEMENT = STATEMENT_FILE.read_text("utf-8")
 STATEMENT_PLAIN = load_document(STATEMENT_FILE).plain
@@ -143,3 +145,35 @@ def test_knowledge_dir_comes_from_the_environment(
     knowledge_base.cache_clear()
     messages, _ = run(ActionAnswerPrivacyQuestion(), tracker_after("do you use cookies?"))
     assert messages[0]["heading"] == "Our Use of Cookies and Other Technologies"
+
+
+# --- the question's form: analysed once, by the Rasa server's router -------------------------
+
+def test_the_question_form_is_plain_json() -> None:
+    form = question_form("Can I ask you to delete my data?")
+    assert form == {"request_type": "deletion", "about_my_right": True, "personal": True}
+    assert json.loads(json.dumps(form)) == form
+    assert question_form("what do you collect") == {
+        "request_type": None, "about_my_right": False, "personal": False}
+
+
+def offers(tracker: Tracker) -> list[str]:
+    messages, _ = run(ActionAnswerPrivacyQuestion(), tracker)
+    return [m["response"] for m in messages if m["response"].startswith("utter_offer")]
+
+
+def test_the_answer_reads_the_form_the_router_found() -> None:
+    question = "what happens when data gets erased?"
+    # Without the router's finding the action reads the text itself: a general question
+    # about deletion gets the answer only.
+    assert offers(tracker_after(question)) == []
+    found = tracker_after(question)
+    found.latest_message[QUESTION_FORM] = {"request_type": "deletion", "about_my_right": True,
+                                           "personal": True}
+    # With it, the router's reading is the one used: the deletion request is offered.
+    assert offers(found) == ["utter_offer_request"]
+    said_nothing = tracker_after("can I have my data deleted?")
+    said_nothing.latest_message[QUESTION_FORM] = {"request_type": None,
+                                                  "about_my_right": False, "personal": False}
+    assert offers(said_nothing) == []
+    assert offers(tracker_after("can I have my data deleted?")) == ["utter_offer_request"]

@@ -76,7 +76,8 @@ def test_choices_are_described_per_channel() -> None:
     )
     text = describe(prefs)
     assert "• Email: newsletters" in text and "• Text messages: nothing" in text
-    opted_out = MarketingPreferences("a@example.com", True, prefs.channels, None)
+    opted_out = MarketingPreferences(email="a@example.com", global_opt_out=True,
+                                     channels=prefs.channels, updated_at=None)
     assert describe(opted_out) == "• You are opted out of all marketing, on every channel."
 
 

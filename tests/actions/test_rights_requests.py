@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api.requests import (
-    FiledRequest,
-    PrivacyRequestsClient,
-    RequestStatus,
-    VerificationFailed,
-)
+from actions.api.errors import VerificationFailed
+from actions.api.requests import FiledRequest, PrivacyRequestsClient, RequestStatus
 from actions.request_types import detect_request_type
-from actions.rights_requests import (
-    ActionSubmitRightsRequest,
-    ValidateRightsRequestForm,
-    ValidateStatusLookupForm,
-)
+from actions.rights_requests import ActionSubmitRightsRequest, ValidateRightsRequestForm
+from actions.status_lookup import ValidateStatusLookupForm
 from actions.verification import ActionVerificationDone
+from privacy_assistant.dates import long_date
+from tests.actions import turns
 from tests.actions.conftest import Backend, FlakyRelay
 from tests.actions.turns import check, new_code, run
 
@@ -232,6 +228,8 @@ def test_a_failed_read_after_the_code_keeps_the_request_and_try_again_files_noth
     assert said == [] and result["verification_code"] == "verified"
     proof = result["verification_id"]  # the request's code: the conversation's proof
     slots.update(result)
+    # A tracker from before the code's answer was kept: the request is read back.
+    del slots["filed_request"]
 
     monkeypatch.setenv("BACKEND_URL", down_url)  # the backend goes away after the code
     said, set_slots = run(ActionVerificationDone(), slots, sender)
@@ -248,6 +246,36 @@ def test_a_failed_read_after_the_code_keeps_the_request_and_try_again_files_noth
     [request] = actions_backend.requests_of(email)
     assert request["status"] == "verified"
     assert actions_backend.mail_count() == mails + 1  # and no second code
+
+
+def test_the_confirmation_after_the_code_comes_from_the_codes_answer(
+    actions_backend: Backend, down_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to the correct code is the request itself: its confirmation needs no second
+    call, so it is given even if the backend went away just after the code."""
+    email, sender = "verified.once@example.com", "once-visitor"
+    slots = confirmed(email, "chat-once-1")
+    mails = actions_backend.mail_count()
+    said, set_slots = run(ActionSubmitRightsRequest(), slots, sender)
+    slots.update(set_slots)
+    result, said = check(new_code(actions_backend, mails), slots, sender)
+    [request] = actions_backend.requests_of(email)
+    kept = result["filed_request"]
+    assert kept == {"reference": request["reference"], "type": "deletion", "email": email,
+                    "due_at": kept["due_at"]}
+    slots.update(result)
+
+    monkeypatch.setenv("BACKEND_URL", down_url)
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionVerificationDone().run(
+        dispatcher, turns.tracker(slots, sender=sender), {}))
+    [filed, *quotes] = dispatcher.messages
+    assert filed["response"] == "utter_request_filed" and quotes
+    assert (filed["reference"], filed["email"]) == (request["reference"], email)
+    due = datetime.fromisoformat(request["due_at"].replace("Z", "+00:00"))
+    assert filed["due"] == long_date(due)
+    set_slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert set_slots["filed_request"] is None and "backend_outcome" not in set_slots
 
 
 def test_an_address_verified_earlier_files_the_request_verified_without_a_code(

@@ -13,7 +13,7 @@ from rasa_sdk.executor import ActionExecutor
 from actions.api.requests import PrivacyRequestsClient, Purpose, RequestStatus
 from actions.common import verification_flow
 from actions.marketing import ActionStartMarketingVerification
-from actions.rights_requests import ActionStartStatusLookup
+from actions.status_lookup import ActionStartStatusLookup
 from actions.verification import ActionResendCode, ActionVerificationDone
 from privacy_backend.services import verification as backend_codes
 from tests.actions.conftest import TOKEN, Backend
