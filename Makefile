@@ -6,7 +6,7 @@ PYTHON310 ?= $(shell scripts/find-python310)
 VENV := .venv
 RASA_VENV := .venv-rasa
 MODEL := models/privacy-assistant.tar.gz
-TRAINING_DATA := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+TRAINING_DATA := config.yml $(shell find domain data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 PIP_QUIET ?= --quiet --disable-pip-version-check
 # TensorFlow on one thread with deterministic kernels: with DIET's fixed seed, the same data
 # then trains the same model on every run and machine of a kind, so the held-out floors of
@@ -53,7 +53,7 @@ install: $(VENV)/.installed $(RASA_VENV)/.installed
 $(MODEL): $(TRAINING_DATA) requirements/rasa.lock | $(RASA_VENV)/.installed
 	@echo ">> Training the Rasa model (NLU and dialogue)"
 	@mkdir -p models && touch models/.training-started
-	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa train --fixed-model-name privacy-assistant --out models
+	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa train --domain domain --fixed-model-name privacy-assistant --out models
 	@# Date the model by when training started, so that data edited meanwhile retrains.
 	@touch -r models/.training-started $@ && rm -f models/.training-started
 
@@ -72,7 +72,7 @@ run-scaled: install $(MODEL)
 test: install $(MODEL) test-conversations test-python
 
 test-conversations: install $(MODEL)
-	$(RASA_VENV)/bin/rasa data validate --quiet
+	$(RASA_VENV)/bin/rasa data validate --domain domain --quiet
 	$(RASA_VENV)/bin/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out var/test-results
 
@@ -99,7 +99,8 @@ bench: install $(MODEL)
 	$(VENV)/bin/python scripts/bench_load.py
 	@# Understanding: intent F1 by 5-fold cross-validation on the training data, then where
 	@# the held-out and the development sets' messages go (docs/benchmarks.md, "Routing").
-	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --config config.yml --cross-validation \
+	$(RASA_TRAIN_ENV) $(RASA_VENV)/bin/rasa test nlu --nlu data/nlu --domain domain --config config.yml \
+		--cross-validation \
 		--folds 5 --runs 1 --out var/bench/nlu
 	$(VENV)/bin/python scripts/nlu_report.py var/bench/nlu
 	$(VENV)/bin/python -m privacy_assistant.routing_eval tests/heldout/routing.yml

@@ -134,11 +134,9 @@ def test_start_over_asks_the_flows_first_question_again(stack: Stack, form: str,
 
 def test_every_question_of_every_form_is_covered() -> None:
     """The table above names every question the domain's forms ask, and the code."""
-    import yaml
+    from privacy_assistant.domain import load_domain
 
-    from tests.conftest import PROJECT_ROOT
-
-    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    domain = load_domain()
     asked = {(form, slot) for form, spec in domain["forms"].items()
              for slot in spec["required_slots"] if form != "verification_form"}
     covered: set[tuple[str, str]] = {(f, s) for f, s in SLOTS if s != "verification_code"}

@@ -1,4 +1,4 @@
-"""What a form takes from a message, end to end (domain.yml's slot mappings), over REST.
+"""What a form takes from a message, end to end (the slot mappings of domain/), over REST.
 
 `rasa test core` replays the slot events a story writes and never runs the mappings, so the
 conversation tests cannot see a slot filled where it should not be; these tests can. A

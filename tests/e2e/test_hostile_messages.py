@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 import requests
 import socketio
-import yaml
 
+from privacy_assistant.domain import load_domain
 from privacy_assistant.stack import Stack
-from tests.conftest import PROJECT_ROOT
 from tests.e2e.conftest import Chat, stored_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -34,7 +33,7 @@ MESSAGES = 1000
 CONVERSATIONS = 20
 BUDGET_SECONDS = 420  # bounded in time as well as in count
 
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text("utf-8"))
+DOMAIN = load_domain()
 INTENTS = [i if isinstance(i, str) else next(iter(i)) for i in DOMAIN["intents"]]
 FORM_SLOTS = {name: set(form.get("required_slots") or [])
               for name, form in DOMAIN["forms"].items()}
