@@ -33,19 +33,12 @@ from typing import Any
 
 import requests
 from bench_turns import percentile, rss_mib  # scripts/ is this script's import path
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_assistant.config import PROJECT_ROOT, resolve
-from privacy_assistant.stack import (
-    RASA_PYTHON,
-    Stack,
-    StackError,
-    _http_ok,
-    free_port,
-    scaled_env,
-)
+from privacy_assistant.processes import RASA_PYTHON, StackError, free_port, http_ok
+from privacy_assistant.scaled import scaled_env, temporary_database
+from privacy_assistant.supervisor import Stack
 
 SMALL_TALK = ["hi", "are you a bot?", "thanks"]
 QUESTIONS = ["what data do you collect?", "do u sell my data??", "can my kid use this?",
@@ -139,7 +132,7 @@ def stock_bot() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240
-        while not _http_ok(f"{url}/webhooks/rest/"):
+        while not http_ok(f"{url}/webhooks/rest/"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the stock bot did not start")
             time.sleep(0.5)
@@ -150,23 +143,6 @@ def stock_bot() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 # --- this assistant ----------------------------------------------------------------------
-@contextmanager
-def temporary_database(server: str) -> Iterator[str]:
-    """A database of its own on the PostgreSQL server, dropped afterwards."""
-    url = make_url(server)
-    name = f"pa_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg2"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @contextmanager
 def assistant(var_dir: str, replicas: int = 1, database: str = "") -> Iterator[Stack]:
     """This assistant on free ports; with a `database`, on it and Redis (the scaled
@@ -210,7 +186,7 @@ def main() -> None:
     # factor compares like with like.
     for who, replicas in (("one_replica_shared", 1), ("two_replicas", 2)):
         try:
-            with temporary_database(POSTGRES) as database, \
+            with temporary_database(POSTGRES, "pa_bench") as database, \
                     tempfile.TemporaryDirectory() as var_dir, \
                     assistant(var_dir, replicas=replicas, database=database) as stack:
                 url = f"{stack.env['RASA_URL']}/webhooks/rest/webhook"

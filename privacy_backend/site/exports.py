@@ -21,19 +21,12 @@ from fastapi.responses import HTMLResponse, Response
 from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep, UnsubscribeSecretDep
 from privacy_backend.core.models import Export, ExportDownload
 from privacy_backend.services import agents, export_links, fulfilment
-from privacy_backend.site.templates import templates
+from privacy_backend.site.templates import signed_link_headers, templates
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["exports"])
 
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the URL is a credential
-    "X-Robots-Tag": "noindex",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-}
+_HEADERS = signed_link_headers(form_action="'none'")
 
 
 def _refusal(request: Request, status: int, title: str, text: str) -> HTMLResponse:

@@ -19,21 +19,14 @@ from fastapi.responses import HTMLResponse
 from privacy_backend.api.deps import NowDep, SessionDep, SettingsDep, UnsubscribeSecretDep
 from privacy_backend.core.models import PreferenceSource
 from privacy_backend.core.settings import Settings
-from privacy_backend.services import preferences as svc
+from privacy_backend.services import preferences as preference_service
 from privacy_backend.services import unsubscribe as links
-from privacy_backend.site.templates import templates
+from privacy_backend.site.templates import signed_link_headers, templates
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["unsubscribe"])
 
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the URL is a credential
-    "X-Robots-Tag": "noindex",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-}
+_HEADERS = signed_link_headers(form_action="'self'")
 _CHANNEL_LABELS = {"email": "email", "sms": "text message (SMS)", "phone": "phone",
                    "postal": "post"}
 
@@ -89,7 +82,7 @@ def one_click(request: Request, token: str, session: SessionDep, settings: Setti
     link = _load(request, token, secret, now, settings)
     if isinstance(link, HTMLResponse):
         return link
-    svc.write(session, link.email, link.scope.apply, settings=settings,
+    preference_service.write(session, link.email, link.scope.apply, settings=settings,
               source=PreferenceSource.UNSUBSCRIBE_LINK, now=now, actor="requester")
     session.commit()
     return _page(request, "You are unsubscribed", "done", what=_describe(link.scope),

@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from privacy_assistant.config import resolve
+from privacy_assistant.scaled import hide_password, temporary_database
 from privacy_assistant.stack import Stack, StackError, build_services, scaled_env
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import PROJECT_ROOT, free_port, unreachable
 
 # Each fake service serves /health over HTTP and starts a grandchild that would outlive a
 # naive supervisor (it ignores SIGTERM); both write their pid to a file.
@@ -62,7 +65,9 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_ctrl_c_stops_every_process_and_grandchild(tmp_path: Path) -> None:
+def start_supervisor(tmp_path: Path) -> tuple[subprocess.Popen[str], list[str], list[str]]:
+    """The supervisor running two fake services, once it says it is ready: the process, the
+    services' ports, and the lines it printed until then."""
     script = tmp_path / "fake_service.py"
     script.write_text(FAKE_SERVICE)
     ports = [str(free_port()), str(free_port())]
@@ -76,6 +81,11 @@ def test_ctrl_c_stops_every_process_and_grandchild(tmp_path: Path) -> None:
         lines.append(line)
         if "Press Ctrl-C to stop" in line:
             break
+    return supervisor, ports, lines
+
+
+def test_ctrl_c_stops_every_process_and_grandchild(tmp_path: Path) -> None:
+    supervisor, _, lines = start_supervisor(tmp_path)
     assert any("The privacy assistant is ready" in line for line in lines), lines
     pids = [int(p) for f in tmp_path.glob("*.pids") for p in f.read_text().split()]
     assert len(pids) == 4 and all(alive(pid) for pid in pids)
@@ -91,17 +101,7 @@ def test_ctrl_c_stops_every_process_and_grandchild(tmp_path: Path) -> None:
 
 
 def test_a_service_that_dies_stops_the_others_and_fails(tmp_path: Path) -> None:
-    script = tmp_path / "fake_service.py"
-    script.write_text(FAKE_SERVICE)
-    ports = [str(free_port()), str(free_port())]
-    supervisor = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR, str(tmp_path), str(script), *ports],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert supervisor.stdout is not None
-    for line in supervisor.stdout:
-        if "Press Ctrl-C to stop" in line:
-            break
+    supervisor, ports, _ = start_supervisor(tmp_path)
     first = int((tmp_path / f"{ports[0]}.pids").read_text().split()[0])
     os.kill(first, signal.SIGKILL)
     rest = supervisor.communicate(timeout=30)[0]
@@ -203,3 +203,28 @@ def test_make_run_scaled_fails_clearly_without_its_stores(tmp_path: Path) -> Non
     assert "Could not start 2 replicas" in done.stdout
     assert "TRACKER_STORE_URL=postgresql://u@" in done.stdout
     assert "secret" not in done.stdout  # the password is hidden
+
+
+def test_a_temporary_database_exists_for_its_block_only() -> None:
+    server = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    if reason := unreachable(server):
+        pytest.skip(f"PostgreSQL: {reason}")
+    with temporary_database(server, "pa_unit") as url:
+        name = make_url(url).database
+        assert name is not None and name.startswith("pa_unit_")
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_database()")).scalar() == name
+        engine.dispose()
+    admin = create_engine(server)
+    with admin.connect() as conn:
+        left = conn.execute(text("SELECT count(*) FROM pg_database WHERE datname = :name"),
+                            {"name": name}).scalar()
+    admin.dispose()
+    assert left == 0
+
+
+def test_a_printed_store_url_hides_its_password() -> None:
+    assert hide_password("postgresql+psycopg2://rasa:s3cret@db:5432/rasa") == \
+        "postgresql+psycopg2://rasa:***@db:5432/rasa"
+    assert hide_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"

@@ -1,10 +1,13 @@
-"""Helpers for the handoff and console tests: agents, logins, and clean tables."""
+"""Helpers for the handoff and console tests: agents, logins, clean tables, and the app
+with Rasa's HTTP API played by a loopback stand-in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from privacy_backend.core.models import (
@@ -15,9 +18,12 @@ from privacy_backend.core.models import (
     LoginAttempt,
     TranscriptRead,
 )
+from privacy_backend.core.settings import Settings
+from privacy_backend.main import create_app
 from privacy_backend.services import agents
 
-from .support import Api
+from .rasa_standin import RasaStandIn
+from .support import Api, FakeClock, TestClient
 
 CONSOLE_TABLES = (TranscriptRead, Handoff, AgentSession, LoginAttempt, Agent)  # children first
 PASSWORD = "correct horse battery staple"
@@ -63,3 +69,33 @@ class Console:
     def post(self, path: str, json: Any = None, *, csrf: bool = True) -> httpx.Response:
         headers = {"X-CSRF-Token": self.csrf} if csrf else {}
         return self.client.post(f"/console/api{path}", json=json, headers=headers)
+
+
+def logged_in(api: Api, email: str, name: str, role: AgentRole = AgentRole.AGENT) -> Console:
+    """A new agent (`role`), logged in to the console in a browser of their own."""
+    make_agent(api, email=email, name=name, role=role)
+    console = Console(api, email=email)
+    assert console.login().status_code == 200
+    return console
+
+
+def rasa_standin(secret: str, conversation: str, events: list[dict[str, Any]]
+                 ) -> Iterator[RasaStandIn]:
+    """Rasa's HTTP API on a loopback port, checking callers' JWTs against `secret`, holding
+    one conversation's `events` (a fixture yields from it)."""
+    standin = RasaStandIn(secret=secret)
+    standin.start()
+    standin.conversations[conversation] = events
+    yield standin
+    standin.stop()
+
+
+def console_api(db: Engine, settings: Settings, clock: FakeClock, rasa: RasaStandIn,
+                secret: str) -> Iterator[Api]:
+    """The real app, calling the stand-in `rasa` with `secret`, under a test client; the
+    console's tables are emptied afterwards (a fixture yields from it)."""
+    settings = settings.model_copy(update={"rasa_url": rasa.url,
+                                           "rasa_api_token": SecretStr(secret)})
+    with TestClient(create_app(settings, engine=db, clock=clock)) as client:
+        yield Api(client=client, engine=db, settings=settings, clock=clock)
+    clean(db)

@@ -7,17 +7,15 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from privacy_backend.core.models import AgentSession, PreferenceSource
 from privacy_backend.core.settings import Settings
-from privacy_backend.main import create_app
 from privacy_backend.services import preferences
 
-from .console_support import PASSWORD, Console, clean, make_agent
+from .console_support import PASSWORD, Console, console_api, make_agent, rasa_standin
 from .rasa_standin import RasaStandIn
-from .support import Api, FakeClock, TestClient
+from .support import Api, FakeClock
 
 RASA_SECRET = "rasa-api-secret-for-the-console-tests-0123"
 CONVERSATION = "visitor-42"
@@ -25,27 +23,18 @@ CONVERSATION = "visitor-42"
 
 @pytest.fixture
 def rasa() -> Iterator[RasaStandIn]:
-    standin = RasaStandIn(secret=RASA_SECRET)
-    standin.start()
-    standin.conversations[CONVERSATION] = [
+    yield from rasa_standin(RASA_SECRET, CONVERSATION, [
         {"event": "action", "name": "action_listen", "timestamp": 1.0},
         {"event": "user", "text": "what data do you collect?", "timestamp": 2.0},
         {"event": "bot", "text": "“The personal information we collect …”", "timestamp": 3.0},
         {"event": "user", "text": "I want to talk to a person", "timestamp": 4.0},
         {"event": "pause", "timestamp": 5.0},
-    ]
-    yield standin
-    standin.stop()
+    ])
 
 
 @pytest.fixture
 def api(db: Engine, settings: Settings, clock: FakeClock, rasa: RasaStandIn) -> Iterator[Api]:
-    settings = settings.model_copy(update={"rasa_url": rasa.url,
-                                           "rasa_api_token": SecretStr(RASA_SECRET)})
-    app = create_app(settings, engine=db, clock=clock)
-    with TestClient(app) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)
+    yield from console_api(db, settings, clock, rasa, RASA_SECRET)
 
 
 @pytest.fixture

@@ -7,16 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from privacy_backend.core.models import AgentRole, TranscriptRead
 from privacy_backend.core.settings import Settings
-from privacy_backend.main import create_app
 
-from .console_support import Console, clean, make_agent
+from .console_support import console_api, logged_in, rasa_standin
 from .rasa_standin import RasaStandIn
-from .support import Api, FakeClock, TestClient
+from .support import Api, FakeClock
 
 RASA_TOKEN = "rasa-token-for-tests-0123456789abcdef"
 CONVERSATION = "visitor-roles-7"
@@ -24,28 +22,13 @@ CONVERSATION = "visitor-roles-7"
 
 @pytest.fixture
 def rasa() -> Iterator[RasaStandIn]:
-    standin = RasaStandIn(secret=RASA_TOKEN)
-    standin.start()
-    standin.conversations[CONVERSATION] = [
-        {"event": "user", "text": "I want to talk to a person", "timestamp": 1.0}]
-    yield standin
-    standin.stop()
+    yield from rasa_standin(RASA_TOKEN, CONVERSATION, [
+        {"event": "user", "text": "I want to talk to a person", "timestamp": 1.0}])
 
 
 @pytest.fixture
 def api(db: Engine, settings: Settings, clock: FakeClock, rasa: RasaStandIn) -> Iterator[Api]:
-    settings = settings.model_copy(update={"rasa_url": rasa.url,
-                                           "rasa_api_token": SecretStr(RASA_TOKEN)})
-    with TestClient(create_app(settings, engine=db, clock=clock)) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
-    clean(db)
-
-
-def _login(api: Api, email: str, name: str, role: AgentRole = AgentRole.AGENT) -> Console:
-    make_agent(api, email=email, name=name, role=role)
-    console = Console(api, email=email)
-    assert console.login().status_code == 200
-    return console
+    yield from console_api(db, settings, clock, rasa, RASA_TOKEN)
 
 
 def _reads(api: Api) -> list[tuple[int, int]]:
@@ -57,9 +40,9 @@ def _reads(api: Api) -> list[tuple[int, int]]:
 
 def test_only_the_assigned_agent_and_a_privacy_admin_read_a_taken_conversation(
         api: Api) -> None:
-    sam = _login(api, "sam@example.com", "Sam")
-    kim = _login(api, "kim@example.com", "Kim")
-    ada = _login(api, "ada@example.com", "Ada", AgentRole.PRIVACY_ADMIN)
+    sam = logged_in(api, "sam@example.com", "Sam")
+    kim = logged_in(api, "kim@example.com", "Kim")
+    ada = logged_in(api, "ada@example.com", "Ada", AgentRole.PRIVACY_ADMIN)
     created = api.post("/api/v1/handoffs", json={
         "conversation_id": CONVERSATION, "channel": "web", "reason": "asked for a person"})
     handoff_id = created.json()["id"]
@@ -87,8 +70,8 @@ def test_only_the_assigned_agent_and_a_privacy_admin_read_a_taken_conversation(
 
 def test_a_privacy_admin_reads_but_cannot_write_into_someone_elses_conversation(
         api: Api) -> None:
-    sam = _login(api, "sam@example.com", "Sam")
-    ada = _login(api, "ada@example.com", "Ada", AgentRole.PRIVACY_ADMIN)
+    sam = logged_in(api, "sam@example.com", "Sam")
+    ada = logged_in(api, "ada@example.com", "Ada", AgentRole.PRIVACY_ADMIN)
     handoff_id = api.post("/api/v1/handoffs", json={
         "conversation_id": CONVERSATION, "channel": "web",
         "reason": "asked for a person"}).json()["id"]

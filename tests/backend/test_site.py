@@ -76,3 +76,24 @@ def test_the_statement_title_and_source_are_escaped(api: Api, tmp_path: Path) ->
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert '" onmouseover="' not in text
+
+
+def test_signed_link_pages_are_private_and_post_only_where_they_have_a_form(api: Api) -> None:
+    pages = {"'self'": api.client.get("/unsubscribe/not-a-token"),  # the page with a form
+             "'none'": api.client.get("/exports/not-a-token")}
+    for form_action, page in pages.items():
+        assert page.status_code in (400, 403)
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["x-robots-tag"] == "noindex"
+        policy = [d.strip() for d in page.headers["content-security-policy"].split(";")]
+        assert f"form-action {form_action}" in policy and "default-src 'none'" in policy
+
+
+def test_every_page_shares_the_base_frame(api: Api) -> None:
+    for path in ("/", "/console", "/unsubscribe/not-a-token"):
+        page = api.client.get(path).text
+        assert page.startswith('<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">')
+        assert '<meta name="robots" content="noindex">' in page
+        assert page.rstrip().endswith("</body>\n</html>")
+    assert "<title>Agent console · Privacy assistant</title>" in api.client.get("/console").text

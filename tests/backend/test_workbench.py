@@ -24,7 +24,7 @@ from privacy_backend.core.models import AgentRole
 from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.services.handoffs import handle
 
-from .console_support import Console, make_agent
+from .console_support import Console, logged_in
 from .support import Api
 from .tracker_support import chat
 
@@ -40,10 +40,7 @@ def api(store_api: Api) -> Api:
 
 
 def _login(api: Api, address: str, role: AgentRole) -> Console:
-    make_agent(api, email=address, name=address.split("@")[0].title(), role=role)
-    console = Console(api, email=address)
-    assert console.login().status_code == 200
-    return console
+    return logged_in(api, address, address.split("@")[0].title(), role)
 
 
 @pytest.fixture
@@ -334,7 +331,7 @@ def test_verify_extend_start_and_complete_are_recorded_and_mailed(
     assert (last["actor"], last["action"], last["note"]) == (f"agent:{ADMIN}", "extended", reason)
     [notice] = _mails_to(api, ADA)[seen + 1:]
     assert notice["Subject"] == f"Your privacy request {ref}: more time needed"
-    assert reason in _text(notice) and "June 08, 2025" in _text(notice)
+    assert reason in _text(notice) and "June 8, 2025" in _text(notice)
 
     started = _act(admin, ref, "start").json()
     assert started["status"] == "in_progress" and started["actions"] == ["complete", "deny"]

@@ -6,19 +6,17 @@ import functools
 import json
 import os
 import sys
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from privacy_assistant.config import resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
+from privacy_assistant.scaled import temporary_database as scaled_database
 from privacy_assistant.stack import Stack, haproxy_binary, scaled_env
 from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 from tests.slack_standin import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackStandIn
@@ -32,6 +30,21 @@ REPLICAS = int(os.environ.get("E2E_REPLICAS", "1"))
 PRIVACY_CHANNEL = "C0PRIVACY"
 TEAM_MEMBER = ("U0PRIYA", "priya.privacy@acme.example", "Priya Privacy")
 COLLEAGUE = ("U0SAM", "sam.sales@acme.example", "Sam Sales")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (the browser tests skip where either is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")
@@ -78,21 +91,9 @@ def isolated_env(var_dir: Path, **given: str) -> dict[str, str]:
     return resolve(base)
 
 
-@contextmanager
-def temporary_database(server: str = POSTGRES) -> Iterator[str]:
-    """A PostgreSQL database of its own on `server` (a URL), dropped afterwards."""
-    url = make_url(server)
-    name = f"pa_e2e_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg2"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+# A PostgreSQL database of its own on the test server, dropped afterwards (a context manager
+# that yields its URL).
+temporary_database = functools.partial(scaled_database, POSTGRES, "pa_e2e")
 
 
 def scaled_profile_missing() -> str | None:

@@ -23,26 +23,13 @@ from tests.conftest import PROJECT_ROOT, free_port
 from .mail import body, latest_code, messages_to
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, ConsoleMessage, expect  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN_EMAIL = "priya.admin@example.com"
 ADMIN_PASSWORD = "a long test password for Priya"
 ADA, BOB = "ada@example.com", "bob@example.com"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
