@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api.base import call_off_loop
+from actions.api.errors import BackendError, RateLimited
 from actions.api.requests import (
     Channel,
     PrivacyRequest,
@@ -38,8 +39,8 @@ __all__ = [
     "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "EmailForm", "Purpose",
     "VerificationFlow", "call_backend", "confirm_code", "intent_of", "mark_verified",
     "misunderstood_twice", "proof_for", "read_request", "recently_verified",
-    "register_verification", "requests_client", "reset", "valid_email", "verification_flow",
-    "verified_for",
+    "refuse_code", "register_verification", "requests_client", "reset", "valid_email",
+    "verification_flow", "verified_for",
 ]
 
 T = TypeVar("T")
@@ -98,6 +99,12 @@ def tell_code_sent(dispatcher: CollectingDispatcher, email: str | None,
     response = {"sent": "utter_code_sent", "queued": "utter_code_delayed"}.get(
         mail_status or "", "utter_code_not_sent")
     dispatcher.utter_message(response=response, email=email)
+
+
+def refuse_code(dispatcher: CollectingDispatcher, error: BackendError) -> None:
+    """Say why no code was sent: too many asked for (429), or the backend could not do it."""
+    dispatcher.utter_message(response="utter_too_many_codes" if isinstance(error, RateLimited)
+                             else "utter_backend_down")
 
 
 def reset(*names: str) -> list[EventType]:

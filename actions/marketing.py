@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api.base import call_off_loop
-from actions.api.errors import BackendError, RateLimited
+from actions.api.errors import BackendError
 from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
 from actions.api.preferences import from_env as preferences_from_env
 from actions.common import (
@@ -30,6 +30,7 @@ from actions.common import (
     confirm_code,
     proof_for,
     recently_verified,
+    refuse_code,
     register_verification,
     tell_code_sent,
 )
@@ -124,9 +125,7 @@ class ActionStartMarketingVerification(Action):
         try:
             sent = await send_preferences_code(dispatcher, tracker)
         except BackendError as error:
-            limited = isinstance(error, RateLimited)
-            dispatcher.utter_message(
-                response="utter_too_many_codes" if limited else "utter_backend_down")
+            refuse_code(dispatcher, error)
             return [SlotSet("backend_outcome", "declined")]
         return [*sent, SlotSet("verification_purpose", Purpose.PREFERENCES.value),
                 SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]

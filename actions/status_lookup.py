@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api.errors import BackendError, RateLimited
+from actions.api.errors import BackendError
 from actions.api.requests import PrivacyRequest
 from actions.common import (
     EmailForm,
@@ -25,6 +25,7 @@ from actions.common import (
     call_backend,
     confirm_code,
     read_request,
+    refuse_code,
     register_verification,
     reset,
 )
@@ -78,9 +79,7 @@ class ActionStartStatusLookup(Action):
         try:
             sent = await send_lookup_code(dispatcher, tracker)
         except BackendError as error:
-            limited = isinstance(error, RateLimited)
-            dispatcher.utter_message(
-                response="utter_too_many_codes" if limited else "utter_backend_down")
+            refuse_code(dispatcher, error)
             # "declined", not "unavailable": "try again" retries filing a request, not this.
             return [SlotSet("backend_outcome", "declined"),
                     *reset("lookup_reference", "requester_email")]
