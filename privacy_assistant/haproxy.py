@@ -24,6 +24,10 @@ def haproxy_config(host: str, port: str, servers: list[tuple[str, str]]) -> str:
     slow, not dead, and marking it down would move its long-polling clients to a replica
     that does not know their sessions. A dead replica refuses connections at once, and the
     request that met the refusal goes to another replica meanwhile.
+
+    It logs nothing (no `log` target): the Rasa HTTP API's paths carry conversation ids and
+    socket.io's query its session ids. To log, copy deploy/haproxy.cfg's `log-format`, which
+    leaves out the query and every token (tests/assistant/test_proxy_logs.py checks both).
     """
     lines = "\n".join(f"    server {name} {address} check inter 2s fall 3 rise 2"
                       for name, address in servers)

@@ -25,15 +25,20 @@ def _migrate(settings: Settings) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from privacy_backend.core.middleware import ForwardedClient, trusted_proxies
     from privacy_backend.main import create_app
 
     if not args.no_migrate:
         _migrate(settings)
     app = create_app(settings, background=True)
     # No websockets here (rasa-sdk pins an old `websockets` that uvicorn's would trip on).
-    config = uvicorn.Config(app, host=args.host or settings.backend_host,
+    # The client's address behind a proxy: the right-most untrusted X-Forwarded-For hop
+    # (ForwardedClient), not uvicorn's proxy headers (which, given `*`, take the left-most).
+    config = uvicorn.Config(ForwardedClient(app, trusted_proxies()),
+                            host=args.host or settings.backend_host,
                             port=args.port or settings.backend_port,
-                            log_level=settings.log_level.lower(), ws="none")
+                            log_level=settings.log_level.lower(), ws="none",
+                            proxy_headers=False)
     server = uvicorn.Server(config)
     # After uvicorn has configured its loggers, so the filter stays on the access logger.
     logs.install()
@@ -120,7 +125,8 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
                 if agent is None:
                     print(f"No agent {args.email}.", file=sys.stderr)
                     return 1
-                agents.set_password(agent, password)
+                ended = agents.reset_password(session, agent, password, now=utcnow())
+                print(f"ended {ended} console session(s) of {agent.email}")
                 agent.name = args.name or agent.name
                 if args.role:
                     agent.role = AgentRole(args.role)

@@ -26,7 +26,11 @@ from privacy_backend.console import routes as console
 from privacy_backend.core import errors
 from privacy_backend.core.clock import Clock, utcnow
 from privacy_backend.core.db import make_engine, make_sessionmaker
-from privacy_backend.core.middleware import BodySizeLimit
+from privacy_backend.core.middleware import (
+    BodySizeLimit,
+    StrictTransportSecurity,
+    https_deployment,
+)
 from privacy_backend.core.security import ApiTokens, authenticate
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi
@@ -175,6 +179,8 @@ def create_app(
 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if https_deployment(settings.public_url):  # browsers then never use plain http here
+        app.add_middleware(StrictTransportSecurity)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)  # public: the signed token is the credential
     app.include_router(exports.router)  # public: the signed link is the credential

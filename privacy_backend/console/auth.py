@@ -11,7 +11,9 @@ from fastapi import Depends, Request, Response
 
 from privacy_backend.api.deps import NowDep, SessionDep
 from privacy_backend.core.errors import ApiError
+from privacy_backend.core.middleware import https_deployment
 from privacy_backend.core.models import AgentRole, AgentSession
+from privacy_backend.core.settings import Settings
 from privacy_backend.services import agents
 
 COOKIE = "console_session"
@@ -19,13 +21,16 @@ COOKIE_PATH = "/console"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def set_cookie(request: Request, response: Response, value: str, max_age: int) -> None:
+def set_cookie(response: Response, value: str, *, settings: Settings, max_age: int) -> None:
+    """The session cookie; `Secure` whenever the public address (PUBLIC_BASE_URL) is https,
+    whatever a proxy says about the request's scheme."""
     response.set_cookie(COOKIE, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
+                        samesite="strict", secure=https_deployment(settings.public_url))
 
 
-def clear_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+def clear_cookie(response: Response, *, settings: Settings) -> None:
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict",
+                           secure=https_deployment(settings.public_url))
 
 
 def current_session(request: Request, session: SessionDep, now: NowDep) -> AgentSession:

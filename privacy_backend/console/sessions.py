@@ -34,9 +34,12 @@ def _session_out(record: AgentSession) -> SessionOut:
 @router.post("/login", response_model=SessionOut)
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep,
           settings: SettingsDep, now: NowDep) -> SessionOut:
+    # The client's address: behind a proxy, the hop the proxy saw (core.middleware.
+    # ForwardedClient), never what the client wrote into X-Forwarded-For.
+    client = agents.client_key(request.app.state.code_secret,
+                               request.client.host if request.client else None)
     try:
-        client = agents.client_key(request.app.state.code_secret,
-                                   request.client.host if request.client else None)
+        # Records the attempt (committed) before argon2 runs, outside any transaction.
         agent = agents.authenticate(session, body.email, body.password, settings=settings,
                                     now=now, client=client)
     except agents.LockedOut as locked:
@@ -44,11 +47,10 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
                        headers={"Retry-After": str(locked.retry_after)},
                        retry_after=locked.retry_after) from None
     except agents.LoginFailed:
-        session.commit()  # keep the failed attempt for the lockout
         raise ApiError(401, "login_failed", "Wrong email or password.") from None
     new = agents.start_session(session, agent, settings=settings, now=now)
     session.commit()
-    set_cookie(request, response, new.cookie_value,
+    set_cookie(response, new.cookie_value, settings=settings,
                max_age=int(settings.agent_session_hours * 3600))
     log.info("agent %s logged in", agent.id)
     return _session_out(new.record)
@@ -60,10 +62,10 @@ def current(record: AgentSessionDep) -> SessionOut:
 
 
 @router.post("/logout", status_code=204)
-def logout(record: CsrfSessionDep, response: Response, session: SessionDep, now: NowDep
-           ) -> Response:
+def logout(record: CsrfSessionDep, response: Response, session: SessionDep,
+           settings: SettingsDep, now: NowDep) -> Response:
     agents.end_session(record, now=now)
     session.commit()
-    clear_cookie(response)
+    clear_cookie(response, settings=settings)
     response.status_code = 204
     return response

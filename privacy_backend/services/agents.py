@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 import secrets
 from dataclasses import dataclass
@@ -13,11 +12,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from privacy_assistant.settings import normalise_email
 from privacy_backend.core.models import Agent, AgentRole, AgentSession, LoginAttempt
+from privacy_backend.core.sealing import CLIENT_HASH, keyed_hash
 from privacy_backend.core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -65,6 +65,18 @@ def set_password(agent: Agent, password: str) -> None:
     agent.password_hash = _hasher.hash(password)
 
 
+def reset_password(session: Session, agent: Agent, password: str, *, now: datetime) -> int:
+    """A new password for `agent`, and the end of every session the old one opened (whoever
+    held one of them, a stolen cookie included, must log in again); how many ended."""
+    set_password(agent, password)
+    ended = session.execute(
+        update(AgentSession)
+        .where(AgentSession.agent_id == agent.id, AgentSession.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False))
+    return int(getattr(ended, "rowcount", 0) or 0)
+
+
 # A client that fails this many times the per-account limit, over any accounts, is locked
 # out of every account for the window: it is guessing, not mistyping.
 SPRAY_FACTOR = 4
@@ -73,7 +85,7 @@ SPRAY_FACTOR = 4
 def client_key(secret: bytes, address: str | None) -> str:
     """A keyed hash of the client's address: failures can be counted per client without
     storing where anyone logged in from."""
-    return hmac.new(secret, f"login-client:{address or ''}".encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret, CLIENT_HASH, f"login-client:{address or ''}".encode())
 
 
 def _recent_failures(session: Session, since: datetime, *conditions: Any) -> list[datetime]:
@@ -90,35 +102,60 @@ def _lockout(failures: list[datetime], limit: int, window: timedelta, now: datet
         raise LockedOut(retry_after=max(1, math.ceil((unlock - now).total_seconds())))
 
 
+def _serialise_client(session: Session, client: str) -> None:
+    """Make one client's login attempts take their turn: the lockout counts what the ones
+    before recorded. SQLite's `BEGIN IMMEDIATE` (core.db) already does; PostgreSQL takes a
+    lock on the client's key until the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"login:{client}".encode()).digest()[:8], "big",
+                             signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def authenticate(session: Session, email: str, password: str, *, settings: Settings,
                  now: datetime, client: str = "") -> Agent:
-    """The agent, or LoginFailed / LockedOut. Failures are recorded (the caller commits).
+    """The agent, or LoginFailed / LockedOut.
 
     The lockout slows the client that fails, not the account: failures count per account
     and client (`client`, from `client_key`), so someone guessing an agent's password from
     one place cannot lock the agent out from another; a client that fails across many
-    accounts is locked out of all of them."""
+    accounts is locked out of all of them.
+
+    Each attempt is recorded as a failure before its password is checked, in a short
+    transaction of its own (committed here) in which the client's attempts take turns: of
+    any number of guesses sent at once, at most the limit are checked. argon2 then runs
+    outside any transaction (under SQLite's write lock it would stall every other write);
+    a right password removes the client's failures for the account."""
     email = normalise_email(email)[:254]
     window = timedelta(minutes=settings.login_window_minutes)
     since = now - window
-    _lockout(_recent_failures(session, since, LoginAttempt.email == email,
-                              LoginAttempt.client_key == client),
-             settings.login_max_failures, window, now)
-    _lockout(_recent_failures(session, since, LoginAttempt.client_key == client),
-             settings.login_max_failures * SPRAY_FACTOR, window, now)
-    agent = session.scalar(select(Agent).where(Agent.email == email))
+    _serialise_client(session, client)
     try:
-        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
-        ok = agent is not None and agent.active
+        _lockout(_recent_failures(session, since, LoginAttempt.email == email,
+                                  LoginAttempt.client_key == client),
+                 settings.login_max_failures, window, now)
+        _lockout(_recent_failures(session, since, LoginAttempt.client_key == client),
+                 settings.login_max_failures * SPRAY_FACTOR, window, now)
+    except LockedOut:
+        session.rollback()
+        raise
+    session.add(LoginAttempt(email=email, client_key=client, created_at=now))
+    agent = session.scalar(select(Agent).where(Agent.email == email))
+    stored = agent.password_hash if agent else _DUMMY_HASH
+    active = agent is not None and agent.active
+    session.commit()
+    try:
+        _hasher.verify(stored, password)
+        ok = active
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or agent is None:
-        session.add(LoginAttempt(email=email, client_key=client, created_at=now))
         raise LoginFailed()
+    rehashed = _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
                                                LoginAttempt.client_key == client))
-    if _hasher.check_needs_rehash(agent.password_hash):
-        set_password(agent, password)
+    if rehashed is not None:
+        agent.password_hash = rehashed
     return agent
 
 

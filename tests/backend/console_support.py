@@ -53,7 +53,11 @@ class Console:
 
         self.api = api
         self.email = email
-        self.client = TestClient(api.client.app, client=client)
+        # The browser reaches the console at the public address: over https when the
+        # deployment is (its session cookie is then `Secure`, sent over https only).
+        secure = api.client.app.state.settings.public_url.startswith("https://")
+        self.client = TestClient(api.client.app, client=client,
+                                 base_url="https://testserver" if secure else "http://testserver")
         self.csrf = ""
 
     def login(self, password: str = PASSWORD) -> httpx.Response:
