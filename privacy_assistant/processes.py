@@ -15,11 +15,18 @@ from functools import partial
 
 from privacy_assistant.config import PROJECT_ROOT
 from privacy_assistant.rasa_auth import rasa_api_headers
+from privacy_assistant.secret_files import ACTIONS, BACKEND, RASA, hidden_from
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
 # The staff's credential: the backend checks it; the action server and Rasa never get it.
 STAFF_ONLY = frozenset({"PRIVACY_STAFF_TOKEN"})
+# Each process is started without the credentials it does not read (`secret_files.CREDENTIALS`):
+# the action server holds the assistant's token only; Rasa none of the backend's (its
+# database, keys, mail password, the staff's token); the backend none of Rasa's channels'.
+HIDDEN_FROM_BACKEND = hidden_from(BACKEND)
+HIDDEN_FROM_ACTIONS = hidden_from(ACTIONS)
+HIDDEN_FROM_RASA = hidden_from(RASA)
 
 
 class StackError(RuntimeError):
@@ -33,7 +40,7 @@ class Service:
     health_url: str
     ready_timeout: float
     extra_env: dict[str, str] = field(default_factory=dict)
-    # Variables this process must not see (the staff token: only the backend holds it).
+    # Variables this process must not see (the credentials it does not read).
     hidden_env: frozenset[str] = frozenset()
     # The headers of each health check (built per check: they may hold a short-lived token).
     health_headers: Callable[[], dict[str, str]] = dict
@@ -73,12 +80,14 @@ def backend_service(env: Mapping[str, str]) -> Service:
         ],
         health_url=f"{env['BACKEND_URL']}/health",
         ready_timeout=60,
+        hidden_env=HIDDEN_FROM_BACKEND,
     )
 
 
 def actions_service(env: Mapping[str, str], name: str = "actions",
                     port: str | None = None) -> Service:
-    """An action server on `port` (default ACTION_SERVER_PORT), without the staff token."""
+    """An action server on `port` (default ACTION_SERVER_PORT), with the assistant's token as
+    its only credential."""
     port = port or env["ACTION_SERVER_PORT"]
     return Service(
         name=name,
@@ -87,7 +96,7 @@ def actions_service(env: Mapping[str, str], name: str = "actions",
         ],
         # rasa-sdk 3.6 takes its listening address from SANIC_HOST only.
         extra_env={"SANIC_HOST": env["ACTION_SERVER_HOST"]},
-        hidden_env=STAFF_ONLY,
+        hidden_env=HIDDEN_FROM_ACTIONS,
         health_url=f"http://{env['ACTION_SERVER_HOST']}:{port}/health",
         ready_timeout=60,
     )
@@ -96,7 +105,7 @@ def actions_service(env: Mapping[str, str], name: str = "actions",
 def rasa_service(env: Mapping[str, str], name: str = "rasa", port: str | None = None,
                  action_server_url: str | None = None) -> Service:
     """A Rasa server on `port` (default RASA_PORT), calling `action_server_url` when given
-    (default: ACTION_SERVER_URL from the environment), without the staff token."""
+    (default: ACTION_SERVER_URL from the environment), without the backend's credentials."""
     port = port or env["RASA_PORT"]
     url = env["RASA_URL"] if port == env["RASA_PORT"] else loopback(env["RASA_HOST"], port)
     return Service(
@@ -118,5 +127,5 @@ def rasa_service(env: Mapping[str, str], name: str = "rasa", port: str | None = 
         health_headers=partial(rasa_api_headers, env["RASA_API_TOKEN"],
                                username="supervisor"),
         ready_timeout=240,
-        hidden_env=STAFF_ONLY,
+        hidden_env=HIDDEN_FROM_RASA,
     )

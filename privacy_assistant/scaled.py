@@ -19,7 +19,6 @@ from sqlalchemy.engine import make_url
 
 from privacy_assistant.haproxy import haproxy_binary, haproxy_config
 from privacy_assistant.processes import (
-    STAFF_ONLY,
     Service,
     StackError,
     actions_service,
@@ -28,6 +27,7 @@ from privacy_assistant.processes import (
     loopback,
     rasa_service,
 )
+from privacy_assistant.secret_files import CREDENTIALS
 
 # What several Rasa replicas must share, and the servers `make run-scaled` uses on this
 # machine when the environment names none.
@@ -95,7 +95,7 @@ def scaled_services(env: Mapping[str, str], replicas: int) -> list[Service]:
         argv=[haproxy_binary() or "haproxy", "-db", "-f", str(config)],
         health_url=f"{env['RASA_URL']}/",
         ready_timeout=30,
-        hidden_env=STAFF_ONLY,
+        hidden_env=frozenset(CREDENTIALS),  # HAProxy reads no credential
     )
     return [backend_service(env), *actions, *rasas, balancer]
 

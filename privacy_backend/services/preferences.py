@@ -34,6 +34,7 @@ from privacy_backend.core.models import (
     PreferenceSource,
     Suppression,
 )
+from privacy_backend.core.sealing import SUPPRESSION_HASH, keyed_hash
 from privacy_backend.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,14 +138,22 @@ def fingerprint(method: str, email: str, body: Mapping[str, Any]) -> str:
 
 
 def suppression_hash(settings: Settings, email: str) -> str:
-    """The keyed hash (HMAC-SHA256 under the code secret) a suppression keeps of an address."""
+    """The keyed hash a suppression keeps of an address: HMAC-SHA256 under the code secret's
+    key for suppressions (`sealing.SUPPRESSION_HASH`)."""
+    return keyed_hash(settings.code_secret(), SUPPRESSION_HASH, f"suppression|{email}".encode())
+
+
+def _suppression_hash_before_keys(settings: Settings, email: str) -> str:
+    """The hash suppressions were written with before each purpose had its own key (HMAC under
+    the code secret itself): looked up only, so that an erasure made then still holds."""
     return hmac.new(settings.code_secret(), f"suppression|{email}".encode(),
                     hashlib.sha256).hexdigest()
 
 
 def is_suppressed(session: Session, email: str, settings: Settings) -> bool:
+    hashes = (suppression_hash(settings, email), _suppression_hash_before_keys(settings, email))
     return session.scalar(select(Suppression.id).where(
-        Suppression.email_hash == suppression_hash(settings, email))) is not None
+        Suppression.email_hash.in_(hashes)).limit(1)) is not None
 
 
 def current(session: Session, row: MarketingPreference | None, email: str,

@@ -33,7 +33,8 @@ IMAGE_ROOT = "/app"
 # carry the same names.
 PROCESSES = ("backend", "actions", "rasa")
 # Variables outside the README's table that a deployment gives on purpose: the backend runs
-# behind a proxy there, and uvicorn trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS.
+# behind a proxy there, and reads X-Forwarded-For (its right-most untrusted entry) only from
+# FORWARDED_ALLOW_IPS (privacy_backend/core/middleware.py, default loopback only).
 DEPLOY_ONLY = {"backend": {"FORWARDED_ALLOW_IPS"}}
 # What the operator must supply: never a value written in a deployment file.
 SECRETS = {*GENERATED_SECRETS, "VERIFICATION_SECRET", "UNSUBSCRIBE_SECRET"}

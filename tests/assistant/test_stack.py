@@ -132,8 +132,8 @@ def test_only_the_backend_gets_the_staff_token(tmp_path: Path) -> None:
                   env_file=None)
     assert env["PRIVACY_STAFF_TOKEN"] and env["PRIVACY_STAFF_TOKEN"] != env["PRIVACY_API_TOKEN"]
     hidden = {s.name: s.hidden_env for s in build_services(env)}
-    assert hidden == {"backend": frozenset(), "actions": {"PRIVACY_STAFF_TOKEN"},
-                      "rasa": {"PRIVACY_STAFF_TOKEN"}}
+    assert {name for name, names in hidden.items() if "PRIVACY_STAFF_TOKEN" in names} == {
+        "actions", "rasa"}
     seen = tmp_path / "seen"
     stack = Stack(env, services=build_services(env))
     for service in stack.services:
@@ -170,7 +170,7 @@ def test_the_scaled_profile_pairs_each_rasa_replica_with_its_own_action_server(
     for i in (0, 1):
         assert services[f"rasa-{i}"].extra_env["ACTION_SERVER_URL"].endswith(
             f":{ports[f'actions-{i}']}/webhook")
-    assert all(services[n].hidden_env == {"PRIVACY_STAFF_TOKEN"}
+    assert all("PRIVACY_STAFF_TOKEN" in services[n].hidden_env
                for n in services if n != "backend")
     # HAProxy listens on the public Rasa port and sends to both replicas.
     config = (tmp_path / "var" / "haproxy.cfg").read_text()

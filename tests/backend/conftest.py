@@ -101,7 +101,8 @@ def var_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(var_dir: Path) -> Settings:
     return Settings(_env_file=None, var_dir=var_dir, privacy_api_token=TOKEN,
-                    privacy_staff_token=STAFF_TOKEN, verification_secret="test-secret")
+                    privacy_staff_token=STAFF_TOKEN,
+                    verification_secret="test-secret-" + "v" * 24)
 
 
 @pytest.fixture

@@ -1,19 +1,26 @@
 """The one sealing helper derives, for each purpose, exactly the key the backend has always
-used, so links, export packages and queued mail sealed before it still open."""
+used, so links, export packages and queued mail sealed before it still open; and each keyed
+hash (codes, suppressions, client keys) has a key of its own, so none passes for another."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.orm import Session
 
 from privacy_backend.core import sealing
+from privacy_backend.core.models import Suppression
 from privacy_backend.core.sealing import Sealer
-from privacy_backend.services import export_links
+from privacy_backend.services import agents, export_links, preferences, verification
+
+from .support import Api
 
 SECRET = b"a-secret-for-the-sealing-tests-0123456789"
 
@@ -56,3 +63,56 @@ def test_an_export_link_signed_before_the_helper_still_opens() -> None:
     expires = int((now + timedelta(days=7)).timestamp())
     token = sealed_the_old_way(b"export-link/fernet", f"1|{expires}|abc123".encode())
     assert export_links.open_token(SECRET, token.decode(), now) == "abc123"
+
+
+# --- keyed hashes: one key per purpose (issue 22) -------------------------------------------
+KEYED_LABELS = {
+    "CODE_HASH": b"one-time-code/hmac-sha256",
+    "SUPPRESSION_HASH": b"suppression/hmac-sha256",
+    "CLIENT_HASH": b"client-address/hmac-sha256",
+}
+
+
+def test_each_purpose_derives_a_key_of_its_own_never_the_secret_itself() -> None:
+    for name, label in KEYED_LABELS.items():
+        assert getattr(sealing, name) == label
+    keys = [sealing.derive_key(SECRET, label)
+            for label in (*KEYED_LABELS.values(), *STORED_LABELS.values())]
+    assert len(set(keys)) == len(keys)
+    assert SECRET not in keys and all(len(key) == 32 for key in keys)
+    assert sealing.derive_key(SECRET, sealing.CODE_HASH) != sealing.derive_key(
+        b"another-secret-entirely-0123456789", sealing.CODE_HASH)
+
+
+def test_a_hash_made_for_another_purpose_never_passes_for_a_code() -> None:
+    """Before each purpose had its key, a login client's key for the address "123456" was
+    HMAC(secret, "login-client:123456"): exactly the stored hash of code 123456 for a
+    verification with the id "login-client". Hashes made for one purpose must not verify as
+    another's."""
+    client = agents.client_key(SECRET, "123456")
+    code = verification.hash_code(SECRET, "login-client", "123456")
+    assert client != code
+    # Nor does a code's hash made with the bare secret (or another purpose's key) verify.
+    message = b"login-client:123456"
+    assert code != hmac.new(SECRET, message, hashlib.sha256).hexdigest()
+    for other in (sealing.SUPPRESSION_HASH, sealing.CLIENT_HASH):
+        assert code != sealing.keyed_hash(SECRET, other, message)
+    assert code == sealing.keyed_hash(SECRET, sealing.CODE_HASH, message)
+
+
+def test_a_suppression_stored_before_the_keys_still_keeps_the_address_opted_out(
+        api: Api) -> None:
+    """An erasure made before suppressions had their own key (HMAC under the code secret
+    itself) still holds: the address is not re-subscribed by the change of key."""
+    secret = api.settings.code_secret()
+    before = hmac.new(secret, b"suppression|ada@example.com", hashlib.sha256).hexdigest()
+    assert before != preferences.suppression_hash(api.settings, "ada@example.com")
+    with Session(api.engine) as session:
+        session.add(Suppression(email_hash=before, created_at=datetime.now(timezone.utc),
+                                reason="deletion"))
+        session.commit()
+    shown = api.staff.get("/api/v1/preferences", params={"email": "ada@example.com"})
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["global_opt_out"] is True
+    other = api.staff.get("/api/v1/preferences", params={"email": "bob@example.com"})
+    assert other.json()["global_opt_out"] is False
