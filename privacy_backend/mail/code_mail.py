@@ -39,6 +39,17 @@ def queue_code_mail(outbox: Outbox, session: Session, settings: Settings, *, now
                       verification_id=verification.id)
 
 
+def queue_code_mail_later(outbox: Outbox, settings: Settings, *, now: datetime,
+                          verification: Verification, code: str,
+                          request: PrivacyRequest | None = None) -> None:
+    """Write the code's email and queue it in a transaction of its own, then send it: the
+    work a status lookup leaves until after its answer, so that neither the answer nor the
+    time it takes says whether a code was issued (even the message is written only here)."""
+    outbox.queue_and_send(code_message(settings, verification, code, request), kind=KIND,
+                          now=now, not_after=verification.expires_at,
+                          verification_id=verification.id)
+
+
 def send_code_mail(outbox: Outbox, mail_id: int, settings: Settings) -> MailState:
     """After the commit: hand the code's email over, waiting at most
     MAIL_SEND_WAIT_SECONDS; where it is then."""

@@ -1,22 +1,47 @@
-"""The limits that bound guessing one-time codes, and the locks that make them hold.
+"""The limits that bound sending and guessing one-time codes, and the locks that make them hold.
 
-Three limits (see `Settings`): codes emailed to one address per hour (unsent ones do not
-count, so someone else's status lookups cannot use up the owner's codes), and, over the
-failure window, the wrong codes plus status lookups of one conversation and the wrong codes
-typed for one address's emailed codes. On PostgreSQL each address and conversation is locked
-(a transaction-level advisory lock) while its limits are checked and its code is written, so
-concurrent calls cannot pass a limit together; SQLite runs one writer at a time already.
+They are built so that a stranger can neither guess much nor keep the owner of an address
+from a code for long (the numbers are in the README's security section):
+
+- **Codes per address** (`admit`): two budgets of `code_hourly_limit` codes per hour each,
+  one for the codes emailed for requests and preferences (only mails that were or are being
+  sent count: a code whose email was dropped unsent does not), one for status lookups, where a
+  lookup that matched nothing counts exactly like one that matched, so that no answer says
+  whether a reference belongs to an address. A full budget does not refuse for the rest of
+  the hour: once `code_address_wait_minutes` have passed since its latest code, one more may
+  be issued. So the owner waits at most that long after a stranger's latest code.
+- **All codes** (`admit`): at most `code_global_hourly_limit` verifications per hour in the
+  whole system (unsent ones included, again so that a match and a miss count alike).
+- **Guesses per conversation**: wrong codes plus status lookups of one conversation over the
+  failure window; beyond `code_conversation_limit`, that conversation gets no code and no
+  check (its own doing; other conversations are not held back).
+- **Guesses per address** (`first_attempt_only`): beyond `code_address_failure_limit` wrong
+  codes for the address's codes (unsent lookups included) in the failure window, each code
+  may be tried once only. The owner, typing the code from the latest email, is never held
+  back; a stranger gets one more guess per code they have emailed to the address, which the
+  budgets above bound.
+
+On PostgreSQL each address and conversation is locked (a transaction-level advisory lock)
+while its limits are checked and its code is written or its attempt counted, so concurrent
+calls cannot pass a limit together; SQLite runs one writer at a time already. The system-wide
+count takes no lock: concurrent calls may pass it by at most their number.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, func, select, text
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import Verification, VerificationPurpose
+from privacy_backend.core.models import (
+    MailStatus,
+    OutboundMail,
+    Verification,
+    VerificationPurpose,
+)
 from privacy_backend.core.settings import Settings
 
 # The `code_hash` of a verification whose code was never emailed: no HMAC (64 hex digits)
@@ -25,6 +50,7 @@ UNSENT = "unsent"
 # First key of the advisory locks taken here (`pg_advisory_xact_lock(int, int)`), so they
 # cannot collide with locks taken for other purposes.
 _LOCK_SPACE = 0x636F6465
+_HOUR = timedelta(hours=1)
 
 
 def lock(session: Session, email: str, conversation_id: str | None) -> None:
@@ -44,12 +70,12 @@ def _failed_attempts() -> ColumnElement[int]:
 
 def address_failures(session: Session, *, settings: Settings, now: datetime, email: str
                      ) -> int:
-    """Wrong codes typed for the codes emailed to `email` in the failure window."""
+    """Wrong codes typed for the address's codes issued in the failure window, a lookup's
+    that matched nothing included (it fails like any wrong code)."""
     since = now - timedelta(minutes=settings.code_failure_window_minutes)
     return session.scalar(
         select(func.coalesce(func.sum(_failed_attempts()), 0))
-        .where(Verification.email == email, Verification.code_hash != UNSENT,
-               Verification.created_at > since)
+        .where(Verification.email == email, Verification.created_at > since)
     ) or 0
 
 
@@ -65,32 +91,76 @@ def conversation_failures(session: Session, *, settings: Settings, now: datetime
     ) or 0
 
 
-def guessing_limited(session: Session, *, settings: Settings, now: datetime, email: str,
-                     conversation_id: str | None) -> bool:
-    """Whether the address or the conversation is over its guessing limit now."""
-    if address_failures(session, settings=settings, now=now, email=email) >= (
-            settings.code_address_failure_limit):
-        return True
+def conversation_limited(session: Session, *, settings: Settings, now: datetime,
+                         conversation_id: str | None) -> bool:
+    """Whether the conversation is over its guessing limit now."""
     return conversation_id is not None and conversation_failures(
         session, settings=settings, now=now, conversation_id=conversation_id,
     ) >= settings.code_conversation_limit
 
 
+def first_attempt_only(session: Session, *, settings: Settings, now: datetime,
+                       email: str) -> bool:
+    """Whether the address is over its guessing limit, so that each of its codes may be
+    tried once only."""
+    return address_failures(session, settings=settings, now=now, email=email) >= (
+        settings.code_address_failure_limit)
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(math.ceil(seconds), 1))}
+
+
+def _address_budget_wait(session: Session, *, settings: Settings, now: datetime, email: str,
+                         lookup: bool) -> float:
+    """Seconds until the address's budget (lookups', or emailed codes') admits a code; 0 if
+    it does now."""
+    in_budget = [Verification.email == email, Verification.created_at > now - _HOUR]
+    if lookup:
+        # Matched or not alike: the row is counted, never its code or its mail.
+        in_budget.append(Verification.purpose == VerificationPurpose.STATUS_LOOKUP)
+    else:
+        dropped = (select(OutboundMail.id)
+                   .where(OutboundMail.verification_id == Verification.id,
+                          OutboundMail.status == MailStatus.DROPPED).exists())
+        in_budget += [Verification.purpose != VerificationPurpose.STATUS_LOOKUP,
+                      Verification.code_hash != UNSENT, ~dropped]
+    count, latest = session.execute(
+        select(func.count(), func.max(Verification.created_at)).where(*in_budget)).one()
+    if count < settings.code_hourly_limit or latest is None:
+        return 0
+    opens = latest + timedelta(minutes=settings.code_address_wait_minutes)
+    return max((opens - now).total_seconds(), 0)
+
+
+def _global_wait(session: Session, *, settings: Settings, now: datetime) -> float:
+    """Seconds until the system-wide hourly budget admits a code; 0 if it does now."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(Verification.created_at))
+        .where(Verification.created_at > now - _HOUR)).one()
+    if count < settings.code_global_hourly_limit or oldest is None:
+        return 0
+    return max((oldest + _HOUR - now).total_seconds(), 1)
+
+
 def admit(session: Session, *, settings: Settings, now: datetime, email: str,
-          conversation_id: str | None) -> None:
-    """Raise ApiError 429 `too_many_codes` if no code may be issued for `email` in this
-    conversation now; otherwise return holding the locks (see `lock`)."""
+          conversation_id: str | None, purpose: VerificationPurpose) -> None:
+    """Raise ApiError 429 `too_many_codes` (with Retry-After) if no code may be issued for
+    `email` in this conversation now; otherwise return holding the locks (see `lock`).
+    The same answer whether or not a status lookup matched: its purpose decides, never its
+    code."""
     lock(session, email, conversation_id)
-    if guessing_limited(session, settings=settings, now=now, email=email,
-                        conversation_id=conversation_id):
-        retry_after = str(settings.code_failure_window_minutes * 60)
+    if conversation_limited(session, settings=settings, now=now,
+                            conversation_id=conversation_id):
         raise ApiError(429, "too_many_codes", "Too many wrong codes or lookups recently. Try "
-                       "again later.", headers={"Retry-After": retry_after})
-    sent = session.scalar(
-        select(func.count()).select_from(Verification)
-        .where(Verification.email == email, Verification.code_hash != UNSENT,
-               Verification.created_at > now - timedelta(hours=1))
-    ) or 0
-    if sent >= settings.code_hourly_limit:
+                       "again later.", headers=_retry_after(
+                           settings.code_failure_window_minutes * 60))
+    wait = _address_budget_wait(session, settings=settings, now=now, email=email,
+                                lookup=purpose is VerificationPurpose.STATUS_LOOKUP)
+    if wait:
         raise ApiError(429, "too_many_codes", "Too many codes were sent to this address in the "
-                       "last hour. Try again later.", headers={"Retry-After": "3600"})
+                       "last hour. Try again later.", headers=_retry_after(wait))
+    wait = _global_wait(session, settings=settings, now=now)
+    if wait:
+        raise ApiError(429, "too_many_codes", "Too many codes are being sent right now. Try "
+                       "again later.", headers=_retry_after(wait))

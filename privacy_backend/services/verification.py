@@ -1,13 +1,14 @@
 """One-time email codes, shared by request verification, status lookups and preferences.
 
 A code is 6 digits from `secrets`, expires after `code_ttl_minutes`, allows
-`code_max_attempts` tries, and is stored only as HMAC-SHA256(server secret, id + code).
+`code_max_attempts` tries, and is stored only as HMAC-SHA256(id + code) under a key derived
+for codes alone from the code secret (`core/sealing.py`).
 Codes are never logged.
 
 A status lookup whose reference and email do not match gets a verification too, so that its
 answer looks the same, but that verification has no code (`UNSENT`): no code can confirm it,
-and it behaves like a code that is always wrong. The limits that bound guessing live in
-`code_limits`; unsent verifications are held to the same limits as real ones, so a 429
+and it behaves like a code that is always wrong. The limits that bound sending and guessing
+live in `code_limits`; unsent verifications are counted exactly like real ones, so a 429
 reveals nothing about a lookup either.
 
 Besides the codes themselves: starting and confirming a verification that no request owns
@@ -17,7 +18,6 @@ outbox) and the error answer for each way a code can fail (`failure_error`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import PrivacyRequest, Verification, VerificationPurpose
+from privacy_backend.core.sealing import CODE_HASH, keyed_hash
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.code_mail import queue_code_mail, send_code_mail
 from privacy_backend.mail.outbox import Outbox
@@ -74,7 +75,8 @@ def generate_code() -> str:
 
 
 def hash_code(secret: bytes, verification_id: str, code: str) -> str:
-    return hmac.new(secret, f"{verification_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    """The code's HMAC-SHA256 under the code secret's key for codes (`sealing.CODE_HASH`)."""
+    return keyed_hash(secret, CODE_HASH, f"{verification_id}:{code}".encode())
 
 
 def issue(session: Session, *, settings: Settings, secret: bytes, now: datetime,
@@ -87,7 +89,7 @@ def issue(session: Session, *, settings: Settings, secret: bytes, now: datetime,
     `code_limits`), an ApiError 429 `too_many_codes` and nothing is written.
     """
     code_limits.admit(session, settings=settings, now=now, email=email,
-                      conversation_id=conversation_id)
+                      conversation_id=conversation_id, purpose=purpose)
     code = generate_code()
     vid = uuid.uuid4().hex
     verification = _add(session, settings=settings, now=now, vid=vid, purpose=purpose,
@@ -103,7 +105,7 @@ def issue_unsent(session: Session, *, settings: Settings, now: datetime,
     code: it is never emailed and nothing confirms it (for a status lookup that matched no
     request, so that its answer does not reveal that)."""
     code_limits.admit(session, settings=settings, now=now, email=email,
-                      conversation_id=conversation_id)
+                      conversation_id=conversation_id, purpose=purpose)
     return _add(session, settings=settings, now=now, vid=uuid.uuid4().hex, purpose=purpose,
                 email=email, conversation_id=conversation_id, request_id=None,
                 code_hash=UNSENT)
@@ -171,10 +173,13 @@ def check(
 ) -> None:
     """Consume one attempt and compare the code; raise `VerificationFailure` if it fails.
 
-    Refused without consuming an attempt (`too_many_failures`) while the address or the
-    conversation is over its guessing limit. The attempt counter is incremented with one
-    conditional UPDATE and committed before the comparison, so concurrent guesses cannot
-    exceed the limits. An unsent verification fails like a wrong code, always.
+    Refused without consuming an attempt while the conversation is over its guessing limit
+    (`too_many_failures`), and, while the address is over its own, for a code already tried
+    once (`too_many_attempts`: each code may then be tried once only, so the owner typing the
+    latest code is never held back by a stranger's guesses). The attempt counter is
+    incremented with one conditional UPDATE and committed before the comparison, so
+    concurrent guesses cannot exceed the limits. An unsent verification fails like a wrong
+    code, always.
     """
     if verification.verified_at is not None:
         raise VerificationFailure("already_verified")
@@ -183,16 +188,19 @@ def check(
     if now >= verification.expires_at:
         raise VerificationFailure("code_expired")
     code_limits.lock(session, verification.email, verification.conversation_id)
-    if code_limits.guessing_limited(session, settings=settings, now=now,
-                                    email=verification.email,
-                                    conversation_id=verification.conversation_id):
+    if code_limits.conversation_limited(session, settings=settings, now=now,
+                                        conversation_id=verification.conversation_id):
         raise VerificationFailure("too_many_failures")
-    result = session.execute(
-        update(Verification)
-        .where(Verification.id == verification.id,
+    failures = code_limits.address_failures(session, settings=settings, now=now,
+                                            email=verification.email)
+    once = failures >= settings.code_address_failure_limit
+    allowed = [Verification.id == verification.id,
                Verification.attempts < Verification.max_attempts,
-               Verification.verified_at.is_(None))
-        .values(attempts=Verification.attempts + 1)
+               Verification.verified_at.is_(None)]
+    if once:
+        allowed.append(Verification.attempts == 0)
+    result = session.execute(
+        update(Verification).where(*allowed).values(attempts=Verification.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -205,6 +213,13 @@ def check(
     if verification.code_hash == UNSENT or not hmac.compare_digest(expected,
                                                                     verification.code_hash):
         left = max(verification.max_attempts - verification.attempts, 0)
+        if left and failures + 1 >= settings.code_address_failure_limit:
+            # The address is over its guessing limit now: this code cannot be tried again.
+            session.execute(update(Verification).where(Verification.id == verification.id)
+                            .values(max_attempts=Verification.attempts)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+            left = 0
         raise VerificationFailure("invalid_code" if left else "too_many_attempts", left)
     verification.verified_at = now
     # The conversation that proved the address is that person's data from now on.

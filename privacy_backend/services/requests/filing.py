@@ -169,8 +169,9 @@ def start_lookup(session: Session, outbox: Outbox, *, reference: str, email: str
                  conversation_id: str | None, settings: Settings, secret: bytes,
                  now: datetime) -> Lookup:
     """Start a status lookup with the same work whether or not the reference and the
-    address match (one verification row, one commit); only a match gets a code, whose email
-    is queued and sent after the answer (`Lookup.send_after`)."""
+    address match (one verification row, counted by the same limits, one commit); only a
+    match gets a code, whose email is written, queued and sent after the answer
+    (`Lookup.send_after`)."""
     request = records.get_by_reference(session, reference)
     purpose = VerificationPurpose.STATUS_LOOKUP
     if request is None or request.email != email:
@@ -183,10 +184,10 @@ def start_lookup(session: Session, outbox: Outbox, *, reference: str, email: str
         conversation_id=conversation_id, request_id=request.id,
     )
     session.commit()
-    message = code_mail.code_message(settings, issued, code, request)
+    # Even the email is written after the answer: before it, a match and a miss do the same.
     return Lookup(issued, send_after=partial(
-        outbox.queue_and_send, message, kind=code_mail.KIND, now=now,
-        not_after=issued.expires_at, verification_id=issued.id))
+        code_mail.queue_code_mail_later, outbox, settings, now=now, verification=issued,
+        code=code, request=request))
 
 
 def read_request(session: Session, reference: str, *, staff: bool,
