@@ -6,8 +6,6 @@ itself so that the agent's replies are the only ones, and resumes when the agent
 
 from __future__ import annotations
 
-import re
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,6 +16,7 @@ from actions.api.errors import BackendError
 from actions.api.handoffs import HandoffsClient
 from actions.api.requests import Channel
 from actions.common import CHANNELS
+from privacy_assistant.code_mask import mask_codes
 
 REASONS = {
     "request_human": "The visitor asked for a person.",
@@ -27,7 +26,6 @@ REASONS = {
 # Channels where an agent's messages reach the visitor at once (Rasa pushes them).
 LIVE_CHANNELS = {Channel.WEB}
 SUMMARY_MESSAGES = 5
-ONE_TIME_CODE = re.compile(r"\b\d{6}\b")
 SUMMARY_CHARS = 500
 
 
@@ -39,8 +37,9 @@ def summary(tracker: Tracker) -> str:
     """The visitor's last few messages, for the agent's queue (buttons show as their intent)."""
     said = [str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
     text = " / ".join(s for s in said[-SUMMARY_MESSAGES:] if s)
-    # A one-time code typed in the chat has no business in the agents' queue.
-    return ONE_TIME_CODE.sub("[code]", text)[:SUMMARY_CHARS]
+    # A one-time code typed in the chat ("123456", "123 456", "1 2 3 4 5 6") has no business
+    # in the agents' queue or the privacy team's Slack channel.
+    return mask_codes(text)[:SUMMARY_CHARS]
 
 
 class ActionHandoff(Action):

@@ -7,6 +7,16 @@ refuses any request to the webhook without `Authorization: Bearer <REST_CHANNEL_
 401 with a JSON error, before the body is read, so nothing reaches the tracker. The token
 is compared in constant time. The health route (`GET /webhooks/rest/`) stays open.
 
+**A caller cannot speak for another channel.** Rasa's REST channel takes `input_channel` and
+`metadata` from the body; with `"input_channel": "slack"` and Slack-shaped metadata a caller
+would pass for a member of the privacy team (`actions/staff.py` trusts the Slack channel's
+word). Here every turn is reported as channel `rest`, and the body's `input_channel` and
+`metadata` are ignored: no action reads a REST caller's metadata.
+
+**A busy conversation does not grow without bound:** past `CONVERSATION_TURNS_PER_HOUR`
+turns of one sender within the hour (`channels/limits.py`), a message is refused with 429
+(`TooManyTurns`, `Retry-After`) and reaches nothing.
+
 credentials.yml gives the token as `token: ${REST_CHANNEL_TOKEN}`; the channel refuses to
 start without one of at least `MIN_TOKEN_CHARS` characters (`make run` generates one into
 `var/rest_channel_token`).
@@ -46,6 +56,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.claims import ClaimStore
+from channels.limits import ChannelLimits, RateLimiter
 from privacy_assistant.secret_files import REST_CHANNEL_TOKEN
 
 logger = logging.getLogger(__name__)
@@ -99,6 +110,8 @@ class TokenRestInput(RestInput):
                              f"{MIN_TOKEN_CHARS} characters; `make run` generates one")
         self._token = token.encode("utf-8")
         self.turns = Turns(redis_url)
+        self.busy = RateLimiter(ChannelLimits.from_env().conversation_turns_per_hour, 3600,
+                                redis_url, "privacy-assistant:limit:rest-turn:")
 
     @classmethod
     def name(cls) -> str:
@@ -197,8 +210,17 @@ class TokenRestInput(RestInput):
         async def receive(request: Request) -> Any:
             body = request.json if isinstance(request.json, dict) else {}
             sender_id, text = body.get("sender"), body.get("message")
-            metadata = body.get("metadata")
-            input_channel = body.get("input_channel") or self.name()
+            # The channel is this one, whatever the body claims; a caller's metadata would
+            # only serve to pose as another channel's user (Slack's), so none is passed on.
+            metadata = None
+            input_channel = self.name()
+            wait = await self.busy.hit(str(sender_id))
+            if wait:
+                return response.json(
+                    {"status": "failure", "reason": "TooManyTurns",
+                     "message": "This conversation has had too many turns within the hour; "
+                                "try again later."},
+                    status=429, headers={"Retry-After": str(wait)})
             if bool_arg(request, "stream", default=False):
                 return response.stream(self.stream_response(
                     on_new_message, text, sender_id, input_channel, metadata),

@@ -12,16 +12,26 @@ into it with the visitor's verified status. Here the server issues every session
   `session_id` in a `user_uttered` payload is ignored. A socket that has not been issued a
   session receives nothing and writes nothing.
 * `end_session` restarts the conversation (every slot is cleared, the verified address
-  with them), leaves its room and forgets the binding; the widget then forgets its history
-  and token and asks for a new session. With `{"erase": true}` ("Delete chat") the channel
-  then asks the backend to erase the conversation (`POST /api/v1/conversations/{id}/erase`
-  with the assistant's token): the socket's own conversation, never one the client names.
+  with them), leaves its room and forgets the binding, and revokes the conversation's
+  tokens (`EndedSessions`, in Redis with replicas): a token kept or copied from before is
+  refused from then on, and a socket still bound to the conversation writes nothing. The
+  widget then forgets its history and token and asks for a new session. With
+  `{"erase": true}` ("Delete chat") the channel then asks the backend to erase the
+  conversation (`POST /api/v1/conversations/{id}/erase` with the assistant's token): the
+  socket's own conversation, never one the client names.
   The backend keeps a conversation in which an address was verified (it belongs to that
   person's requests); `session_ended` says `{"erased": true|false, "reason": ...}`.
 
 Client input is checked before Rasa sees it: the message must be text of at most
 `MAX_MESSAGE_CHARS`, and metadata a JSON object of at most `MAX_METADATA_CHARS`; anything
 else is refused with an `error` event and changes nothing.
+
+Floods are refused (`channels/limits.py`): per client address, connections and session
+requests past `WIDGET_SESSIONS_PER_IP_PER_MINUTE` (a refused connection; `error`
+`too_many_sessions`) and messages past `WIDGET_MESSAGES_PER_IP_PER_MINUTE` (`error`
+`too_many_messages`); per conversation, turns past `CONVERSATION_TURNS_PER_HOUR` (`error`
+`conversation_limit`). Each `error` carries `retry_after` (seconds); the widget says so. The
+engine.io buffer is limited to `RASA_MAX_BODY_BYTES`, as Sanic's bodies are.
 
 It also fixes two Rasa 3.6 bugs: `enter_room` is awaited (RasaHQ/rasa#13027: without it
 no bot message reaches a persistent session), and custom payloads are sent as
@@ -42,32 +52,38 @@ messages, trigger_intent) finds it.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import jwt
 import socketio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+from socketio import exceptions as sio_exceptions
 
+from channels.limits import ChannelLimits, RateLimiter, max_body_bytes
+from channels.widget_sessions import (
+    MAX_METADATA_CHARS,
+    SESSION_DAYS,
+    EndedSessions,
+    checked_metadata,
+    client_address,
+    issue_token,
+    session_of,
+)
 from privacy_assistant.secret_files import WIDGET_SESSION_SECRET
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 5000
-MAX_METADATA_CHARS = 4096
-SESSION_DAYS = 30  # how long a widget may resume its conversation after its last session
 ERASE_TIMEOUT_SECONDS = 10.0
 # The Redis pub/sub channel on which replicas pass each other the messages they emit.
 SOCKETIO_CHANNEL = "privacy-assistant:socketio"
-_ALGORITHM = "HS256"
-_AUDIENCE = "privacy-assistant-widget"
+__all__ = ["MAX_METADATA_CHARS", "SESSION_DAYS", "WidgetSocketIOInput", "checked_metadata",
+           "issue_token", "session_of"]
 
 
 class WidgetSocketIOOutput(SocketIOOutput):
@@ -79,46 +95,6 @@ class WidgetSocketIOOutput(SocketIOOutput):
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
         await self.sio.emit(self.bot_message_evt, {"custom": json_message}, room=recipient_id)
-
-
-def issue_token(secret: str, session_id: str, now: float | None = None) -> str:
-    issued = int(now if now is not None else time.time())
-    return jwt.encode({"sub": session_id, "aud": _AUDIENCE, "iat": issued,
-                       "exp": issued + SESSION_DAYS * 86400}, secret, algorithm=_ALGORITHM)
-
-
-def session_of(secret: str, token: object) -> str | None:
-    """The conversation id a token was issued for, or None if it is not one of ours."""
-    if not isinstance(token, str) or not token or len(token) > 1024:
-        return None
-    try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE,
-                            options={"require": ["sub", "exp"]})
-    except jwt.PyJWTError:
-        return None
-    subject = claims.get("sub")
-    return subject if isinstance(subject, str) and subject else None
-
-
-def checked_metadata(raw: object) -> dict[str, Any] | None:
-    """Client metadata as a dict, or None when it is not a small JSON object."""
-    if raw is None:
-        return {}
-    if isinstance(raw, str):
-        if len(raw) > MAX_METADATA_CHARS:
-            return None
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return None
-    if not isinstance(raw, dict):
-        return None
-    try:
-        if len(json.dumps(raw)) > MAX_METADATA_CHARS:
-            return None
-    except (TypeError, ValueError):
-        return None
-    return raw
 
 
 class WidgetSocketIOInput(SocketIOInput):
@@ -140,7 +116,20 @@ class WidgetSocketIOInput(SocketIOInput):
         channel.backend_url = str((credentials or {}).get("backend_url") or "").rstrip("/")  # type: ignore[attr-defined]
         channel.backend_token = str((credentials or {}).get("backend_token") or "")  # type: ignore[attr-defined]
         # Where replicas share their rooms; empty: the rooms live in this process.
-        channel.redis_url = str((credentials or {}).get("redis_url") or "")  # type: ignore[attr-defined]
+        redis_url = str((credentials or {}).get("redis_url") or "")
+        channel.redis_url = redis_url  # type: ignore[attr-defined]
+        channel.ended = EndedSessions(redis_url)  # type: ignore[attr-defined]
+        limits = ChannelLimits.from_env()
+        channel.limiters = {  # type: ignore[attr-defined]
+            "connect": RateLimiter(limits.widget_sessions_per_ip_per_minute, 60, redis_url,
+                                   "privacy-assistant:limit:connect:"),
+            "session": RateLimiter(limits.widget_sessions_per_ip_per_minute, 60, redis_url,
+                                   "privacy-assistant:limit:session:"),
+            "message": RateLimiter(limits.widget_messages_per_ip_per_minute, 60, redis_url,
+                                   "privacy-assistant:limit:message:"),
+            "turn": RateLimiter(limits.conversation_turns_per_hour, 3600, redis_url,
+                                "privacy-assistant:limit:turn:"),
+        }
         return channel
 
     async def erase(self, session_id: str) -> dict[str, Any]:
@@ -179,10 +168,26 @@ class WidgetSocketIOInput(SocketIOInput):
             manager = socketio.AsyncRedisManager(redis_url, channel=SOCKETIO_CHANNEL)
             manager.set_server(sio)
             sio.manager = manager
+        # engine.io's own buffer (1 MB by default), as small as Sanic's bodies.
+        sio.eio.max_http_buffer_size = max_body_bytes()
         secret: str = self.session_secret  # type: ignore[attr-defined]
+        ended: EndedSessions = self.ended  # type: ignore[attr-defined]
+        limiters: dict[str, RateLimiter] = self.limiters  # type: ignore[attr-defined]
 
-        async def refuse(sid: str, reason: str) -> None:
-            await sio.emit("error", {"error": reason}, room=sid)
+        async def refuse(sid: str, reason: str, retry_after: int | None = None) -> None:
+            body: dict[str, Any] = {"error": reason}
+            if retry_after is not None:
+                body["retry_after"] = retry_after
+            await sio.emit("error", body, room=sid)
+
+        def address(sid: str) -> str:
+            return client_address(sio.get_environ(sid, namespace=self.namespace))
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: Any, auth: Any = None) -> bool:
+            if await limiters["connect"].hit(client_address(environ)):
+                raise sio_exceptions.ConnectionRefusedError("too_many_sessions")
+            return True
 
         async def bound_session(sid: str) -> str | None:
             try:
@@ -194,9 +199,13 @@ class WidgetSocketIOInput(SocketIOInput):
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
+            wait = await limiters["session"].hit(address(sid))
+            if wait:
+                await refuse(sid, "too_many_sessions", wait)
+                return
             token = data.get("session_token") if isinstance(data, dict) else None
             session_id = session_of(secret, token)
-            if session_id is None:
+            if session_id is None or await ended.ended(session_id):
                 session_id = secrets.token_hex(16)
             previous = await bound_session(sid)
             if previous is not None and previous != session_id:
@@ -213,6 +222,16 @@ class WidgetSocketIOInput(SocketIOInput):
             if sender_id is None:
                 await refuse(sid, "no_session")
                 return
+            wait = await limiters["message"].hit(address(sid))
+            if wait:
+                await refuse(sid, "too_many_messages", wait)
+                return
+            if await ended.ended(sender_id):
+                # Ended from another socket: this one's binding goes with it.
+                await sio.leave_room(sid, sender_id, namespace=self.namespace)
+                await sio.save_session(sid, {}, namespace=self.namespace)
+                await refuse(sid, "no_session")
+                return
             if not isinstance(data, dict):
                 await refuse(sid, "bad_message")
                 return
@@ -227,6 +246,10 @@ class WidgetSocketIOInput(SocketIOInput):
             # `slack` is what the Slack channel says about a staff member; a widget's word
             # for it counts for nothing, so it is not kept.
             metadata.pop("slack", None)
+            wait = await limiters["turn"].hit(sender_id)
+            if wait:
+                await refuse(sid, "conversation_limit", wait)
+                return
             await on_new_message(UserMessage(
                 text, WidgetSocketIOOutput(sio, self.bot_message_evt),
                 sender_id, input_channel=self.name(), metadata=metadata))
@@ -240,6 +263,8 @@ class WidgetSocketIOInput(SocketIOInput):
             # `/restart` resets the tracker: the slots, and the verified address with them.
             await on_new_message(UserMessage(
                 "/restart", CollectingOutputChannel(), session_id, input_channel=self.name()))
+            # Every token issued for the conversation is refused from now on.
+            await ended.end(session_id)
             await sio.leave_room(sid, session_id, namespace=self.namespace)
             await sio.save_session(sid, {}, namespace=self.namespace)
             outcome: dict[str, Any] = {}

@@ -6,7 +6,8 @@ Rasa keeps every event forever, and the console shows transcripts, so `save` mas
 in place before Rasa writes the events (or streams them to an event broker):
 
 * the text of a user message sent while the form asks for `verification_code`, and of any
-  user message that is only a code (six digits, spaces or dashes between them allowed);
+  user message that is only a code (six digits, a space, dash or dot allowed between any
+  two: `123 456`, `123-456`, `1 2 3 4 5 6`; the one pattern of `privacy_assistant.code_mask`);
 * any `verification_code` slot value that still holds digits (the form replaces it with
   `verified` or `failed` once the backend has checked it).
 
@@ -16,26 +17,22 @@ clear code once the turn is over.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from privacy_assistant.code_mask import MASK, is_only_a_code, mask_codes
+from privacy_assistant.tombstones import drop_erased_events
+
 CODE_SLOT = "verification_code"
-MASK = "[code]"
-_CODE = re.compile(r"(?<!\d)(?:\d[\s-]?){5}\d(?!\d)")
-_ONLY_A_CODE = re.compile(r"^\s*(?:\d[\s-]?){5}\d\s*$")
-
-
-def mask_codes(text: str) -> str:
-    return _CODE.sub(MASK, text)
+__all__ = ["MASK", "MaskingSQLTrackerStore", "mask_codes", "mask_tracker"]
 
 
 def _mask_user(event: UserUttered, asked_for_code: bool) -> None:
     text = event.text or ""
-    if not (asked_for_code or _ONLY_A_CODE.match(text)):
+    if not (asked_for_code or is_only_a_code(text)):
         return
     masked = mask_codes(text)
     if masked == text:
@@ -68,4 +65,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         mask_tracker(tracker)
+        # A turn that loaded the tracker before the backend erased the conversation must not
+        # write the erased events back (`privacy_assistant.tombstones`).
+        drop_erased_events(self.engine, tracker)
         await super().save(tracker)

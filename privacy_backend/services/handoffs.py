@@ -1,17 +1,26 @@
 """Handoffs: waiting -> active (an agent took it) -> closed, one open handoff per
-conversation, and the transcript an agent reads (from Rasa's tracker events)."""
+conversation, and the transcript an agent reads (from Rasa's tracker events).
+
+The queue cannot be flooded (each handoff is also a post in the privacy team's Slack
+channel): a conversation opens at most `HANDOFFS_PER_CONVERSATION_PER_HOUR` handoffs an hour
+(429 `too_many_handoffs`), and at most `HANDOFF_MAX_OPEN` are open at once (503
+`handoff_queue_full`); the assistant then tells the visitor how else to reach the team. A
+conversation's open handoff is answered again whatever the limits. A one-time code in the
+summary is masked here too, whoever sent it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from privacy_assistant.code_mask import mask_codes
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Agent, AgentRole, Handoff, HandoffStatus, TranscriptRead
 from privacy_backend.integrations.rasa import RasaApi, RasaUnavailable
@@ -32,13 +41,41 @@ def open_for(session: Session, conversation_id: str) -> Handoff | None:
                               Handoff.status.in_(OPEN)).order_by(Handoff.id.desc()).limit(1))
 
 
-def create(session: Session, body: HandoffCreate, *, now: datetime) -> tuple[Handoff, bool]:
-    """The new handoff and True, or the conversation's open one and False."""
+def check_limits(session: Session, conversation_id: str, *, max_open: int,
+                 per_conversation_per_hour: int, now: datetime) -> None:
+    """Refuse a new handoff beyond the conversation's hourly count or the queue's size."""
+    recent = session.scalar(select(func.count(Handoff.id)).where(
+        Handoff.conversation_id == conversation_id,
+        Handoff.created_at > now - timedelta(hours=1))) or 0
+    if recent >= per_conversation_per_hour:
+        first = session.scalar(select(func.min(Handoff.created_at)).where(
+            Handoff.conversation_id == conversation_id,
+            Handoff.created_at > now - timedelta(hours=1)))
+        left = (first + timedelta(hours=1) - now).total_seconds() if first else 3600.0
+        raise ApiError(429, "too_many_handoffs",
+                       f"This conversation asked for a person {recent} times within the "
+                       "hour; try again later.",
+                       headers={"Retry-After": str(max(1, math.ceil(left)))})
+    waiting = session.scalar(select(func.count(Handoff.id))
+                             .where(Handoff.status.in_(OPEN))) or 0
+    if waiting >= max_open:
+        raise ApiError(503, "handoff_queue_full",
+                       "The support queue is full; try again later.",
+                       headers={"Retry-After": "60"})
+
+
+def create(session: Session, body: HandoffCreate, *, now: datetime, max_open: int = 200,
+           per_conversation_per_hour: int = 3) -> tuple[Handoff, bool]:
+    """The new handoff and True, or the conversation's open one and False; `ApiError` 429
+    or 503 beyond the limits (`check_limits`)."""
     existing = open_for(session, body.conversation_id)
     if existing is not None:
         return existing, False
+    check_limits(session, body.conversation_id, max_open=max_open,
+                 per_conversation_per_hour=per_conversation_per_hour, now=now)
+    summary = mask_codes(body.summary) if body.summary else body.summary
     handoff = Handoff(conversation_id=body.conversation_id, channel=body.channel,
-                      reason=body.reason, summary=body.summary, status=HandoffStatus.WAITING,
+                      reason=body.reason, summary=summary, status=HandoffStatus.WAITING,
                       created_at=now)
     session.add(handoff)
     session.flush()

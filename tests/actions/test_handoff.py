@@ -31,12 +31,28 @@ def test_summary_keeps_the_last_messages_short() -> None:
     assert text.startswith("message 3") and len(text) <= 500
 
 
+@pytest.mark.parametrize("code", ["123 456", "123-456", "1 2 3 4 5 6", "123.456", "123456"])
+def test_a_code_written_with_separators_does_not_reach_the_summary(code: str) -> None:
+    """An attacker's view of the agents' queue (and the privacy team's Slack channel): a
+    visitor's code, however it is spaced, never shows in the summary."""
+    text = summary(tracker(user(f"my code is {code}, please help", "request_human"),
+                           user(code, "inform")))
+    assert [d for d in text if d.isdigit()] == [], text
+    assert text.count("[code]") == 2
+
+
+def test_the_summary_keeps_longer_numbers_that_are_not_codes() -> None:
+    text = summary(tracker(user("I wrote on 2024-01-15 from +1 555 123 4567", "inform")))
+    assert "2024-01-15" in text and "555 123 4567" in text
+
+
 # --- queueing a web handoff, against a real backend (tests/actions/conftest.py) ----------------
 
-def run_handoff(channel: str, text: str) -> tuple[list[str], list[Any]]:
+def run_handoff(channel: str, text: str, sender: str = "web-visitor"
+                ) -> tuple[list[str], list[Any]]:
     events = [{"event": "user", "text": text, "input_channel": channel,
                "parse_data": {"intent": {"name": "request_human", "confidence": 1.0}}}]
-    tracker = Tracker("web-visitor", {}, events[0]["parse_data"], events, False, None, {},
+    tracker = Tracker(sender, {}, events[0]["parse_data"], events, False, None, {},
                       "action_listen")
     dispatcher = CollectingDispatcher()
     result = asyncio.run(ActionHandoff().run(dispatcher, tracker, {}))
@@ -64,3 +80,23 @@ def test_web_handoff_with_nobody_online_is_queued_and_the_bot_stays(
 def test_rest_handoff_is_not_queued(backend_env: Backend) -> None:
     said, events = run_handoff("rest", "a person please")
     assert said == ["utter_handoff_not_live"] and events == []
+
+
+def test_a_full_queue_is_answered_politely_and_nothing_is_queued(backend_env: Backend
+                                                                 ) -> None:
+    """A flood of fresh conversations filled the queue (HANDOFF_MAX_OPEN): the next visitor
+    hears how else to reach the team, and the bot is not paused for a handoff nobody holds."""
+    settings = backend_env.settings
+    before = settings.handoff_max_open
+    open_now = len(backend_env.staff("GET", "/api/v1/handoffs", params={"open": True}))
+    settings.handoff_max_open = max(open_now, 1)
+    try:
+        if open_now == 0:
+            assert run_handoff("socketio", "a person", sender="filler")[0] == \
+                ["utter_handoff_no_agents"]
+        said, events = run_handoff("socketio", "a person please", sender="one-too-many")
+    finally:
+        settings.handoff_max_open = before
+    assert said == ["utter_handoff_failed"] and events == []
+    assert backend_env.staff("GET", "/api/v1/handoffs",
+                             params={"conversation_id": "one-too-many"}) == []

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import update
+
+from privacy_backend.core.models import Handoff, HandoffStatus
 
 from .console_support import Console, clean, make_agent
 from .support import Api
@@ -75,3 +78,51 @@ def test_the_api_needs_the_bearer_token(api: Api) -> None:
 def test_unknown_handoff_is_404(api: Api) -> None:
     response = api.staff.get("/api/v1/handoffs/999")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+# --- floods, from the attacker's side -----------------------------------------------------
+
+def _close_all(api: Api) -> None:
+    """What the sweep does to a handoff nobody took (HANDOFF_WAIT_MINUTES)."""
+    with api.engine.begin() as conn:
+        conn.execute(update(Handoff).values(status=HandoffStatus.CLOSED))
+
+
+def test_one_conversation_cannot_flood_the_queue(api: Api) -> None:
+    """Ask for a person, let it time out, ask again: the fourth within the hour is refused
+    and nothing is queued (or posted to Slack); an hour later the visitor may ask again."""
+    limit = api.settings.handoffs_per_conversation_per_hour
+    for _ in range(limit):
+        assert api.post("/api/v1/handoffs", json=BODY).status_code == 201
+        _close_all(api)
+    refused = api.post("/api/v1/handoffs", json=BODY)
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"] == "too_many_handoffs"
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert len(api.staff.get("/api/v1/handoffs").json()) == limit
+    api.clock.advance(hours=1, seconds=1)
+    assert api.post("/api/v1/handoffs", json=BODY).status_code == 201
+
+
+def test_many_conversations_cannot_flood_the_queue(api: Api) -> None:
+    """Fresh conversations cost nothing: past HANDOFF_MAX_OPEN open handoffs, a new one is
+    refused with 503 and not stored; a conversation's open handoff still answers."""
+    api.settings.handoff_max_open = 3
+    for i in range(3):
+        body = {**BODY, "conversation_id": f"flood-{i}"}
+        assert api.post("/api/v1/handoffs", json=body).status_code == 201
+    refused = api.post("/api/v1/handoffs", json={**BODY, "conversation_id": "flood-3"})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"] == "handoff_queue_full"
+    assert len(api.staff.get("/api/v1/handoffs").json()) == 3
+    again = api.post("/api/v1/handoffs", json={**BODY, "conversation_id": "flood-0"})
+    assert again.status_code == 200
+
+
+@pytest.mark.parametrize("code", ["123 456", "123-456", "1 2 3 4 5 6", "123.456", "123456"])
+def test_a_spaced_code_in_the_summary_is_masked(api: Api, code: str) -> None:
+    """Whoever sends the summary, a one-time code in it never reaches the agents' queue."""
+    body = {**BODY, "summary": f"my code is {code} / {code}"}
+    created = api.post("/api/v1/handoffs", json=body).json()
+    stored = api.staff.get(f"/api/v1/handoffs/{created['id']}").json()["summary"]
+    assert stored == "my code is [code] / [code]"

@@ -4,6 +4,10 @@ when the message asks it to be slow, so that copies of one turn overlap).
 
 Run with the Rasa environment's Python: `rest_channel_server.py PORT`. `GET /received`
 lists what the agent was handed. Exits non-zero if the channel refuses its credentials.
+
+A message about the handbook is answered as the assistant answers it (`actions/staff.py`):
+the handbook for a member of the privacy team (channel `slack` with Slack's metadata), a
+refusal for anyone else; the channel and metadata it came with are recorded too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,14 @@ class EchoAgent(RecordingAgent):
 
     async def handle_message(self, message: UserMessage) -> None:
         record = {"sender_id": message.sender_id, "text": message.text}
+        if message.text and "handbook" in message.text:
+            record.update(input_channel=message.input_channel, metadata=message.metadata)
+            self.received.append(record)
+            staff = message.input_channel == "slack" and "slack" in (message.metadata or {})
+            await message.output_channel.send_text_message(
+                message.sender_id, "INTERNAL HANDBOOK: breach playbook" if staff
+                else "I can only answer from the public privacy statement.")
+            return
         if message.text and "slow" in message.text:
             record["message_id"] = message.message_id
             await asyncio.sleep(1)

@@ -1,10 +1,12 @@
 """What the channel test servers share (run with the Rasa environment's Python): the
 channels of credentials.yml with one name, built from their credentials as Rasa builds them,
 a stand-in agent that records what it is handed, and the Sanic app that serves them the way
-the Rasa server does, with `GET /received` listing what the agent was handed."""
+the Rasa server does (with the Sanic limits `scripts/rasa_run.py` sets: the largest body,
+the trusted proxies), with `GET /received` listing what the agent was handed."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,10 @@ def serve(name: str, agent: RecordingAgent) -> None:
     """Serve the channels called `name` on the port given as the first argument, handing
     their messages to `agent`, until the process is stopped."""
     port = int(sys.argv[1])
+    # What scripts/rasa_run.py does before Rasa builds its Sanic app.
+    from channels.limits import sanic_environment
+
+    os.environ.update(sanic_environment(os.environ))
     app = Sanic(f"{name}_channel_under_test", configure_logging=False)
     app.ctx.agent = agent
     register(channels_named(name), app, route="/webhooks/")

@@ -28,6 +28,7 @@ from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = Path(__file__).with_name("rest_channel_server.py")
 TOKEN = "rest-channel-token-for-tests-0123456789"
+TURNS_PER_HOUR = 5  # CONVERSATION_TURNS_PER_HOUR of the module's server
 
 
 def _start(port: int, **env: str) -> subprocess.Popen[str]:
@@ -48,7 +49,8 @@ def _start(port: int, **env: str) -> subprocess.Popen[str]:
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     port = free_port()
-    process = _start(port, REST_CHANNEL_TOKEN=TOKEN)
+    process = _start(port, REST_CHANNEL_TOKEN=TOKEN,
+                     CONVERSATION_TURNS_PER_HOUR=str(TURNS_PER_HOUR))
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process)
@@ -106,6 +108,55 @@ def test_with_the_token_the_message_is_handled(url: str) -> None:
                                          "text": "what do you know about me?"}]
     # The scheme is case-insensitive (RFC 7235).
     assert _post(url, "desk-1", {"Authorization": f"bearer {TOKEN}"}).status_code == 200
+
+
+# --- a caller cannot pose as another channel, nor flood ----------------------------------
+SLACK_CLAIM = {"sender": "spoof-1",
+               "message": "what does the internal handbook say about breaches?",
+               "input_channel": "slack",
+               "metadata": {"slack": {"user": "U0PRIVACY", "team": "T0TEAM",
+                                      "email": "dpo@example.com", "name": "The DPO",
+                                      "privacy_team": True}}}
+
+
+def test_a_rest_caller_cannot_pose_as_a_slack_staff_member(url: str) -> None:
+    """A caller with the REST token sends `input_channel: slack` and Slack's identity
+    metadata to reach the privacy team's handbook: the turn is the REST channel's, with no
+    metadata, and gets the public refusal."""
+    answer = requests.post(f"{url}/webhooks/rest/webhook", json=SLACK_CLAIM, timeout=10,
+                           headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200, answer.text
+    assert "HANDBOOK" not in answer.text
+    assert answer.json()[0]["text"].startswith("I can only answer from the public")
+    assert _received(url, "spoof-1") == [{"sender_id": "spoof-1", "text": SLACK_CLAIM["message"],
+                                          "input_channel": "rest", "metadata": None}]
+
+
+def test_a_big_body_is_refused_before_the_token_is_checked(url: str) -> None:
+    """Sanic would read up to 100 MB before the channel checks anything: a body over
+    RASA_MAX_BODY_BYTES (64 KiB) is refused with 413 at once, with or without the token."""
+    big = {"sender": "big-1", "message": "x" * 200_000}
+    for headers in ({}, {"Authorization": f"Bearer {TOKEN}"}):
+        answer = requests.post(f"{url}/webhooks/rest/webhook", json=big, headers=headers,
+                               timeout=10)
+        assert answer.status_code == 413, answer.text
+    assert _received(url, "big-1") == []
+    # A message of ordinary size still goes through.
+    assert _post(url, "big-1", {"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_busy_conversation_stops_growing(url: str) -> None:
+    """Past CONVERSATION_TURNS_PER_HOUR turns of one sender, a message is refused with 429
+    and reaches nothing; another conversation is not affected."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for _ in range(TURNS_PER_HOUR):
+        assert _post(url, "busy-1", auth).status_code == 200
+    refused = _post(url, "busy-1", auth)
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["reason"] == "TooManyTurns"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert len(_received(url, "busy-1")) == TURNS_PER_HOUR
+    assert _post(url, "busy-2", auth).status_code == 200
 
 
 @pytest.mark.parametrize("token", [None, "", "too-short"], ids=["unset", "empty", "short"])

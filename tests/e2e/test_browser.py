@@ -149,12 +149,12 @@ def test_visitor_and_agent(browser: Browser, stack: Stack, agent: str) -> None:
     visitor.bot_said("Information We Collect")
 
     # End chat forgets the conversation: the history goes, and the stored token is a new one.
-    stored = page.evaluate("JSON.parse(localStorage.getItem('privacy-assistant-chat'))")
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('privacy-assistant-chat'))")
     assert stored["sessionToken"] and stored["sessionId"]
     page.get_by_role("button", name="End chat").click()
     expect(visitor.log.locator(".pa-msg")).to_have_count(0)
     visitor.connected()
-    after = page.evaluate("JSON.parse(localStorage.getItem('privacy-assistant-chat'))")
+    after = page.evaluate("JSON.parse(sessionStorage.getItem('privacy-assistant-chat'))")
     assert after["history"] == [] and after["sessionId"] != stored["sessionId"]
     assert after["sessionToken"] != stored["sessionToken"]
     page.reload()
@@ -190,7 +190,7 @@ def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(
     visitor.say("can my kid use this?")
     visitor.bot_said(r"child|13|16")
     session_id = page.evaluate(
-        "JSON.parse(localStorage.getItem('privacy-assistant-chat')).sessionId")
+        "JSON.parse(sessionStorage.getItem('privacy-assistant-chat')).sessionId")
     assert _stored_events(stack, session_id) > 0
 
     page.once("dialog", lambda dialog: dialog.accept())

@@ -27,8 +27,12 @@ def create_handoff(body: HandoffCreate, response: Response, session: SessionDep,
     """Queue a conversation for a support agent. `agents_online` says whether anyone is
     there to take it (0: tell the visitor nobody is available right now). When Slack is on,
     the handoff is posted to the privacy team's channel after the commit, in the background:
-    Slack never delays or fails this answer."""
-    handoff, created = handoff_service.create(session, body, now=now)
+    Slack never delays or fails this answer. Floods are refused: 429 `too_many_handoffs`
+    past HANDOFFS_PER_CONVERSATION_PER_HOUR new handoffs of one conversation, 503
+    `handoff_queue_full` while HANDOFF_MAX_OPEN handoffs are open."""
+    handoff, created = handoff_service.create(
+        session, body, now=now, max_open=settings.handoff_max_open,
+        per_conversation_per_hour=settings.handoffs_per_conversation_per_hour)
     session.commit()
     slack.notify(handoff.id)
     if created:

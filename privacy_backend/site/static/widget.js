@@ -1,11 +1,12 @@
 /* The privacy assistant's chat widget: Rasa's socket.io channel, no framework.
  *
  * The server issues the conversation: `session_confirm` carries its id and a signed token.
- * The token and the rendered history are kept in localStorage, and the token is sent with
- * `session_request` after a reload, so Rasa keeps talking in the same conversation; nobody
- * who only knows the id can join it. "End chat" ends the conversation on the server (its
- * slots, the verified address among them, are cleared) and forgets the token and history
- * here; "Delete chat" also has the server erase the conversation, unless an email address
+ * The token and the rendered history are kept in sessionStorage (this tab only, gone when
+ * it closes; an entry an older widget left in localStorage is removed), and the token is
+ * sent with `session_request` after a reload, so Rasa keeps talking in the same
+ * conversation; nobody who only knows the id can join it. "End chat" ends the conversation
+ * on the server (its slots, the verified address among them, are cleared, and its token is
+ * refused from then on) and forgets the token and history here; "Delete chat" also has the server erase the conversation, unless an email address
  * was verified in it (then it belongs to that person's requests and is kept). The log always
  * begins with a notice that the chat is recorded, linked to the statement. Bot buttons send their payload and show their title. Links to sections of this page
  * scroll to the section. */
@@ -17,9 +18,13 @@
   var LINK = /\((https?:\/\/[^\s)]+)\)/g;
   var config = JSON.parse(document.getElementById("chat-widget-config").textContent);
 
+  function store() {
+    try { return window.sessionStorage; } catch (e) { return null; }  /* storage blocked */
+  }
+  try { window.localStorage.removeItem(STORE_KEY); } catch (e) { /* storage blocked */ }
   function load() {
     try {
-      var state = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
+      var state = JSON.parse(store().getItem(STORE_KEY) || "null");
       if (state && Array.isArray(state.history)) return state;
     } catch (e) { /* a broken entry starts a new conversation */ }
     return fresh(false);
@@ -30,7 +35,7 @@
   var state = load();
   function save() {
     state.history = state.history.slice(-MAX_HISTORY);
-    try { window.localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* full */ }
+    try { store().setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* full */ }
   }
 
   function el(tag, attrs, text) {
@@ -210,6 +215,20 @@
     if (outcome && outcome.erased === true) note(OUTCOMES.deleted);
     else if (outcome && OUTCOMES[outcome.reason]) note(OUTCOMES[outcome.reason]);
     socket.emit("session_request", {});
+  });
+  // The server's flood limits (channels/limits.py): say what happened and when to go on.
+  var LIMITS = {
+    too_many_messages: "You are sending messages faster than the assistant accepts.",
+    too_many_sessions: "Too many chats were started from your network just now.",
+    conversation_limit: "This chat has reached its limit of messages for now. " +
+      "“End chat” starts a new one."
+  };
+  socket.on("error", function (data) {
+    var text = data && LIMITS[data.error];
+    if (!text) return;
+    var wait = Math.max(1, Math.ceil(Number(data.retry_after) || 60));
+    note(text + " Please try again in " + (wait < 120 ? wait + " seconds." :
+      Math.ceil(wait / 60) + " minutes."));
   });
   socket.on("disconnect", function () {
     setStatus("offline", "Reconnecting… the assistant cannot be reached right now.");
