@@ -5,19 +5,27 @@ deletion request, the retention purge and the widget's "delete this chat".
 The tracker store is another database, so the events go first, in their own transaction,
 and the backend's rows after, in the caller's transaction: a crash between the two leaves
 rows that the next run (completing again, or the next purge) erases, and erasing what is
-already gone erases nothing."""
+already gone erases nothing. With the events go the REST channel's stored answers to the
+conversations' turns, and a mark that keeps a turn still in flight from writing the erased
+events back (`TrackerStore.erase`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
+from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import ConversationLink, Handoff, TranscriptRead
+from privacy_backend.integrations.rest_answers import RestAnswersUnavailable
 from privacy_backend.integrations.tracker_store import TrackerStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,9 +35,19 @@ class Erased:
     links: int
 
 
-def erase_events(tracker_store: TrackerStore, conversation_ids: Iterable[str]) -> int:
-    """Step one: the conversations' events in the tracker store (committed at once)."""
-    return tracker_store.erase(conversation_ids)
+def erase_events(tracker_store: TrackerStore, conversation_ids: Iterable[str],
+                 now: datetime | None = None) -> int:
+    """Step one: the conversations' events in the tracker store (committed at once), their
+    REST answers, and the marks dated `now` (default: this moment). ApiError 503
+    `erasure_unavailable` when Redis cannot be reached to delete the answers: the events
+    of the conversations not yet erased stay, for the next attempt."""
+    try:
+        return tracker_store.erase(conversation_ids, now=now)
+    except RestAnswersUnavailable as exc:
+        log.warning("an erasure waits for Redis: %s", exc)
+        raise ApiError(503, "erasure_unavailable", "The conversation cannot be erased "
+                       "completely now (the answers stored for it are out of reach), so it "
+                       "was kept. Try again later.", headers={"Retry-After": "60"}) from None
 
 
 def erase_rows(session: Session, conversation_ids: Iterable[str]) -> tuple[int, int]:
@@ -51,9 +69,9 @@ def erase_rows(session: Session, conversation_ids: Iterable[str]) -> tuple[int, 
 
 
 def erase_conversations(session: Session, tracker_store: TrackerStore,
-                        conversation_ids: Iterable[str]) -> Erased:
+                        conversation_ids: Iterable[str], now: datetime | None = None) -> Erased:
     """Both steps; the caller commits."""
     ids = sorted(set(conversation_ids))
-    events = erase_events(tracker_store, ids)
+    events = erase_events(tracker_store, ids, now)
     handoffs, links = erase_rows(session, ids)
     return Erased(tracker_events=events, handoffs=handoffs, links=links)

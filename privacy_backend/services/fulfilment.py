@@ -6,13 +6,15 @@
   conversations' handoffs. JSON under a versioned schema (`docs/export-schema.md`) and a
   readable page of the same, reached through a signed link that expires; the package is
   stored sealed (`core.sealing`) and only until then.
-- **deletion:** the linked conversations are erased from Rasa's tracker store and the
-  backend (handoffs, summaries, console reads, links), with the address's verifications,
+- **deletion:** the linked conversations are erased from Rasa's tracker store (with the
+  REST channel's stored answers, and a mark no turn in flight writes past: `erasure`) and
+  the backend (handoffs, summaries, console reads, links), with the address's verifications,
   mail files, marketing choices and history, and export packages. What the law asks to keep
   stays in minimal form: each request record and its audit (the address, name, region,
-  details and conversation are removed), and a suppression entry (a keyed hash of the
-  address) so that an opt-out outlives the deletion. The audit records what was erased and
-  what was kept, and why.
+  details and conversation are removed, and every free-text note written on them before,
+  staff's reasons for an extension or a denial among them, reads `[erased]`), and a
+  suppression entry (a keyed hash of the address) so that an opt-out outlives the deletion.
+  The audit records what was erased and what was kept, and why.
 - **correction:** staff say what was corrected (the note is required), and that is recorded
   and emailed.
 
@@ -36,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
@@ -73,12 +75,14 @@ log = logging.getLogger(__name__)
 EXPORT_TYPES = frozenset({RequestType.KNOW, RequestType.ACCESS, RequestType.PORTABILITY})
 # The address a request keeps once erased (`PrivacyRequest.email` cannot be empty).
 ERASED = "erased"
+# What a free-text note on an erased request reads instead (the audit shows there was one).
+ERASED_NOTE = "[erased]"
 # How long the outbox keeps trying to deliver a notice.
 NOTICE_WINDOW = timedelta(days=3)
 
 KEPT = [
     {"what": "each request record and its audit trail, without the address, name, region, "
-             "details or conversation",
+             "details, conversation or free-text notes",
      "why": "CCPA regulations §7101 require records of requests and how they were answered "
             "for 24 months"},
     {"what": "a suppression entry: a keyed hash of the address, not the address",
@@ -142,6 +146,18 @@ def _started(session: Session, request: PrivacyRequest) -> AuditEvent | None:
         AuditEvent.request_id == request.id, AuditEvent.action == "erasure_started"))
 
 
+def _blank_notes(session: Session, request_ids: list[int]) -> int:
+    """Replace the free-text notes of these requests' audit trails (staff's reasons, what
+    was corrected) with `ERASED_NOTE`; how many there were."""
+    if not request_ids:
+        return 0
+    blanked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(AuditEvent).where(AuditEvent.request_id.in_(request_ids),
+                                 AuditEvent.note.is_not(None),
+                                 AuditEvent.note != ERASED_NOTE).values(note=ERASED_NOTE))
+    return int(blanked.rowcount or 0)
+
+
 def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
     session, address = work.session, request.email
     conversation_ids = [link.conversation_id for link in links.conversations_of(session, address)]
@@ -157,7 +173,7 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
         session.commit()
     planned = dict(started.after or {})
     # Outside the backend's transaction, and idempotent: the tracker store, the mail files.
-    erasure.erase_events(work.tracker_store, conversation_ids)
+    erasure.erase_events(work.tracker_store, conversation_ids, work.now)
     for path in _mail_files(work.settings, address):
         path.unlink(missing_ok=True)
     # Everything else, and the status change, in one transaction, holding the request's row
@@ -199,14 +215,17 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
     for item in own:
         item.email, item.name, item.region, item.details = ERASED, None, None, None
         item.conversation_id, item.idempotency_key, item.idempotency_fingerprint = None, None, None
+        item.extension_reason = ERASED_NOTE if item.extension_reason else None
         item.erased_at = work.now
+    notes = _blank_notes(session, [item.id for item in own])
     transition(session, request, RequestStatus.COMPLETED, actor=work.actor, now=work.now,
                    note=note)
     record(session, request, actor=work.actor, action="erased", now=work.now, after={
         "erased": {**planned, "handoffs": handoffs, "verifications": len(verification_ids),
                    "preference_changes": int(preference_changes),
                    "marketing_preferences": int(row is not None),
-                   "exports": len(export_ids), "requests_minimised": len(own)},
+                   "exports": len(export_ids), "requests_minimised": len(own),
+                   "notes": notes},
         "kept": KEPT})
     return mail.id
 

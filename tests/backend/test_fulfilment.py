@@ -257,6 +257,35 @@ def test_a_crash_in_the_middle_of_a_deletion_is_finished_by_completing_again(
     assert erased["after"]["erased"]["tracker_events"] == planned_events
 
 
+def test_a_deletion_leaves_no_free_text_note_about_the_requester(api: Api, store: TrackerStore
+                                                                 ) -> None:
+    # Staff wrote what they learnt about Ada into notes: what was corrected, why the
+    # deletion needed more time. An auditor reading the records afterwards finds none of it.
+    earlier = _verified(api, "correction", ADA, "conv-ada-earlier")
+    _start(api, earlier)
+    assert _complete(api, earlier, note="Postal address now 12 Elm Street").status_code == 200
+    ada, bob = _two_people(api, store, "deletion")
+    reason = "Ada Lovelace has a second account, ada.l@example.org"
+    extended = api.staff.post(f"/api/v1/requests/{ada}/extend", json={"reason": reason})
+    assert extended.status_code == 200, extended.text
+    bob_note = "Bob Byron asked by phone as well"
+    assert api.staff.post(f"/api/v1/requests/{bob}/extend",
+                          json={"reason": bob_note}).status_code == 200
+
+    done = _complete(api, ada)
+    assert done.status_code == 200, done.text
+    with Session(api.engine) as session:
+        written = str(session.scalars(select(AuditEvent.note)).all()) + str(
+            session.scalars(select(PrivacyRequest.extension_reason)).all())
+    for said in ("Elm Street", "Lovelace", "ada.l@example.org"):
+        assert said not in written
+    assert bob_note in written  # nobody else's
+    trail = api.staff.get(f"/api/v1/requests/{ada}/audit").json()
+    assert [e["note"] for e in trail if e["action"] == "extended"] == ["[erased]"]
+    [erased] = [e for e in trail if e["action"] == "erased"]
+    assert erased["after"]["erased"]["notes"] >= 3
+
+
 # -- correction and denial ------------------------------------------------------------------
 def test_a_correction_is_completed_only_with_what_was_corrected(api: Api, store: TrackerStore
                                                                 ) -> None:

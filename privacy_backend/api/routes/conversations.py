@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from privacy_backend.api.deps import SessionDep, TrackerStoreDep
+from privacy_backend.api.deps import NowDep, SessionDep, TrackerStoreDep
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.security import CallerDep
 from privacy_backend.schemas.conversations import ConversationErased
@@ -27,7 +27,8 @@ ConversationPath = Annotated[str, Path(min_length=1, max_length=128)]
 
 @router.post("/{conversation_id}/erase", response_model=ConversationErased)
 def erase_conversation(conversation_id: ConversationPath, session: SessionDep,
-                       tracker_store: TrackerStoreDep, caller: CallerDep) -> ConversationErased:
+                       tracker_store: TrackerStoreDep, caller: CallerDep,
+                       now: NowDep) -> ConversationErased:
     """Erase a conversation nobody verified an address in: its events in Rasa's tracker
     store, its handoffs and their summaries. The assistant's token only (staff: 403)."""
     if caller.is_staff:
@@ -38,7 +39,7 @@ def erase_conversation(conversation_id: ConversationPath, session: SessionDep,
         raise ApiError(409, "conversation_verified", "An address was verified in this "
                        "conversation, so it is kept with that person's requests; a deletion "
                        "request erases it.")
-    erased = erasure.erase_conversations(session, tracker_store, [conversation_id])
+    erased = erasure.erase_conversations(session, tracker_store, [conversation_id], now)
     session.commit()
     log.info("a visitor deleted their chat (%d events)", erased.tracker_events)
     return ConversationErased(erased_events=erased.tracker_events, handoffs=erased.handoffs)
