@@ -133,6 +133,15 @@ class SharedSettings(BaseSettings):
     rasa_port: int = 5005
     rasa_url: str | None = None
     rasa_api_token: SecretStr | None = None
+    # The Rasa server's limits, which the supervisor passes on to it (scripts/rasa_run.py and
+    # channels/limits.py read them there, with these defaults): the largest body it reads
+    # (413 beyond, before any token or signature check), the proxies in front of it that
+    # append X-Forwarded-For, and the channels' flood limits (0: off).
+    rasa_max_body_bytes: int = Field(default=65536, ge=1024)
+    rasa_proxies_count: int = Field(default=0, ge=0)
+    widget_sessions_per_ip_per_minute: int = Field(default=60, ge=0)
+    widget_messages_per_ip_per_minute: int = Field(default=120, ge=0)
+    conversation_turns_per_hour: int = Field(default=200, ge=0)
     # Rasa's conversation store: a SQLite file, or a database server at TRACKER_STORE_URL.
     # The Rasa server writes it; the backend reads it for exports and erases from it.
     tracker_store_dialect: str = "sqlite"

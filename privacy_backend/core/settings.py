@@ -9,7 +9,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from privacy_assistant.secret_files import UNSUBSCRIBE_SECRET, VERIFICATION_SECRET
+from privacy_assistant.secret_files import (
+    SECRET_FILES,
+    UNSUBSCRIBE_SECRET,
+    VERIFICATION_SECRET,
+    check_secret,
+)
 from privacy_assistant.settings import SharedSettings
 
 
@@ -69,9 +74,15 @@ class Settings(SharedSettings):
     code_ttl_minutes: int = 15
     code_max_attempts: int = 5
     code_hourly_limit: int = 5
+    # Once an address has had `code_hourly_limit` codes (or status lookups) in the hour, one
+    # more only this many minutes after its latest: the longest a stranger's codes keep the
+    # owner from one. And the codes (verifications) of the whole system per hour.
+    code_address_wait_minutes: int = Field(default=15, ge=1)
+    code_global_hourly_limit: int = Field(default=1000, ge=1)
     # Guessing limits, counted over the codes issued in the last `code_failure_window_minutes`:
-    # one conversation's wrong codes plus status lookups, and the wrong codes typed for codes
-    # emailed to one address (from any conversation). Beyond either, a 429.
+    # one conversation's wrong codes plus status lookups (beyond the limit, a 429), and the
+    # wrong codes typed for one address's codes from any conversation (beyond the limit, each
+    # code may be tried once only; `services.code_limits`).
     code_failure_window_minutes: int = Field(default=60, ge=1)
     code_conversation_limit: int = Field(default=10, ge=1)
     code_address_failure_limit: int = Field(default=10, ge=1)
@@ -96,6 +107,11 @@ class Settings(SharedSettings):
     # visitor how to reach the team. `privacy-backend serve` checks every sweep interval.
     handoff_wait_minutes: float = Field(default=10.0, gt=0)
     handoff_sweep_seconds: float = Field(default=30.0, gt=0)
+    # Flood limits on the handoff queue (and the privacy team's Slack channel, which gets one
+    # post per handoff): open handoffs in all (503 handoff_queue_full beyond), and handoffs
+    # one conversation may open per hour (429 too_many_handoffs beyond).
+    handoff_max_open: int = Field(default=200, ge=1)
+    handoffs_per_conversation_per_hour: int = Field(default=3, ge=1)
 
     # Fulfilment: how long the signed link to an access request's export package works
     # (the package is deleted by the purge after that).
@@ -108,8 +124,19 @@ class Settings(SharedSettings):
     retention_verified_conversation_days: int = Field(default=730, ge=1)
     retention_mail_days: int = Field(default=30, ge=1)
     retention_closed_unverified_days: int = Field(default=90, ge=1)
+    # However recent its last message, a conversation goes this many days after its first
+    # (a Slack chat or a resumed widget chat is never idle for long): never verified, and
+    # linked to a verified address.
+    retention_unverified_conversation_max_days: int = Field(default=90, ge=1)
+    retention_verified_conversation_max_days: int = Field(default=1095, ge=1)
+    # One-time codes (their address and conversation), days after they expired; the request
+    # keeps when it was verified. Failed console logins go after LOGIN_WINDOW_MINUTES.
+    retention_verification_days: int = Field(default=30, ge=1)
     # How often `serve` runs the purge.
     retention_purge_hours: float = Field(default=24.0, gt=0)
+    # Redis, where the REST channel keeps its answers to turns sent with a message id: an
+    # erasure deletes those of the erased conversations. Empty: nothing to delete there.
+    redis_url: str = ""
 
     @field_validator("preference_channels", "preference_topics", mode="after")
     @classmethod
@@ -129,6 +156,17 @@ class Settings(SharedSettings):
         return value.strip().rstrip("/") if value else value
 
     @model_validator(mode="after")
+    def _conversation_ages(self) -> Settings:
+        for kind in ("unverified", "verified"):
+            idle = getattr(self, f"retention_{kind}_conversation_days")
+            most = getattr(self, f"retention_{kind}_conversation_max_days")
+            if most < idle:
+                raise ValueError(
+                    f"RETENTION_{kind.upper()}_CONVERSATION_MAX_DAYS ({most}) is shorter than "
+                    f"RETENTION_{kind.upper()}_CONVERSATION_DAYS ({idle})")
+        return self
+
+    @model_validator(mode="after")
     def _default_jurisdiction_known(self) -> Settings:
         if self.default_jurisdiction not in self.jurisdiction_rules:
             raise ValueError(
@@ -145,10 +183,25 @@ class Settings(SharedSettings):
     def mail_path(self) -> Path:
         return self.mail_dir or self.var_dir / "mail"
 
+    def secret(self, value: SecretStr | None, filename: str) -> str:
+        """A secret given in the environment, else the one generated into `VAR_DIR`; a
+        placeholder (`REPLACE-ME`) or one shorter than its minimum raises `WeakSecret`, which
+        names the variable, never the value (`secret_files.check_secret`)."""
+        text = super().secret(value, filename)
+        known = {secret.filename: secret for secret in SECRET_FILES.values()}
+        if filename not in known:
+            return text
+        given = value is not None and bool(value.get_secret_value().strip())
+        return check_secret(known[filename], text,
+                            "" if given else f"from {self.var_dir / filename}")
+
     def code_secret(self) -> bytes:
-        """The key one-time codes are hashed with (`VERIFICATION_SECRET`, else generated)."""
+        """The code secret (`VERIFICATION_SECRET`, else generated). Each use derives its own
+        key from it (`core/sealing.py`): code hashes, suppressions, client keys, export
+        packages and queued mail."""
         return self.secret(self.verification_secret, VERIFICATION_SECRET.filename).encode()
 
     def link_secret(self) -> bytes:
-        """The key unsubscribe links are sealed with (`UNSUBSCRIBE_SECRET`, else generated)."""
+        """The link secret (`UNSUBSCRIBE_SECRET`, else generated): unsubscribe and export
+        links, each under a key derived for its purpose (`core/sealing.py`)."""
         return self.secret(self.unsubscribe_secret, UNSUBSCRIBE_SECRET.filename).encode()

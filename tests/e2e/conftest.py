@@ -84,6 +84,10 @@ def isolated_env(var_dir: Path, **given: str) -> dict[str, str]:
         "SLACK_TEAM_ID": "",
         "SLACK_PRIVACY_CHANNEL": "",
         "REDIS_URL": "",
+        # Every client here is 127.0.0.1: the per-address flood limits are off (they are
+        # tried in tests/channels/test_socketio.py); the per-conversation ones stay on.
+        "WIDGET_SESSIONS_PER_IP_PER_MINUTE": "0",
+        "WIDGET_MESSAGES_PER_IP_PER_MINUTE": "0",
         **given,
     }
     base = {k: v for k, v in os.environ.items() if k not in overrides}
