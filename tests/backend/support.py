@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import time
 import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -149,3 +150,15 @@ class Api:
     def all_counts(self) -> dict[str, int]:
         """Rows in every table, marketing preferences and their history included."""
         return row_counts(self.engine, ALL_TABLES)
+
+
+def wait_until_healthy(base: str, seconds: float = 30) -> None:
+    """Wait for a backend started as a process (`privacy-backend serve`) to answer /health."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)

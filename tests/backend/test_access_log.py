@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from privacy_backend.core.logs import redact_path
+from tests.backend.support import wait_until_healthy
 from tests.conftest import PROJECT_ROOT, free_port
 
 
@@ -38,13 +38,7 @@ def test_served_access_log_has_no_email_and_no_token(tmp_path: Path) -> None:
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_healthy(base)
         headers = {"Authorization": "Bearer t0ken-for-this-test"}
         got = httpx.get(f"{base}/api/v1/preferences",
                         params={"email": "secret.person@example.com"}, headers=headers)

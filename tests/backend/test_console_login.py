@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from privacy_backend.services import agents
 from tests.conftest import PROJECT_ROOT, free_port
 
 from .console_support import PASSWORD, Console, make_agent
-from .support import Api, FakeClock, TestClient
+from .support import Api, FakeClock, TestClient, wait_until_healthy
 
 GUESSES = 12  # sent at once, against a limit of 5 (LOGIN_MAX_FAILURES)
 
@@ -126,13 +125,7 @@ def served(tmp_path: Path, **extra_env: str) -> Iterator[str]:
         stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_healthy(base)
         yield base
     finally:
         server.terminate()
