@@ -11,8 +11,8 @@
   the backend (handoffs, summaries, console reads, links), with the address's verifications,
   mail files, marketing choices and history, and export packages. What the law asks to keep
   stays in minimal form: each request record and its audit (the address, name, region,
-  details and conversation are removed, and every free-text note written on them before,
-  staff's reasons for an extension or a denial among them, reads `[erased]`), and a
+  details and conversation are removed, and every free-text note written on them before
+  reads `[erased]`, except a denial's reason, which §7101 asks to keep), and a
   suppression entry (a keyed hash of the address) so that an opt-out outlives the deletion.
   The audit records what was erased and what was kept, and why.
 - **correction:** staff say what was corrected (the note is required), and that is recorded
@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
@@ -148,14 +148,24 @@ def _started(session: Session, request: PrivacyRequest) -> AuditEvent | None:
 
 def _blank_notes(session: Session, request_ids: list[int]) -> int:
     """Replace the free-text notes of these requests' audit trails (staff's reasons, what
-    was corrected) with `ERASED_NOTE`; how many there were."""
+    was corrected) with `ERASED_NOTE`; how many there were. A denial's reason stays: CCPA
+    regulations §7101 ask the business to keep the basis for denying a request for 24
+    months, beside the request's other records."""
     if not request_ids:
         return 0
-    blanked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(AuditEvent).where(AuditEvent.request_id.in_(request_ids),
-                                 AuditEvent.note.is_not(None),
-                                 AuditEvent.note != ERASED_NOTE).values(note=ERASED_NOTE))
-    return int(blanked.rowcount or 0)
+    events = session.scalars(select(AuditEvent).where(
+        AuditEvent.request_id.in_(request_ids), AuditEvent.note.is_not(None),
+        AuditEvent.note != ERASED_NOTE)).all()
+    blanked = [event for event in events if not _denial(event)]
+    for event in blanked:
+        event.note = ERASED_NOTE
+    return len(blanked)
+
+
+def _denial(event: AuditEvent) -> bool:
+    """Whether the event is a request's denial (its note is the basis for it)."""
+    return (event.action == "status_changed"
+            and (event.after or {}).get("status") == RequestStatus.REJECTED.value)
 
 
 def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:

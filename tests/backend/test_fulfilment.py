@@ -286,6 +286,21 @@ def test_a_deletion_leaves_no_free_text_note_about_the_requester(api: Api, store
     assert erased["after"]["erased"]["notes"] >= 3
 
 
+def test_a_deletion_keeps_the_basis_of_an_earlier_denial(api: Api, store: TrackerStore
+                                                          ) -> None:
+    # CCPA regulations §7101: the records of a request include the basis for denying it,
+    # kept 24 months, the requester's later deletion notwithstanding.
+    denied = _verified(api, "know", ADA, "conv-ada-denied")
+    basis = "Request made more than twice in 12 months (Cal. Civ. Code 1798.130(b))"
+    assert api.staff.patch(f"/api/v1/requests/{denied}", json={
+        "status": "rejected", "note": basis}).status_code == 200
+    ada, _ = _two_people(api, store, "deletion")
+    assert _complete(api, ada).status_code == 200
+    trail = api.staff.get(f"/api/v1/requests/{denied}/audit").json()
+    assert [e["note"] for e in trail
+            if e["action"] == "status_changed" and e["after"]["status"] == "rejected"] == [basis]
+
+
 # -- correction and denial ------------------------------------------------------------------
 def test_a_correction_is_completed_only_with_what_was_corrected(api: Api, store: TrackerStore
                                                                 ) -> None:
