@@ -234,6 +234,22 @@ def write(
     raise AssertionError("unreachable")
 
 
+def apply(session: Session, email: str, change: Callable[[Preferences], Preferences], *,
+          method: str, channels: ChannelChoices | None, body: Mapping[str, Any],
+          source: PreferenceSource, conversation_id: str | None, settings: Settings,
+          now: datetime, actor: str | None, idempotency_key: str | None) -> WriteResult:
+    """One write of the API (`PUT` or `PATCH`, its `body` as sent, without the proof):
+    names checked (422, nothing written), applied once per idempotency key, committed."""
+    if channels:
+        check_names(channels, settings)
+    fp = fingerprint(method, email, body) if idempotency_key is not None else None
+    result = write(session, email, change, settings=settings, source=source, now=now,
+                   actor=actor, conversation_id=conversation_id,
+                   idempotency_key=idempotency_key, idempotency_fingerprint=fp)
+    session.commit()
+    return result
+
+
 def _write_once(session: Session, email: str, change: Callable[[Preferences], Preferences],
                 settings: Settings, stamp: _Stamp) -> WriteResult:
     row = get_row(session, email, lock=True)

@@ -75,6 +75,32 @@ def new_link(email: str, scope: Scope, *, now: datetime, ttl: timedelta) -> Link
     return Link(email=email, scope=scope, expires_at=(now + ttl).replace(microsecond=0))
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A link for a marketing mail: its URL, scope, expiry, and the mail's headers for it."""
+
+    url: str
+    scope: Scope
+    expires_at: datetime
+    headers: dict[str, str]
+
+
+def issue(email: str, scope_text: str, *, secret: bytes, settings: Settings,
+          now: datetime) -> Issued:
+    """A one-click unsubscribe link for `email` and a scope (`all`, a channel, or
+    `channel:topic`), with the `List-Unsubscribe` headers (RFC 2369, RFC 8058). Nothing is
+    stored. ValueError names an unknown scope."""
+    scope = parse_scope(scope_text, settings)
+    link = new_link(email, scope, now=now, ttl=timedelta(days=settings.unsubscribe_link_ttl_days))
+    url = f"{settings.public_url}/unsubscribe/{encode(secret, link)}"
+    targets = [f"<{url}>"]
+    if settings.unsubscribe_mailto:
+        targets.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
+    return Issued(url=url, scope=scope, expires_at=link.expires_at,
+                  headers={"List-Unsubscribe": ", ".join(targets),
+                           "List-Unsubscribe-Post": ONE_CLICK})
+
+
 def encode(secret: bytes, link: Link) -> str:
     payload = f"{VERSION}|{int(link.expires_at.timestamp())}|{link.scope}|{link.email}"
     return Sealer(secret, UNSUBSCRIBE_LINK).seal(payload.encode()).rstrip("=")

@@ -4,7 +4,7 @@ unsubscribe links for marketing mail."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -102,16 +102,11 @@ def _write(method: str, body: PreferencesReplace | PreferencesPatch, email: str,
            idempotency_key: str | None) -> PreferencesOut:
     _require_proof(caller, session, body.verification_id, email=email,
                    conversation_id=body.conversation_id, settings=settings, now=now)
-    if body.channels:
-        preference_service.check_names(body.channels, settings)
-    fp = (preference_service.fingerprint(
-        method, email, body.model_dump(mode="json", exclude={"verification_id"}))
-        if idempotency_key is not None else None)
-    result = preference_service.write(
-        session, email, change, settings=settings, source=body.source, now=now,
-        actor=caller.actor, conversation_id=body.conversation_id,
-        idempotency_key=idempotency_key, idempotency_fingerprint=fp)
-    session.commit()
+    result = preference_service.apply(
+        session, email, change, method=method, channels=body.channels,
+        body=body.model_dump(mode="json", exclude={"verification_id"}), source=body.source,
+        conversation_id=body.conversation_id, settings=settings, now=now, actor=caller.actor,
+        idempotency_key=idempotency_key)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return _out(result)
@@ -181,19 +176,11 @@ def preference_history(
 def unsubscribe_link(body: UnsubscribeLinkIn, settings: SettingsDep, now: NowDep,
                      secret: UnsubscribeSecretDep, _: StaffDep) -> UnsubscribeLinkOut:
     try:
-        scope = unsubscribe_links.parse_scope(body.scope, settings)
+        issued = unsubscribe_links.issue(body.email, body.scope, secret=secret,
+                                         settings=settings, now=now)
     except ValueError as exc:
         raise ApiError(422, "validation_failed", f"Invalid body.scope: {exc}.",
                        details=[{"field": "body.scope", "message": str(exc),
                                  "type": "unknown_scope"}]) from None
-    link = unsubscribe_links.new_link(body.email, scope, now=now,
-                          ttl=timedelta(days=settings.unsubscribe_link_ttl_days))
-    url = f"{settings.public_url}/unsubscribe/{unsubscribe_links.encode(secret, link)}"
-    targets = [f"<{url}>"]
-    if settings.unsubscribe_mailto:
-        targets.append(f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>")
-    return UnsubscribeLinkOut(
-        url=url, scope=str(scope), expires_at=link.expires_at,
-        headers={"List-Unsubscribe": ", ".join(targets),
-                 "List-Unsubscribe-Post": unsubscribe_links.ONE_CLICK},
-    )
+    return UnsubscribeLinkOut(url=issued.url, scope=str(issued.scope),
+                              expires_at=issued.expires_at, headers=issued.headers)
