@@ -7,12 +7,10 @@ pin its backend-only part, then hold the supervisor and the deployment files to 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +20,7 @@ import pytest
 from privacy_assistant.config import resolve
 from privacy_assistant.processes import free_port
 from privacy_assistant.secret_files import ACTIONS, BACKEND, CREDENTIALS, RASA, hidden_from
-from privacy_assistant.supervisor import Stack, build_services
+from tests.assistant.stack_support import environments_seen
 from tests.assistant.test_deploy import (
     compose,
     compose_env,
@@ -69,17 +67,7 @@ def test_the_supervisor_starts_rasa_and_the_actions_without_the_backends_credent
                "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "signing"}
     env = resolve(environ, env_file=None)
     assert set(CREDENTIALS) <= set(env)
-    seen = tmp_path / "seen"
-    stack = Stack(env, services=build_services(env))
-    for service in stack.services:
-        service.argv = [sys.executable, "-c", "import json, os, sys; open(sys.argv[1], 'a')"
-                        ".write(json.dumps(sorted(os.environ)) + '\\n')", str(seen)]
-        stack._spawn(service)
-        assert service.process is not None
-        service.process.wait(timeout=30)
-    got = dict(zip([s.name for s in stack.services],
-                   (set(json.loads(line)) for line in seen.read_text().splitlines()),
-                   strict=True))
+    got = environments_seen(env, tmp_path / "seen")
     for process in (BACKEND, ACTIONS, RASA):
         assert got[process] & set(CREDENTIALS) == readable_by(process), process
     assert not got[RASA] & BACKEND_ONLY and not got[ACTIONS] & BACKEND_ONLY

@@ -3,7 +3,6 @@ Ctrl-C leaves no process behind — not even a grandchild."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 from privacy_assistant.config import resolve
 from privacy_assistant.scaled import hide_password, temporary_database
 from privacy_assistant.stack import Stack, StackError, build_services, scaled_env
+from tests.assistant.stack_support import environments_seen
 from tests.conftest import PROJECT_ROOT, free_port, unreachable
 
 # Each fake service serves /health over HTTP and starts a grandchild that would outlive a
@@ -134,16 +134,8 @@ def test_only_the_backend_gets_the_staff_token(tmp_path: Path) -> None:
     hidden = {s.name: s.hidden_env for s in build_services(env)}
     assert {name for name, names in hidden.items() if "PRIVACY_STAFF_TOKEN" in names} == {
         "actions", "rasa"}
-    seen = tmp_path / "seen"
-    stack = Stack(env, services=build_services(env))
-    for service in stack.services:
-        service.argv = [sys.executable, "-c", "import json, os, sys; open(sys.argv[1], 'a')"
-                        ".write(json.dumps(sorted(os.environ)) + '\\n')", str(seen)]
-        stack._spawn(service)
-        assert service.process is not None
-        service.process.wait(timeout=30)
-    backend, actions, rasa = (set(json.loads(line))
-                              for line in seen.read_text().splitlines())
+    seen = environments_seen(env, tmp_path / "seen")
+    backend, actions, rasa = seen["backend"], seen["actions"], seen["rasa"]
     assert "PRIVACY_STAFF_TOKEN" in backend
     assert "PRIVACY_STAFF_TOKEN" not in actions | rasa
     assert "PRIVACY_API_TOKEN" in actions
