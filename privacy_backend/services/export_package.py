@@ -7,13 +7,14 @@ know, access or portability request; the export page (`site/exports.py`) opens i
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+# A code that escaped the tracker store's own masking is masked in the package too.
+from privacy_assistant.code_mask import mask_codes
 from privacy_backend.core.models import Export, Handoff, PreferenceChange, PrivacyRequest
 from privacy_backend.core.sealing import EXPORT_PACKAGE, Sealer
 from privacy_backend.core.settings import Settings
@@ -24,8 +25,6 @@ from privacy_backend.services.handoffs import transcript
 
 SCHEMA = "privacy-assistant/export"
 SCHEMA_VERSION = "1"
-# A six-digit code in a message, in case one escaped the tracker store's own masking.
-_CODE = re.compile(r"(?<!\d)(?:\d[\s-]?){5}\d(?!\d)")
 
 
 def _sealer(settings: Settings) -> Sealer:
@@ -85,7 +84,7 @@ def package(session: Session, tracker_store: TrackerStore, settings: Settings, a
             "conversation": link.conversation_id,
             "verified_at": _iso(link.verified_at),
             "messages": [{"at": _stamp(line.timestamp), "from": line.kind,
-                          "text": _CODE.sub("[code]", line.text) if line.kind == "user"
+                          "text": mask_codes(line.text) if line.kind == "user"
                           else line.text}
                          for line in transcript(tracker_store.events(link.conversation_id))
                          if line.kind != "system"],

@@ -64,8 +64,8 @@ def check_limits(session: Session, conversation_id: str, *, max_open: int,
                        headers={"Retry-After": "60"})
 
 
-def create(session: Session, body: HandoffCreate, *, now: datetime, max_open: int = 200,
-           per_conversation_per_hour: int = 3) -> tuple[Handoff, bool]:
+def create(session: Session, body: HandoffCreate, *, now: datetime, max_open: int,
+           per_conversation_per_hour: int) -> tuple[Handoff, bool]:
     """The new handoff and True, or the conversation's open one and False; `ApiError` 429
     or 503 beyond the limits (`check_limits`)."""
     existing = open_for(session, body.conversation_id)

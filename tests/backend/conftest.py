@@ -124,6 +124,12 @@ def store(tmp_path: Path) -> Iterator[TrackerStore]:
 def store_api(db: Engine, settings: Settings, clock: FakeClock, store: TrackerStore
               ) -> Iterator[Api]:
     """The app reading and erasing conversations in `store`."""
+    yield from api_over(store, db, settings, clock)
+
+
+def api_over(store: TrackerStore, db: Engine, settings: Settings, clock: FakeClock
+             ) -> Iterator[Api]:
+    """The app with `store` as Rasa's tracker store, for as long as the caller needs it."""
     app = create_app(settings, engine=db, clock=clock, tracker_store=store)
     with TestClient(app) as client:
         yield Api(client=client, engine=db, settings=settings, clock=clock)

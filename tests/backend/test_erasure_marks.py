@@ -20,11 +20,11 @@ from privacy_assistant import tombstones
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rest_answers import RestAnswers, turn_key
 from privacy_backend.integrations.tracker_store import TrackerStore
-from privacy_backend.main import create_app
 from privacy_backend.services import retention
 from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, unreachable
 
-from .support import Api, FakeClock, TestClient
+from .conftest import api_over
+from .support import Api, FakeClock
 from .tracker_support import RASA_EVENTS, chat, event_count
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
@@ -99,9 +99,7 @@ def redis_store(tmp_path: Path) -> Iterator[TrackerStore]:
 @pytest.fixture
 def redis_api(db: Engine, settings: Settings, clock: FakeClock, redis_store: TrackerStore
               ) -> Iterator[Api]:
-    app = create_app(settings, engine=db, clock=clock, tracker_store=redis_store)
-    with TestClient(app) as client:
-        yield Api(client=client, engine=db, settings=settings, clock=clock)
+    yield from api_over(redis_store, db, settings, clock)
 
 
 def _rest_turns(store: TrackerStore, sender: str, *message_ids: str) -> None:
@@ -160,9 +158,7 @@ def test_an_erasure_that_cannot_reach_redis_refuses_and_keeps_the_chat(
     plain = rasa_store(tmp_path)
     store = TrackerStore(plain.engine, RestAnswers("redis://127.0.0.1:1/0"))  # nothing there
     _rest_turns(store, "rest-visitor", "m-1")
-    app = create_app(settings, engine=db, clock=clock, tracker_store=store)
-    with TestClient(app) as client:
-        api = Api(client=client, engine=db, settings=settings, clock=clock)
+    for api in api_over(store, db, settings, clock):
         refused = api.post("/api/v1/conversations/rest-visitor/erase")
     store.close()
     assert refused.status_code == 503 and refused.json()["error"] == "erasure_unavailable"
