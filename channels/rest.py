@@ -214,6 +214,15 @@ class TokenRestInput(RestInput):
             # only serve to pose as another channel's user (Slack's), so none is passed on.
             metadata = None
             input_channel = self.name()
+            message_id = body.get("message_id")
+            if (not bool_arg(request, "stream", default=False) and isinstance(sender_id, str)
+                    and sender_id and isinstance(message_id, str)
+                    and MESSAGE_ID.match(message_id)):
+                # A retry of a turn already answered gets that answer again: it is not a new
+                # turn, so the conversation's turn limit does not count it.
+                answered = await self.turns.answer(Turns.key(sender_id, message_id))
+                if answered is not None:
+                    return response.json(answered)
             wait = await self.busy.hit(str(sender_id))
             if wait:
                 return response.json(
@@ -225,7 +234,6 @@ class TokenRestInput(RestInput):
                 return response.stream(self.stream_response(
                     on_new_message, text, sender_id, input_channel, metadata),
                     content_type="text/event-stream")
-            message_id = body.get("message_id")
             if message_id is None:
                 return response.json(await self.handle(on_new_message, text, sender_id,
                                                        input_channel, metadata))

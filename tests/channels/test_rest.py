@@ -159,6 +159,22 @@ def test_a_busy_conversation_stops_growing(url: str) -> None:
     assert _post(url, "busy-2", auth).status_code == 200
 
 
+def test_retries_of_an_answered_turn_do_not_use_up_the_conversation(url: str) -> None:
+    """A client retrying a turn it already got an answer to (same message_id) gets that
+    answer again; the retries are not turns, so the conversation's limit is not spent."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"sender": "retrying-1", "message": "what do you know about me?",
+            "message_id": "m-retried"}
+    first = requests.post(f"{url}/webhooks/rest/webhook", json=body, headers=auth, timeout=10)
+    assert first.status_code == 200
+    for _ in range(TURNS_PER_HOUR + 2):
+        again = requests.post(f"{url}/webhooks/rest/webhook", json=body, headers=auth,
+                              timeout=10)
+        assert again.status_code == 200 and again.json() == first.json()
+    assert len(_received(url, "retrying-1")) == 1
+    assert _post(url, "retrying-1", auth).status_code == 200
+
+
 @pytest.mark.parametrize("token", [None, "", "too-short"], ids=["unset", "empty", "short"])
 def test_the_channel_does_not_start_without_a_real_token(token: str | None) -> None:
     process = _start(free_port(), **({} if token is None else {"REST_CHANNEL_TOKEN": token}))
