@@ -55,6 +55,20 @@ class PreferenceSource(str, enum.Enum):
     API = "api"
 
 
+class OptOutKind(str, enum.Enum):
+    """A privacy opt-out that needs no proof of identity (CCPA regs §7026, §7027)."""
+
+    SALE_SHARING = "sale_sharing"  # do not sell or share my personal information
+    LIMIT_SENSITIVE = "limit_sensitive"  # limit the use of my sensitive personal information
+
+
+class OptOutSource(str, enum.Enum):
+    """Where a privacy opt-out came from: the chat, or a browser's Global Privacy Control."""
+
+    CHAT = "chat"
+    GPC = "gpc"
+
+
 class HandoffStatus(str, enum.Enum):
     """`waiting` for an agent -> `active` (an agent took it) -> `closed`."""
 
