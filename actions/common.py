@@ -34,6 +34,7 @@ from actions.api.requests import (
     from_env,
 )
 from actions.settings import settings
+from privacy_assistant.code_mask import CODE_DIGITS
 
 __all__ = [
     "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "EmailForm", "Purpose",
@@ -92,13 +93,14 @@ async def read_request(tracker: Tracker, reference: str) -> PrivacyRequest:
 # --- slots and words ---------------------------------------------------------------------------
 
 def tell_code_sent(dispatcher: CollectingDispatcher, email: str | None,
-                   mail_status: str | None) -> None:
+                   mail_status: str | None, digits: int = CODE_DIGITS) -> None:
     """Say the code was emailed only when the backend handed its email over; that it is
     delayed while the backend's outbox keeps trying (until the code expires); otherwise
-    that it could not be sent."""
+    that it could not be sent. `digits`: how long the code is (9 while the address is over
+    its guessing limit)."""
     response = {"sent": "utter_code_sent", "queued": "utter_code_delayed"}.get(
         mail_status or "", "utter_code_not_sent")
-    dispatcher.utter_message(response=response, email=email)
+    dispatcher.utter_message(response=response, email=email, digits=digits)
 
 
 def refuse_code(dispatcher: CollectingDispatcher, error: BackendError) -> None:

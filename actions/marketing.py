@@ -218,7 +218,7 @@ async def send_preferences_code(
     email = tracker.get_slot("requester_email")
     sent = await call_backend(lambda client: client.start_verification(
         email, Purpose.PREFERENCES, conversation_id=tracker.sender_id))
-    tell_code_sent(dispatcher, email, sent.mail_status)
+    tell_code_sent(dispatcher, email, sent.mail_status, sent.code_digits)
     return [SlotSet("verification_id", sent.verification_id)]
 
 

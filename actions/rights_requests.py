@@ -180,6 +180,7 @@ class ActionSubmitRightsRequest(Action):
         if request.status is not RequestStatus.PENDING_VERIFICATION:
             return refused(dispatcher)
         mail_status: str | None = request.mail_status
+        digits = request.code_digits
         if not request.code_live:
             try:
                 sent = await call_backend(lambda client: client.resend_code(request.reference))
@@ -187,8 +188,8 @@ class ActionSubmitRightsRequest(Action):
                 return not_filed(dispatcher, error, key)
             except BackendError:
                 return refused(dispatcher)
-            mail_status = sent.mail_status
-        tell_code_sent(dispatcher, request.email, mail_status)
+            mail_status, digits = sent.mail_status, sent.code_digits
+        tell_code_sent(dispatcher, request.email, mail_status, digits)
         return [
             SlotSet("request_key", key),
             SlotSet("request_reference", request.reference),
@@ -261,7 +262,8 @@ async def resend_request_code(
 ) -> list[EventType]:
     reference = tracker.get_slot("request_reference")
     sent = await call_backend(lambda client: client.resend_code(reference))
-    tell_code_sent(dispatcher, tracker.get_slot("requester_email"), sent.mail_status)
+    tell_code_sent(dispatcher, tracker.get_slot("requester_email"), sent.mail_status,
+                   sent.code_digits)
     return []
 
 

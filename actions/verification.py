@@ -27,6 +27,7 @@ from actions.common import (
     reset,
     verification_flow,
 )
+from privacy_assistant.code_mask import CODE_DIGITS, LONG_CODE_DIGITS
 
 
 def flow_of(tracker: Tracker) -> VerificationFlow | None:
@@ -44,7 +45,7 @@ class ValidateVerificationForm(FormValidationAction):
     ) -> dict[str, Any]:
         code = "".join(str(value or "").split())
         digits = "".join(ch for ch in code if ch.isdigit())
-        if len(digits) != 6:
+        if len(digits) not in (CODE_DIGITS, LONG_CODE_DIGITS):
             dispatcher.utter_message(response="utter_code_format")
             return {"verification_code": None}
         flow = flow_of(tracker)

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from privacy_assistant.api_models.common import ConversationId, Email, StrictIn, VerificationId
+from privacy_assistant.code_mask import CODE_DIGITS, LONG_CODE_DIGITS
 from privacy_assistant.contract import (
     Channel,
     RequestStatus,
@@ -35,14 +36,16 @@ class RequestCreate(StrictIn):
 
 
 class CodeIn(StrictIn):
-    code: str = Field(max_length=16, description="The 6-digit code from the email")
+    code: str = Field(max_length=16, description="The code from the email: 6 digits, or 9 "
+                                                 "when its address was over its guessing limit")
 
     @field_validator("code")
     @classmethod
-    def _six_digits(cls, value: str) -> str:
-        digits = re.sub(r"[\s-]", "", value)
-        if not re.fullmatch(r"\d{6}", digits):
-            raise ValueError("the code has 6 digits")
+    def _digits(cls, value: str) -> str:
+        digits = re.sub(r"[\s.-]", "", value)
+        if not re.fullmatch(rf"\d{{{CODE_DIGITS}}}|\d{{{LONG_CODE_DIGITS}}}", digits):
+            raise ValueError(f"the code has {CODE_DIGITS} digits ({LONG_CODE_DIGITS} when the "
+                             "email says so)")
         return digits
 
 
@@ -123,6 +126,11 @@ MAIL_STATE = ("`sent`: handed over to the mail relay; `queued`: not yet (the rel
               "email to speak of (no code can be typed, or it predates the outbox).")
 
 
+
+CODE_DIGITS_DOC = ("How many digits the code has: 6, or 9 when its address was over its "
+                   "guessing limit.")
+
+
 class RequestCreated(RequestOut):
     """The answer to POST /requests, new (201) or a replay of its Idempotency-Key (200)."""
 
@@ -130,6 +138,7 @@ class RequestCreated(RequestOut):
                                         "handed over within MAIL_SEND_WAIT_SECONDS.")
     mail_status: MailState = Field(description="The email of the code that can still be "
                                                "typed. " + MAIL_STATE)
+    code_digits: int = Field(default=CODE_DIGITS, description=CODE_DIGITS_DOC)
     code_expires_at: datetime | None = Field(
         description="When the request's code that can still be typed expires; null when there "
                     "is none (never sent, expired, replaced, tried too often, or the request "
@@ -151,9 +160,11 @@ class CodeIssued(BaseModel):
 class CodeSent(CodeIssued):
     mail_status: MailState = Field(description=MAIL_STATE)
     message: str
+    code_digits: int = Field(default=CODE_DIGITS, description=CODE_DIGITS_DOC)
 
     @classmethod
-    def of(cls, verification_id: str, expires_at: datetime, mail_status: MailState) -> CodeSent:
+    def of(cls, verification_id: str, expires_at: datetime, mail_status: MailState,
+           code_digits: int = CODE_DIGITS) -> CodeSent:
         message = {
             "sent": "A verification code was emailed.",
             "queued": "A verification code was issued; its email is delayed and is retried "
@@ -161,7 +172,7 @@ class CodeSent(CodeIssued):
         }.get(mail_status, "A verification code was issued but its email could not be sent; "
                            "ask for a new code.")
         return cls(verification_id=verification_id, expires_at=expires_at,
-                   mail_status=mail_status, message=message)
+                   mail_status=mail_status, message=message, code_digits=code_digits)
 
 
 class LookupOut(CodeIssued):

@@ -152,6 +152,9 @@ class Verification(Base):
     max_attempts: Mapped[int] = mapped_column(Integer)
     # Indexed for the system-wide hourly count of codes (`services.code_limits`).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # 6, or 9 for a code issued while the address was over its guessing limit
+    # (`services.code_limits`), so that the bot and the email say how long it is.
+    code_digits: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

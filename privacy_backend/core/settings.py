@@ -79,14 +79,16 @@ class Settings(SharedSettings):
     # owner from one. And the codes (verifications) of the whole system per hour.
     code_address_wait_minutes: int = Field(default=15, ge=1)
     code_global_hourly_limit: int = Field(default=1000, ge=1)
-    # Guessing limits, counted over the codes issued in the last `code_failure_window_minutes`:
-    # one conversation's wrong codes plus status lookups (beyond the limit, a 429), and the
-    # wrong codes typed for one address's codes from any conversation (beyond the limit, each
-    # code may be tried once only; `services.code_limits`).
+    # Guessing limits (`services.code_limits`): one conversation's wrong codes plus status
+    # lookups over the codes issued in the last `code_failure_window_minutes` (beyond the
+    # limit, a 429), and the wrong codes typed for one address's codes from any conversation
+    # over the last `code_address_failure_window_hours` (beyond the limit, each new code has 9
+    # digits and every code may be tried once only).
     code_failure_window_minutes: int = Field(default=60, ge=1)
     code_conversation_limit: int = Field(default=10, ge=1)
     code_address_failure_limit: int = Field(default=10, ge=1)
     default_jurisdiction: str = "US"
+    code_address_failure_window_hours: int = Field(default=24, ge=1)
     jurisdiction_rules: dict[str, DeadlineRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     log_level: str = "INFO"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from privacy_assistant.code_mask import CODE_DIGITS
 from privacy_assistant.dates import long_date
 from privacy_backend.mail.mailer import build_message
 
@@ -48,8 +49,12 @@ def verification_code(
     sender: str, to: str, code: str, ttl_minutes: int, reference: str | None = None,
     request_type: str | None = None,
 ) -> EmailMessage:
-    body = render("verification_code.txt", code=code, ttl_minutes=ttl_minutes,
-                  reference=reference, label=_label(request_type))
+    # A long code (9 digits) is written in groups of three, which people read back more
+    # easily; the chat takes it with or without the spaces.
+    long_code = len(code) > CODE_DIGITS
+    shown = " ".join(code[i:i + 3] for i in range(0, len(code), 3)) if long_code else code
+    body = render("verification_code.txt", code=shown, ttl_minutes=ttl_minutes,
+                  reference=reference, label=_label(request_type), long_code=long_code)
     return build_message(sender, to, "Your verification code", body)
 
 

@@ -16,10 +16,14 @@ from a code for long (the numbers are in the README's security section):
   failure window; beyond `code_conversation_limit`, that conversation gets no code and no
   check (its own doing; other conversations are not held back).
 - **Guesses per address** (`first_attempt_only`): beyond `code_address_failure_limit` wrong
-  codes for the address's codes (unsent lookups included) in the failure window, each code
-  may be tried once only. The owner, typing the code from the latest email, is never held
-  back; a stranger gets one more guess per code they have emailed to the address, which the
-  budgets above bound.
+  codes for the address's codes (unsent lookups included) in the last
+  `code_address_failure_window_hours`, each code may be tried once only, and every new code
+  has 9 digits instead of 6 (`code_digits`). The owner, typing the code from the latest
+  email, is never held back; a stranger gets one guess per code they have emailed to the
+  address (which the budgets above bound) at a code a thousand times harder to guess. So a
+  stranger who keeps at it all day gets the limit's guesses at 6-digit codes a day, and
+  about one 9-digit guess per code mailed after that (the README's security section has the
+  odds).
 
 On PostgreSQL each address and conversation is locked (a transaction-level advisory lock)
 while its limits are checked and its code is written or its attempt counted, so concurrent
@@ -35,6 +39,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select, text
 from sqlalchemy.orm import Session
 
+from privacy_assistant.code_mask import CODE_DIGITS, LONG_CODE_DIGITS
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import (
     MailStatus,
@@ -70,9 +75,9 @@ def _failed_attempts() -> ColumnElement[int]:
 
 def address_failures(session: Session, *, settings: Settings, now: datetime, email: str
                      ) -> int:
-    """Wrong codes typed for the address's codes issued in the failure window, a lookup's
+    """Wrong codes typed for the address's codes issued in its failure window, a lookup's
     that matched nothing included (it fails like any wrong code)."""
-    since = now - timedelta(minutes=settings.code_failure_window_minutes)
+    since = now - timedelta(hours=settings.code_address_failure_window_hours)
     return session.scalar(
         select(func.coalesce(func.sum(_failed_attempts()), 0))
         .where(Verification.email == email, Verification.created_at > since)
@@ -105,6 +110,13 @@ def first_attempt_only(session: Session, *, settings: Settings, now: datetime,
     tried once only."""
     return address_failures(session, settings=settings, now=now, email=email) >= (
         settings.code_address_failure_limit)
+
+
+def code_digits(session: Session, *, settings: Settings, now: datetime, email: str) -> int:
+    """How many digits a new code for the address has: 9 while it is over its guessing
+    limit, else 6."""
+    over = first_attempt_only(session, settings=settings, now=now, email=email)
+    return LONG_CODE_DIGITS if over else CODE_DIGITS
 
 
 def _retry_after(seconds: float) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """One-time email codes, shared by request verification, status lookups and preferences.
 
-A code is 6 digits from `secrets`, expires after `code_ttl_minutes`, allows
+A code is 6 digits from `secrets` (9 while its address is over its guessing limit:
+`code_limits.code_digits`), expires after `code_ttl_minutes`, allows
 `code_max_attempts` tries, and is stored only as HMAC-SHA256(id + code) under a key derived
 for codes alone from the code secret (`core/sealing.py`).
 Codes are never logged.
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
+from privacy_assistant.code_mask import CODE_DIGITS
 from privacy_backend.core.errors import ApiError, not_found
 from privacy_backend.core.models import PrivacyRequest, Verification, VerificationPurpose
 from privacy_backend.core.sealing import CODE_HASH, keyed_hash
@@ -70,8 +72,8 @@ def failure_error(failure: VerificationFailure, settings: Settings) -> ApiError:
                     attempts_left=failure.attempts_left)
 
 
-def generate_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
+def generate_code(digits: int = CODE_DIGITS) -> str:
+    return f"{secrets.randbelow(10 ** digits):0{digits}d}"
 
 
 def hash_code(secret: bytes, verification_id: str, code: str) -> str:
@@ -90,11 +92,12 @@ def issue(session: Session, *, settings: Settings, secret: bytes, now: datetime,
     """
     code_limits.admit(session, settings=settings, now=now, email=email,
                       conversation_id=conversation_id, purpose=purpose)
-    code = generate_code()
+    digits = code_limits.code_digits(session, settings=settings, now=now, email=email)
+    code = generate_code(digits)
     vid = uuid.uuid4().hex
     verification = _add(session, settings=settings, now=now, vid=vid, purpose=purpose,
                         email=email, conversation_id=conversation_id, request_id=request_id,
-                        code_hash=hash_code(secret, vid, code))
+                        code_hash=hash_code(secret, vid, code), code_digits=digits)
     return verification, code
 
 
@@ -113,7 +116,8 @@ def issue_unsent(session: Session, *, settings: Settings, now: datetime,
 
 def _add(session: Session, *, settings: Settings, now: datetime, vid: str,
          purpose: VerificationPurpose, email: str, conversation_id: str | None,
-         request_id: int | None, code_hash: str) -> Verification:
+         request_id: int | None, code_hash: str, code_digits: int = CODE_DIGITS
+         ) -> Verification:
     open_codes = (Verification.purpose == purpose, Verification.verified_at.is_(None),
                   Verification.superseded_at.is_(None))
     if purpose is VerificationPurpose.STATUS_LOOKUP:
@@ -134,6 +138,7 @@ def _add(session: Session, *, settings: Settings, now: datetime, vid: str,
         conversation_id=conversation_id,
         request_id=request_id,
         code_hash=code_hash,
+        code_digits=code_digits,
         attempts=0,
         max_attempts=settings.code_max_attempts,
         created_at=now,
@@ -240,7 +245,8 @@ def proof(
 ) -> Verification:
     """The verification that proves the caller may act for `email`, or ApiError 403
     `verification_required`, naming what is missing: no id, an unknown id, a code not
-    confirmed, another address, another conversation (when both are known), another purpose
+    confirmed, another address, another conversation (or none, when the code was confirmed
+    in one), another purpose
     (`purposes`; None: any), or confirmed longer ago than `verified_for_minutes`."""
 
     def refuse(why: str) -> ApiError:
@@ -256,9 +262,11 @@ def proof(
         raise refuse("that verification's code was never confirmed")
     if verification.email != email:
         raise refuse("that verification is for another address")
-    if (conversation_id and verification.conversation_id
-            and verification.conversation_id != conversation_id):
-        raise refuse("that verification belongs to another conversation")
+    if verification.conversation_id and verification.conversation_id != conversation_id:
+        # A code confirmed in a conversation proves the address to that conversation only, so
+        # a call must name it (one that leaves it out proves nothing).
+        raise refuse("that verification belongs to another conversation" if conversation_id
+                     else "send the `conversation_id` the code was confirmed in")
     if purposes is not None and verification.purpose not in purposes:
         raise refuse(f"a '{verification.purpose.value}' verification does not prove this")
     if now >= verification.verified_at + timedelta(minutes=settings.verified_for_minutes):

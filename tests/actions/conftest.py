@@ -110,16 +110,16 @@ class Backend:
         """How many mails carrying a code were sent (a verified request's confirmation of
         receipt is not counted)."""
         return sum(1 for path in (self.var_dir / "mail").glob("*.eml")
-                   if re.search(rb"code is: \d{6}", path.read_bytes()))
+                   if re.search(rb"code is: \d{3} ?\d{3}", path.read_bytes()))
 
     def last_code(self) -> str:
-        """The code in the newest mail that carries one (a verified request's confirmation
-        of receipt, which has none, may be newer)."""
+        """The code (6 digits, or 9) in the newest mail that carries one (a verified
+        request's confirmation of receipt, which has none, may be newer)."""
         for path in sorted((self.var_dir / "mail").glob("*.eml"), reverse=True):
             body = email.message_from_bytes(path.read_bytes()).get_payload()
-            match = re.search(r"code is: (\d{6})", str(body))
+            match = re.search(r"code is: (\d{3} \d{3} \d{3}|\d{6})", str(body))
             if match:
-                return match.group(1)
+                return match.group(1)  # a long code as mailed, in groups of three
         raise AssertionError("no mail carries a code")
 
 

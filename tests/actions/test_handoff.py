@@ -31,7 +31,8 @@ def test_summary_keeps_the_last_messages_short() -> None:
     assert text.startswith("message 3") and len(text) <= 500
 
 
-@pytest.mark.parametrize("code", ["123 456", "123-456", "1 2 3 4 5 6", "123.456", "123456"])
+@pytest.mark.parametrize("code", ["123 456", "123-456", "1 2 3 4 5 6", "123.456", "123456",
+                                  "123 456 789", "123-456-789"])
 def test_a_code_written_with_separators_does_not_reach_the_summary(code: str) -> None:
     """An attacker's view of the agents' queue (and the privacy team's Slack channel): a
     visitor's code, however it is spaced, never shows in the summary."""

@@ -4,12 +4,14 @@ a new one, and finishes its job. The conversations around the form are in tests/
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
+from actions.api.errors import VerificationFailed
 from actions.api.requests import PrivacyRequestsClient, Purpose, RequestStatus
 from actions.common import verification_flow
 from actions.marketing import ActionStartMarketingVerification
@@ -17,7 +19,7 @@ from actions.status_lookup import ActionStartStatusLookup
 from actions.verification import ActionResendCode, ActionVerificationDone
 from privacy_backend.services import verification as backend_codes
 from tests.actions.conftest import TOKEN, Backend
-from tests.actions.turns import check, new_code, run
+from tests.actions.turns import check, new_code, run, tracker
 
 
 def test_every_purpose_has_a_flow_once_the_sdk_has_loaded_the_actions() -> None:
@@ -25,9 +27,10 @@ def test_every_purpose_has_a_flow_once_the_sdk_has_loaded_the_actions() -> None:
     assert [p for p in Purpose if verification_flow(p.value) is None] == []
 
 
-def test_code_must_have_six_digits_before_the_backend_is_asked() -> None:
-    result, said = check("12345", {"verification_purpose": Purpose.REQUEST.value,
-                                   "request_reference": "PR-X"})
+@pytest.mark.parametrize("typed", ["12345", "1234567", "12345678", "1234567890"])
+def test_code_must_have_six_or_nine_digits_before_the_backend_is_asked(typed: str) -> None:
+    result, said = check(typed, {"verification_purpose": Purpose.REQUEST.value,
+                                 "request_reference": "PR-X"})
     assert result["verification_code"] is None and said == ["utter_code_format"]
 
 
@@ -158,3 +161,27 @@ def test_a_lookup_for_someone_elses_address_verifies_nothing(
                           sender="eve")
     assert said == [] and "verified_email" not in set_slots
     assert backend.mail_count() == mails  # and Ann was never written to
+
+
+def test_a_nine_digit_code_is_announced_and_taken_as_mailed(
+    client: PrivacyRequestsClient, backend: Backend
+) -> None:
+    """While the address is over its guessing limit, its codes have 9 digits: the bot says
+    so, and the code typed as mailed ("123 456 789") verifies."""
+    email = "dee@example.com"
+    for i in range(2):  # two codes guessed wrong as often as allowed: over the limit
+        sent = client.start_verification(email, Purpose.PREFERENCES, conversation_id=f"eve-{i}")
+        for _ in range(5):
+            with pytest.raises(VerificationFailed):
+                client.confirm_verification(sent.verification_id, "000000")
+    slots: dict[str, Any] = {"requester_email": email, "marketing_action": "view"}
+    mails = backend.mail_count()
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionStartMarketingVerification().run(
+        dispatcher, tracker(slots, loop=None), {}))
+    assert [(m["response"], m["digits"]) for m in dispatcher.messages] == [
+        ("utter_code_sent", 9)]
+    slots.update({e["name"]: e["value"] for e in events if e["event"] == "slot"})
+    code = new_code(backend, mails)
+    assert len(code) == 11 and code.count(" ") == 2, code
+    assert check(code, slots) == ({"verification_code": "verified"}, [])

@@ -104,14 +104,14 @@ class Api:
         return [m for m in self.mails() if b"code is: " in (m.get_payload(decode=True) or b"")]
 
     def last_code(self) -> str:
-        """The code in the newest mail that carries one (a verified request's confirmation
-        of receipt, sent in the background, may come after it)."""
+        """The code (6 or 9 digits) in the newest mail that carries one (a verified
+        request's confirmation of receipt, sent in the background, may come after it)."""
         for message in reversed(self.mails()):
             body = message.get_payload(decode=True)
             assert isinstance(body, bytes)
-            match = re.search(rb"code is: (\d{6})", body)
+            match = re.search(rb"code is: (\d{3} \d{3} \d{3}|\d{6})", body)
             if match:
-                return match.group(1).decode()
+                return match.group(1).decode().replace(" ", "")
         raise AssertionError("no mail carries a code")
 
     def create(self, **overrides: Any) -> dict[str, Any]:

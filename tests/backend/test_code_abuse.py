@@ -22,7 +22,8 @@ VICTIM = "victim@example.com"
 
 
 def _wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
+    """Another code of the same length."""
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 def _start(api: Api, conversation_id: str, email: str = VICTIM) -> httpx.Response:
@@ -112,6 +113,50 @@ def test_an_hour_of_guessing_gets_a_handful_of_tries_and_the_owner_still_gets_in
     owner = _start(api, "owner")
     assert owner.status_code == 201, owner.text
     assert _confirm(api, owner.json()["verification_id"], api.last_code()).status_code == 200
+
+
+def _digits_and_attempts(api: Api, email: str = VICTIM) -> list[tuple[int, int]]:
+    with api.engine.connect() as conn:
+        return [(row.code_digits, row.attempts) for row in conn.execute(
+            select(Verification.code_digits, Verification.attempts)
+            .where(Verification.email == email).order_by(Verification.created_at))]
+
+
+def test_a_day_of_guessing_gets_the_limit_at_6_digits_and_one_try_per_9_digit_code(
+    api: Api,
+) -> None:
+    """Before: about ten guesses an hour at 6-digit codes, every hour, for as long as the
+    attacker kept at it (a one-in-twelve chance a year). Now the attacker asks for a code
+    every five minutes for a day from fresh conversations and guesses each as often as
+    allowed: `code_address_failure_limit` guesses at 6-digit codes in all, and beyond them
+    every code mailed has 9 digits and takes one guess."""
+    settings = api.settings
+    for step in range(24 * 12):
+        started = _start(api, f"eve-{step}")
+        if started.status_code == 201:
+            vid = started.json()["verification_id"]
+            while _confirm(api, vid, _wrong(api.last_code())).status_code == 400:
+                pass
+        api.clock.advance(minutes=5)
+    codes = _digits_and_attempts(api)
+    short = [attempts for digits, attempts in codes if digits == 6]
+    long = [attempts for digits, attempts in codes if digits == 9]
+    assert sum(short) == settings.code_address_failure_limit
+    assert len(long) > 24 and all(attempts == 1 for attempts in long)
+    # The owner, once the mail budget admits a code: a 9-digit code, the email saying why,
+    # and in at the first try.
+    api.clock.advance(minutes=settings.code_address_wait_minutes)
+    owner = _start(api, "owner")
+    assert owner.status_code == 201 and owner.json()["code_digits"] == 9, owner.text
+    code = api.last_code()
+    assert len(code) == 9
+    assert "longer than usual" in api.mails()[-1].get_payload(decode=True).decode()
+    assert _confirm(api, owner.json()["verification_id"], code).status_code == 200
+    # A day after the last wrong guess, codes are 6 digits again.
+    api.clock.advance(hours=settings.code_address_failure_window_hours)
+    again = _start(api, "owner-next-day")
+    assert again.status_code == 201 and again.json()["code_digits"] == 6
+    assert len(api.last_code()) == 6
 
 
 def test_a_full_mail_budget_keeps_the_owner_waiting_minutes_not_an_hour(api: Api) -> None:

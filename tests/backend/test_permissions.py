@@ -118,6 +118,19 @@ def test_preferences_need_a_confirmed_recent_code_for_the_same_address(api: Api,
     assert api.staff.get(URL, params=ADA).json()["updated_at"] is None
 
 
+def test_a_proof_from_a_conversation_is_refused_when_the_call_names_none(api: Api) -> None:
+    """Before: the conversations were compared only when both were known, so a call that left
+    `conversation_id` out was accepted with a code confirmed in any conversation."""
+    vid = api.proof()  # confirmed in conv-1
+    before = api.all_counts()
+    body = {k: v for k, v in OPT_OUT.items() if k != "conversation_id"}
+    response = api.patch(URL, params=ADA, json={**body, "verification_id": vid})
+    assert response.status_code == 403, response.text
+    assert "conversation" in response.json()["message"]
+    assert api.get(URL, params={**ADA, "verification_id": vid}).status_code == 403
+    assert api.all_counts() == before
+
+
 def test_preferences_with_proof_are_recorded_under_the_assistant(api: Api) -> None:
     vid = api.proof()
     changed = api.patch(URL, params=ADA, json={**OPT_OUT, "verification_id": vid})

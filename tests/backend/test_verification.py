@@ -315,7 +315,7 @@ def test_guessing_is_bounded_per_address_across_conversations(api: Api) -> None:
         (429, "too_many_attempts", 0)] * 2
     ok = api.post(f"/api/v1/verifications/{vids[2]}/confirm", json={"code": code})
     assert ok.status_code == 200
-    api.clock.advance(minutes=api.settings.code_failure_window_minutes)
+    api.clock.advance(hours=api.settings.code_address_failure_window_hours)
     fresh = api.post("/api/v1/verifications", json={
         "email": "victim@example.com", "purpose": "preferences", "conversation_id": "owner"})
     assert fresh.status_code == 201

@@ -24,14 +24,14 @@ def body(message: Message) -> str:
     return payload.decode("utf-8") if isinstance(payload, bytes) else str(payload)
 
 
-CODE = re.compile(r"code is: (\d{6})\b")
+CODE = re.compile(r"code is: (\d{3} \d{3} \d{3}|\d{6})\b")
 
 
 def latest_code(mail_dir: Path, address: str, after: int = 0, timeout: float = 10) -> str:
-    """The 6-digit code in the newest message to `address` that carries one, waiting until
-    one has arrived among the messages after the first `after` (a status-lookup code is
-    sent just after the HTTP answer; a verified request's confirmation of receipt, which
-    has no code, may arrive in between)."""
+    """The code (6 digits, or 9 in groups of three) in the newest message to `address` that
+    carries one, waiting until one has arrived among the messages after the first `after` (a
+    status-lookup code is sent just after the HTTP answer; a verified request's confirmation
+    of receipt, which has no code, may arrive in between)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         messages = messages_to(mail_dir, address)

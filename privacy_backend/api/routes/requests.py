@@ -77,6 +77,7 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
     return RequestCreated(
         **RequestOut.model_validate(filed.request).model_dump(), code_sent=filed.code_sent,
         code_expires_at=filed.live.expires_at if filed.live else None,
+        code_digits=filed.live.code_digits if filed.live else 6,
         mail_status=filed.mail if filed.live else "none")
 
 
@@ -228,7 +229,7 @@ def resend_code(reference: str, session: SessionDep, settings: SettingsDep, now:
                 outbox: OutboxDep, secret: SecretDep) -> CodeSent:
     issued, mail = filing.resend_code(session, outbox, reference, settings=settings,
                                       secret=secret, now=now)
-    return CodeSent.of(issued.id, issued.expires_at, mail)
+    return CodeSent.of(issued.id, issued.expires_at, mail, issued.code_digits)
 
 
 @router.post("/{reference}/extend", response_model=RequestOut)

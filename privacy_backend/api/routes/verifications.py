@@ -30,7 +30,7 @@ def start(body: VerificationStart, session: SessionDep, settings: SettingsDep, n
         purpose=VerificationPurpose(body.purpose), email=body.email,
         conversation_id=body.conversation_id,
     )
-    return CodeSent.of(issued.id, issued.expires_at, mail)
+    return CodeSent.of(issued.id, issued.expires_at, mail, issued.code_digits)
 
 
 @router.get("/{verification_id}", response_model=VerificationOut)
