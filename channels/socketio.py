@@ -21,6 +21,10 @@ into it with the visitor's verified status. Here the server issues every session
   socket's own conversation, never one the client names.
   The backend keeps a conversation in which an address was verified (it belongs to that
   person's requests); `session_ended` says `{"erased": true|false, "reason": ...}`.
+* A browser that sends Global Privacy Control (`Sec-GPC: 1` on the handshake, or `"gpc":
+  true` in `session_request`) has the opt-out of sale and sharing recorded for its
+  conversation, in the background (`channels/privacy_signals.py`); `session_confirm` says
+  `"gpc": true` so the widget shows that the signal is honoured.
 
 Client input is checked before Rasa sees it: the message must be text of at most
 `MAX_MESSAGE_CHARS`, and metadata a JSON object of at most `MAX_METADATA_CHARS`; anything
@@ -65,6 +69,7 @@ from sanic import Blueprint
 from socketio import exceptions as sio_exceptions
 
 from channels.limits import ChannelLimits, RateLimiter, max_body_bytes
+from channels.privacy_signals import GpcRecorder, gpc_signal
 from channels.widget_sessions import (
     MAX_METADATA_CHARS,
     SESSION_DAYS,
@@ -115,6 +120,8 @@ class WidgetSocketIOInput(SocketIOInput):
         # Where "Delete chat" is sent: the backend, with the assistant's token.
         channel.backend_url = str((credentials or {}).get("backend_url") or "").rstrip("/")  # type: ignore[attr-defined]
         channel.backend_token = str((credentials or {}).get("backend_token") or "")  # type: ignore[attr-defined]
+        # Records a browser's Global Privacy Control signal with the same credential.
+        channel.gpc = GpcRecorder(channel.backend_url, channel.backend_token)  # type: ignore[attr-defined]
         # Where replicas share their rooms; empty: the rooms live in this process.
         redis_url = str((credentials or {}).get("redis_url") or "")
         channel.redis_url = redis_url  # type: ignore[attr-defined]
@@ -173,6 +180,7 @@ class WidgetSocketIOInput(SocketIOInput):
         secret: str = self.session_secret  # type: ignore[attr-defined]
         ended: EndedSessions = self.ended  # type: ignore[attr-defined]
         limiters: dict[str, RateLimiter] = self.limiters  # type: ignore[attr-defined]
+        recorder: GpcRecorder = self.gpc  # type: ignore[attr-defined]
 
         async def refuse(sid: str, reason: str, retry_after: int | None = None) -> None:
             body: dict[str, Any] = {"error": reason}
@@ -212,9 +220,13 @@ class WidgetSocketIOInput(SocketIOInput):
                 await sio.leave_room(sid, previous, namespace=self.namespace)
             await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
             await sio.enter_room(sid, session_id, namespace=self.namespace)
+            gpc = gpc_signal(sio.get_environ(sid, namespace=self.namespace), data)
+            if gpc:
+                recorder.record(session_id)  # in the background: the chat does not wait
             await sio.emit("session_confirm",
                            {"session_id": session_id,
-                            "session_token": issue_token(secret, session_id)}, room=sid)
+                            "session_token": issue_token(secret, session_id), "gpc": gpc},
+                           room=sid)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> None:

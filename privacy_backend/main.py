@@ -18,6 +18,7 @@ from privacy_backend.api.routes import (
     conversations,
     handoffs,
     health,
+    opt_outs,
     preferences,
     requests,
     verifications,
@@ -41,7 +42,7 @@ from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
 from privacy_backend.services import requests as request_service
 from privacy_backend.services import retention
-from privacy_backend.site import exports, unsubscribe
+from privacy_backend.site import exports, privacy_signals, unsubscribe
 from privacy_backend.site import routes as site
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ def create_app(
     app.include_router(unsubscribe.router)  # public: the signed token is the credential
     app.include_router(exports.router)  # public: the signed link is the credential
     app.include_router(site.router)  # public: the statement and the chat widget
+    app.include_router(privacy_signals.router)  # public: /.well-known/gpc.json
     app.include_router(console.router)  # agent session cookie + CSRF token
     app.mount("/static", StaticFiles(directory=site.STATIC_DIR), name="static")
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
@@ -194,5 +196,6 @@ def create_app(
     api.include_router(preferences.router)
     api.include_router(handoffs.router)
     api.include_router(conversations.router)
+    api.include_router(opt_outs.router)
     app.include_router(api)
     return app

@@ -35,7 +35,9 @@ class Conflict(BackendError):
 
 class RateLimited(BackendError):
     """429 `too_many_codes`: no code can be sent now (too many were sent to this address in
-    the last hour, or too many wrong codes or lookups were made recently)."""
+    the last hour, or too many wrong codes or lookups were made recently); or
+    `too_many_opt_outs`: too many code-free opt-outs for this address or conversation in the
+    last hour."""
 
 
 class VerificationFailed(BackendError):

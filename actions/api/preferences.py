@@ -3,11 +3,14 @@
 Transport, configuration and error mapping come from `actions.api.base.BackendClient`
 (the exceptions are those of `actions.api.errors`); the bodies are the backend's own
 (`privacy_assistant.api_models.preferences`).
-The chat verifies the address first (any one-time code confirmed for it in this conversation,
-e.g. `PrivacyRequestsClient.start_verification(..., purpose="preferences")`) and passes that
-verification's id with every read and write: the backend checks it (403 otherwise). Histories
-and unsubscribe links are staff operations, not the assistant's. Build one with `from_env()`;
-nothing happens at import time.
+Opting out needs only the address and the choice (`opt_out`, no code; its answer says what
+was recorded and nothing of the address's other choices). To read the choices or change them
+otherwise (`get`, `update`, `replace`), the chat verifies the address first (any one-time code
+confirmed for it in this conversation, e.g.
+`PrivacyRequestsClient.start_verification(..., purpose="preferences")`) and passes that
+verification's id: the backend checks it (403 otherwise), also for an update that only turns
+things off. Histories and unsubscribe links are staff operations, not the assistant's. Build
+one with `from_env()`; nothing happens at import time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from actions.api.base import BackendClient, send_body
+from privacy_assistant.api_models.opt_outs import MarketingOptOutIn, MarketingOptOutOut
 from privacy_assistant.api_models.preferences import (
     PreferencesOut,
     PreferencesPatch,
@@ -23,18 +27,32 @@ from privacy_assistant.api_models.preferences import (
 )
 from privacy_assistant.contract import PreferenceSource
 
-__all__ = ["MarketingPreferences", "MarketingPreferencesClient", "PreferenceSource",
-           "from_env"]
+__all__ = ["MarketingOptOut", "MarketingPreferences", "MarketingPreferencesClient",
+           "PreferenceSource", "from_env"]
 
 PATH = "/api/v1/preferences"
 
 # One address's choices; `updated_at is None`: nothing recorded, these are the defaults
 # (nothing subscribed).
 MarketingPreferences = PreferencesOut
+# What a code-free opt-out recorded (`scope`: everything, channel or topic) and when.
+MarketingOptOut = MarketingOptOutOut
 
 
 class MarketingPreferencesClient(BackendClient):
-    """Every call names `verification_id`: the confirmed code that proves `email`."""
+    """Every call but `opt_out` names `verification_id`: the confirmed code that proves
+    `email`."""
+
+    def opt_out(self, email: str, *, conversation_id: str, channel: str | None = None,
+                topic: str | None = None) -> MarketingOptOut:
+        """Opt `email` out without a code: everything (neither `channel` nor `topic`), every
+        topic of `channel`, or `topic` on `channel` (on every channel without one). Recorded
+        at once with source `chat` and the conversation. `RateLimited` (429
+        `too_many_opt_outs`) past the hourly bounds per address and per conversation: the
+        visitor may verify the address and `update` instead."""
+        body = send_body(MarketingOptOutIn, email=email, conversation_id=conversation_id,
+                         channel=channel, topic=topic)
+        return self._read(MarketingOptOut, "POST", f"{PATH}/opt-out", json=body)
 
     def get(self, email: str, *, verification_id: str | None,
             conversation_id: str | None = None) -> MarketingPreferences:

@@ -1,6 +1,7 @@
 """SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications, the
-outbox of mail to send, marketing preferences with their change history, and human handoffs
-with the support agents (accounts, console sessions, failed logins) who take them.
+outbox of mail to send, marketing preferences with their change history, human handoffs
+with the support agents (accounts, console sessions, failed logins) who take them, and the
+privacy opt-outs that need no proof (sale and sharing, sensitive information).
 
 All the tables stay in this one module (past 300 lines): they share one `Base` and refer to
 each other by foreign keys, and Alembic's autogenerate and a reader both see the whole
@@ -9,12 +10,13 @@ schema in one place."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -31,6 +33,8 @@ from sqlalchemy.types import TypeDecorator
 from privacy_assistant.contract import (
     Channel,
     HandoffStatus,
+    OptOutKind,
+    OptOutSource,
     PreferenceSource,
     RequestStatus,
     RequestType,
@@ -148,13 +152,13 @@ class Verification(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
+    # 6, or 9 for a code issued while the address was over its guessing limit
+    # (`services.code_limits`), so that the bot and the email say how long it is.
+    code_digits: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer)
     # Indexed for the system-wide hourly count of codes (`services.code_limits`).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    # 6, or 9 for a code issued while the address was over its guessing limit
-    # (`services.code_limits`), so that the bot and the email say how long it is.
-    code_digits: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -223,7 +227,8 @@ class PreferenceChange(Base):
     )
     source: Mapped[PreferenceSource] = mapped_column(_enum(PreferenceSource, "preference_source"))
     actor: Mapped[str | None] = mapped_column(String(128))
-    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    # Indexed: the code-free opt-outs are counted per conversation (`services.preferences`).
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     before: Mapped[dict[str, Any]] = mapped_column(JSON)
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -380,3 +385,27 @@ class ExportDownload(Base):
     format: Mapped[str] = mapped_column(String(8))
     client_key: Mapped[str] = mapped_column(String(64))
     downloaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PrivacyOptOut(Base):
+    """One opt-out that needs no proof (CCPA regs §7025-7027): of the sale and sharing of
+    personal information, or of uses of sensitive information beyond what is needed. Made in
+    the chat against the address the visitor gave (or the browser's conversation), or by the
+    socket.io channel when the browser sent Global Privacy Control (`source` `gpc`).
+
+    `email` is empty while it holds for the conversation only; a code confirmed in that
+    conversation fills it in (`linked_at`). A deletion request of the address keeps the
+    record without address or conversation (`erased_at`), as a record of the request."""
+
+    __tablename__ = "privacy_opt_outs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[OptOutKind] = mapped_column(_enum(OptOutKind, "opt_out_kind"))
+    source: Mapped[OptOutSource] = mapped_column(_enum(OptOutSource, "opt_out_source"))
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    due_date: Mapped[date] = mapped_column(Date())
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

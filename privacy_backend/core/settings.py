@@ -4,6 +4,7 @@ backend's own, read from the environment, then `.env`, then the defaults here.""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -87,8 +88,8 @@ class Settings(SharedSettings):
     code_failure_window_minutes: int = Field(default=60, ge=1)
     code_conversation_limit: int = Field(default=10, ge=1)
     code_address_failure_limit: int = Field(default=10, ge=1)
-    default_jurisdiction: str = "US"
     code_address_failure_window_hours: int = Field(default=24, ge=1)
+    default_jurisdiction: str = "US"
     jurisdiction_rules: dict[str, DeadlineRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     log_level: str = "INFO"
 
@@ -97,6 +98,11 @@ class Settings(SharedSettings):
     preference_topics: list[str] = Field(default_factory=lambda: list(DEFAULT_PREFERENCE_TOPICS))
     unsubscribe_link_ttl_days: int = Field(default=60, ge=1)
     unsubscribe_mailto: str | None = None
+    # Bounds on the assistant's code-free marketing opt-outs (`POST /preferences/opt-out`),
+    # per hour: opt-outs of one address from any conversation, and opt-outs one conversation
+    # makes for any addresses (429 too_many_opt_outs beyond). Staff are not bounded.
+    marketing_opt_outs_per_address_per_hour: int = Field(default=10, ge=1)
+    marketing_opt_outs_per_conversation_per_hour: int = Field(default=10, ge=1)
 
     # The demo page, the chat widget and the agent console (human handoff).
     widget_rasa_url: str | None = None
@@ -114,6 +120,11 @@ class Settings(SharedSettings):
     # one conversation may open per hour (429 too_many_handoffs beyond).
     handoff_max_open: int = Field(default=200, ge=1)
     handoffs_per_conversation_per_hour: int = Field(default=3, ge=1)
+    # Privacy opt-outs that need no proof (`services.opt_outs`): new ones one conversation may
+    # record per hour, and new ones of one kind for one address (429 too_many_opt_outs
+    # beyond). And the `lastUpdate` of /.well-known/gpc.json; empty: the statement's date.
+    opt_out_hourly_limit: int = Field(default=10, ge=1)
+    gpc_last_update: date | None = None
 
     # Fulfilment: how long the signed link to an access request's export package works
     # (the package is deleted by the purge after that).

@@ -1,7 +1,8 @@
 """Bodies of the marketing-preference API and of unsubscribe links.
 
 The bodies the assistant sends and reads are the contract it shares with the backend
-(`privacy_assistant.api_models.preferences`) and are re-exported here; histories and
+(`privacy_assistant.api_models.preferences`, and `.opt_outs` for the code-free opt-out) and
+are re-exported here; histories and
 unsubscribe links, which only staff and the site use, are defined here.
 """
 
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from privacy_assistant.api_models.opt_outs import MarketingOptOutIn, MarketingOptOutOut
 from privacy_assistant.api_models.preferences import (
     ChannelChoices,
     PreferencesOut,
@@ -21,8 +23,9 @@ from privacy_backend.core.models import PreferenceSource
 from privacy_backend.schemas.common import Email, StrictIn
 
 __all__ = [
-    "ChannelChoices", "PreferenceChangeOut", "PreferencesOut", "PreferencesPatch",
-    "PreferencesReplace", "UnsubscribeLinkIn", "UnsubscribeLinkOut",
+    "ChannelChoices", "MarketingOptOutIn", "MarketingOptOutOut", "PreferenceChangeOut",
+    "PreferencesOut", "PreferencesPatch", "PreferencesReplace", "UnsubscribeLinkIn",
+    "UnsubscribeLinkOut",
 ]
 
 

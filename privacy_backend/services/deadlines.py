@@ -85,6 +85,16 @@ def can_extend(rule: DeadlineRule, extensions_used: int) -> bool:
     return has_period and extensions_used < rule.max_extensions
 
 
+def add_business_days(day: date, count: int) -> date:
+    """The day `count` business days (Monday to Friday; public holidays are not counted
+    out) after `day`: 15 business days from a Friday is the Friday three weeks later."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
 def days_left(due_at: datetime, now: datetime) -> int:
     """Calendar days (UTC) from `now` to the due date: 0 on the day it is due, negative once
     it is overdue (-1 the day after)."""

@@ -1,5 +1,6 @@
 """Erasing conversations the assistant keeps: their events in Rasa's tracker store, their
-handoffs (summaries, console reads) and their links to addresses. Shared by a completed
+handoffs (summaries, console reads) and their links to addresses (their privacy opt-outs
+stay, without the conversation's id: `services.opt_outs.forget`). Shared by a completed
 deletion request, the retention purge and the widget's "delete this chat".
 
 The tracker store is another database, so the events go first, in their own transaction,
@@ -24,6 +25,7 @@ from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import ConversationLink, Handoff, TranscriptRead
 from privacy_backend.integrations.rest_answers import RestAnswersUnavailable
 from privacy_backend.integrations.tracker_store import TrackerStore
+from privacy_backend.services import opt_outs
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def erase_rows(session: Session, conversation_ids: Iterable[str]) -> tuple[int, 
     if handoff_ids:
         session.execute(delete(TranscriptRead).where(TranscriptRead.handoff_id.in_(handoff_ids)))
         session.execute(delete(Handoff).where(Handoff.id.in_(handoff_ids)))
+    # Their opt-outs stay, the record of a choice that needs no conversation to hold.
+    opt_outs.forget(session, ids)
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         delete(ConversationLink).where(ConversationLink.conversation_id.in_(ids)))
     links = result.rowcount or 0

@@ -19,7 +19,7 @@ from privacy_backend.core.models import Export, Handoff, PreferenceChange, Priva
 from privacy_backend.core.sealing import EXPORT_PACKAGE, Sealer
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
-from privacy_backend.services import links
+from privacy_backend.services import links, opt_outs
 from privacy_backend.services import preferences as prefs
 from privacy_backend.services.handoffs import transcript
 
@@ -94,6 +94,11 @@ def package(session: Session, tracker_store: TrackerStore, settings: Settings, a
             "status": h.status.value, "summary": h.summary, "created_at": _iso(h.created_at),
             "taken_at": _iso(h.taken_at), "closed_at": _iso(h.closed_at),
         } for h in handoffs],
+        "privacy_opt_outs": [{
+            "reference": o.reference, "kind": o.kind.value, "source": o.source.value,
+            "received_at": _iso(o.received_at), "due_date": o.due_date.isoformat(),
+            "linked_at": _iso(o.linked_at),
+        } for o in opt_outs.of_address(session, address)],
     }
 
 

@@ -59,7 +59,7 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail import messages as emails
 from privacy_backend.mail.outbox import Outbox
-from privacy_backend.services import erasure, export_links, export_package, links
+from privacy_backend.services import erasure, export_links, export_package, links, opt_outs
 from privacy_backend.services import preferences as prefs
 from privacy_backend.services.export_package import (  # the export page opens packages here
     SCHEMA_VERSION,
@@ -85,6 +85,10 @@ KEPT = [
              "details, conversation or free-text notes",
      "why": "CCPA regulations §7101 require records of requests and how they were answered "
             "for 24 months"},
+    {"what": "each opt-out of sale and sharing or of sensitive uses, without the address or "
+             "conversation",
+     "why": "records of requests (CCPA regulations §7101); without the address nothing of "
+            "the person is left to sell or share"},
     {"what": "a suppression entry: a keyed hash of the address, not the address",
      "why": "so that the address stays opted out of marketing after its data is erased"},
     {"what": "the email telling the requester that the deletion is complete",
@@ -204,6 +208,9 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
             delete(PreferenceChange).where(PreferenceChange.preference_id == row.id))
         preference_changes = removed.rowcount or 0
         session.execute(delete(MarketingPreference).where(MarketingPreference.id == row.id))
+    # Opt-outs of sale and sharing and of sensitive uses are records of requests too (§7101):
+    # kept without the address, and with it gone nothing is left to sell or share.
+    opt_outs_kept = opt_outs.minimise(session, address, work.now)
     digest = prefs.suppression_hash(work.settings, address)
     if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
         session.add(Suppression(email_hash=digest, created_at=work.now, reason="deletion"))
@@ -235,6 +242,7 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
                    "preference_changes": int(preference_changes),
                    "marketing_preferences": int(row is not None),
                    "exports": len(export_ids), "requests_minimised": len(own),
+                   "opt_outs_minimised": opt_outs_kept,
                    "notes": notes},
         "kept": KEPT})
     return mail.id

@@ -10,6 +10,12 @@ Concurrent writers on one address are serialised: PostgreSQL locks the row (`SEL
 UPDATE`), SQLite takes its write lock when the transaction begins (`BEGIN IMMEDIATE`, see
 `db.py`). Two first writes for a new address collide on the unique email; the loser retries
 against the winner's row.
+
+A marketing opt-out needs nothing but the address and the choice (CAN-SPAM; `opt_out`): the
+assistant records it without proof, under `assistant:unverified`. So that neither its answer
+nor its limits say anything about the address's choices, every such opt-out is recorded,
+one that changes nothing too (empty before and after), and the limits count those records:
+per address and per conversation and hour, 429 `too_many_opt_outs` beyond.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -199,6 +206,10 @@ class _Stamp:
     conversation_id: str | None
     idempotency_key: str | None
     idempotency_fingerprint: str | None
+    # A write recorded even when it changes nothing (the code-free opt-out), and what must
+    # hold before it is written (its limits), checked again if the write is retried.
+    record_unchanged: bool = False
+    admit: Callable[[Session], None] | None = None
 
 
 def write(
@@ -213,16 +224,20 @@ def write(
     conversation_id: str | None = None,
     idempotency_key: str | None = None,
     idempotency_fingerprint: str | None = None,
+    record_unchanged: bool = False,
+    admit: Callable[[Session], None] | None = None,
 ) -> WriteResult:
     """Apply `change` to the current choices (flushed, not committed).
 
     Records one `PreferenceChange` with only the settings that changed; a write that changes
-    nothing writes nothing (no row, no history). With an idempotency key already recorded,
-    returns the current state without applying anything again (409 if the body differs).
+    nothing writes nothing (no row, no history), unless `record_unchanged`. With an
+    idempotency key already recorded, returns the current state without applying anything
+    again (409 if the body differs). `admit` runs first (and again on a retry): it may refuse.
     """
     stamp = _Stamp(source=source, now=now, actor=actor, conversation_id=conversation_id,
                    idempotency_key=idempotency_key,
-                   idempotency_fingerprint=idempotency_fingerprint)
+                   idempotency_fingerprint=idempotency_fingerprint,
+                   record_unchanged=record_unchanged, admit=admit)
     for attempt in (1, 2):
         try:
             return _write_once(session, email, change, settings, stamp)
@@ -252,6 +267,8 @@ def apply(session: Session, email: str, change: Callable[[Preferences], Preferen
 
 def _write_once(session: Session, email: str, change: Callable[[Preferences], Preferences],
                 settings: Settings, stamp: _Stamp) -> WriteResult:
+    if stamp.admit is not None:
+        stamp.admit(session)
     row = get_row(session, email, lock=True)
     if stamp.idempotency_key is not None:
         earlier = session.scalar(select(PreferenceChange).where(
@@ -266,7 +283,7 @@ def _write_once(session: Session, email: str, change: Callable[[Preferences], Pr
     before = current(session, row, email, settings)
     after = change(before)
     old, new = diff(before, after)
-    if not new:
+    if not new and not stamp.record_unchanged:
         return WriteResult(email=email, preferences=before,
                            updated_at=row.updated_at if row else None, change=None)
     if row is None:
@@ -292,3 +309,121 @@ def _write_once(session: Session, email: str, change: Callable[[Preferences], Pr
     log.info("marketing preferences changed (%d setting(s), source %s)", len(new),
              stamp.source.value)
     return WriteResult(email=email, preferences=after, updated_at=stamp.now, change=record)
+
+
+# --- the code-free opt-out -------------------------------------------------------------------
+
+# The actor of the assistant's opt-outs: made through the assistant, and nobody proved the
+# address was theirs. The limits count the rows recorded under it.
+UNVERIFIED_ACTOR = "assistant:unverified"
+# First key of the advisory locks taken here (`pg_advisory_xact_lock(int, int)`), so they
+# cannot collide with locks taken for other purposes.
+_LOCK_SPACE = 0x6F707420  # "opt "
+_HOUR = timedelta(hours=1)
+
+OptOutScope = Literal["everything", "channel", "topic"]
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """What an opt-out recorded, and nothing of the address's other choices."""
+
+    scope: OptOutScope
+    channel: str | None
+    topic: str | None
+    recorded_at: datetime
+
+
+def opt_out_choices(channel: str | None, topic: str | None,
+                    settings: Settings) -> tuple[OptOutScope, ChannelChoices | None]:
+    """The scope and the choices it turns off: everything (the global opt-out), a channel's
+    topics, or a topic on one channel or on every channel; 422 naming an unknown name."""
+    unknown: list[dict[str, str]] = []
+    if channel is not None and channel not in settings.preference_channels:
+        unknown.append({"field": "body.channel", "type": "unknown_channel",
+                        "message": f"unknown channel '{channel}'"})
+    if topic is not None and topic not in settings.preference_topics:
+        unknown.append({"field": "body.topic", "type": "unknown_topic",
+                        "message": f"unknown topic '{topic}'"})
+    if unknown:
+        raise ApiError(
+            422, "validation_failed",
+            f"Unknown {', '.join(d['message'] for d in unknown)}. Channels: "
+            f"{', '.join(settings.preference_channels)}; topics: "
+            f"{', '.join(settings.preference_topics)}.",
+            details=unknown,
+        )
+    if topic is not None:
+        return "topic", {c: {topic: False} for c in ([channel] if channel
+                                                     else settings.preference_channels)}
+    if channel is not None:
+        return "channel", {channel: False}
+    return "everything", None
+
+
+def _lock_opt_outs(session: Session, email: str, conversation_id: str) -> None:
+    """Hold the address's and the conversation's advisory locks (PostgreSQL) until the
+    transaction ends, always in this order, so that concurrent opt-outs count each other;
+    SQLite runs one writer at a time already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in (f"email:{email}", f"conversation:{conversation_id}"):
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+                        {"space": _LOCK_SPACE, "key": key})
+
+
+def _recent(session: Session, since: datetime, condition: ColumnElement[bool],
+            *, joined: bool = False) -> tuple[int, datetime | None]:
+    """How many unverified opt-outs matching `condition` were recorded since `since`, and
+    the oldest of them."""
+    query = select(func.count(PreferenceChange.id), func.min(PreferenceChange.created_at))
+    if joined:
+        query = query.join(MarketingPreference)
+    count, oldest = session.execute(query.where(
+        condition, PreferenceChange.actor == UNVERIFIED_ACTOR,
+        PreferenceChange.created_at > since)).one()
+    return int(count or 0), oldest
+
+
+def check_opt_out_limits(session: Session, email: str, conversation_id: str, *,
+                         settings: Settings, now: datetime) -> None:
+    """429 `too_many_opt_outs` (with Retry-After) once the address, or the conversation, had
+    its hourly number of unverified opt-outs. Each opt-out counts, effective or not, so the
+    answer says nothing about the address's choices."""
+    _lock_opt_outs(session, email, conversation_id)
+    since = now - _HOUR
+    for (count, oldest), limit, whose in (
+        (_recent(session, since, MarketingPreference.email == email, joined=True),
+         settings.marketing_opt_outs_per_address_per_hour, "this address"),
+        (_recent(session, since, PreferenceChange.conversation_id == conversation_id),
+         settings.marketing_opt_outs_per_conversation_per_hour, "this conversation"),
+    ):
+        if count >= limit:
+            wait = (oldest + _HOUR - now).total_seconds() if oldest else _HOUR.total_seconds()
+            raise ApiError(429, "too_many_opt_outs",
+                           f"Too many opt-outs for {whose} in the last hour; try again later, "
+                           "or use the unsubscribe link in any of our marketing emails.",
+                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def opt_out(session: Session, email: str, *, channel: str | None, topic: str | None,
+            conversation_id: str, settings: Settings, now: datetime, actor: str,
+            unverified: bool) -> OptOut:
+    """Turn marketing off for `email` (everything, a channel, or a topic on one channel or on
+    every channel) without any proof, recorded with source `chat`, the conversation and
+    `actor` (committed). An `unverified` opt-out (the assistant's) is bounded and recorded
+    under `UNVERIFIED_ACTOR` even when it changes nothing; staff's are neither."""
+    scope, choices = opt_out_choices(channel, topic, settings)
+
+    def change(current: Preferences) -> Preferences:
+        return merged(current, global_opt_out=True if scope == "everything" else None,
+                      choices=choices)
+
+    def admit(session: Session) -> None:
+        check_opt_out_limits(session, email, conversation_id, settings=settings, now=now)
+
+    write(session, email, change, settings=settings, source=PreferenceSource.CHAT, now=now,
+          actor=UNVERIFIED_ACTOR if unverified else actor, conversation_id=conversation_id,
+          record_unchanged=unverified, admit=admit if unverified else None)
+    session.commit()
+    return OptOut(scope=scope, channel=channel, topic=topic, recorded_at=now)

@@ -35,7 +35,7 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.mail.code_mail import queue_code_mail, send_code_mail
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.schemas.requests import MailState
-from privacy_backend.services import code_limits, links
+from privacy_backend.services import code_limits, links, opt_outs
 from privacy_backend.services.code_limits import UNSENT
 
 
@@ -230,6 +230,8 @@ def check(
     # The conversation that proved the address is that person's data from now on.
     links.record(session, conversation_id=verification.conversation_id,
                  email=verification.email, now=now)
+    opt_outs.link(session, conversation_id=verification.conversation_id,
+                  email=verification.email, now=now)
     session.flush()
 
 

@@ -1,5 +1,6 @@
 """The demo website (`GET /`): the privacy statement with its anchored sections and the chat
-widget, which talks to Rasa's socket.io channel at WIDGET_RASA_URL (default RASA_URL)."""
+widget, which talks to Rasa's socket.io channel at WIDGET_RASA_URL (default RASA_URL), and
+the state of the browser's Global Privacy Control signal (`site.privacy_signals`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from markupsafe import Markup
 
 from privacy_backend.api.deps import SettingsDep
 from privacy_backend.core.settings import Settings
+from privacy_backend.site.privacy_signals import gpc_signal
 from privacy_backend.site.templates import templates
 from privacy_kb.document import parse_front_matter
 from privacy_kb.render import html_blocks, split_blocks
@@ -54,12 +56,14 @@ def page(request: Request, settings: Settings) -> HTMLResponse:
     csp = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
            f"connect-src 'self' {_origins(chat_url)}; frame-ancestors 'none'; "
            "base-uri 'none'; form-action 'none'")
+    # Read on every request: the page says the browser's GPC signal is honoured, and a cache
+    # keeps the two versions apart (`Vary`).
     return templates.TemplateResponse(
         request, "site.html",
         {"title": statement.title, "statement": Markup(statement.html),
-         "source": statement.source, "config": config},
+         "source": statement.source, "config": config, "gpc": gpc_signal(request)},
         headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-                 "Referrer-Policy": "same-origin"})
+                 "Referrer-Policy": "same-origin", "Vary": "Sec-GPC"})
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 
 from actions.api import preferences as api_preferences
-from actions.api.errors import BackendUnavailable, Conflict, Unauthorized, ValidationFailed
-from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
+from actions.api.errors import (
+    BackendUnavailable,
+    Conflict,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from actions.api.preferences import (
+    MarketingOptOut,
+    MarketingPreferences,
+    MarketingPreferencesClient,
+)
 from privacy_assistant.contract import PreferenceSource
 from tests.actions.conftest import TOKEN, Backend, client_fixture
 
@@ -123,3 +133,45 @@ def test_from_env(backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "missing"))
     with pytest.raises(BackendUnavailable, match="no PRIVACY_API_TOKEN"):
         api_preferences.from_env()
+
+
+def test_opt_out_needs_no_proof_and_says_only_what_it_recorded(
+        client: MarketingPreferencesClient, backend: Backend) -> None:
+    backend.staff("PUT", "/api/v1/preferences", params={"email": "cy@example.com"},
+                  json={"source": "api", "global_opt_out": False, "channels": {"email": True}})
+    recorded = client.opt_out("Cy@Example.com", conversation_id="conv-o", channel="email",
+                              topic="events")
+    assert isinstance(recorded, MarketingOptOut)
+    assert (recorded.scope, recorded.channel, recorded.topic) == ("topic", "email", "events")
+    assert recorded.recorded_at.tzinfo is not None
+    assert not hasattr(recorded, "channels") and not hasattr(recorded, "global_opt_out")
+    assert client.opt_out("cy@example.com", conversation_id="conv-o", channel="sms").scope == (
+        "channel")
+    everything = client.opt_out("cy@example.com", conversation_id="conv-o")
+    assert (everything.scope, everything.channel, everything.topic) == ("everything", None, None)
+    choices = backend.preferences("cy@example.com")
+    assert choices["global_opt_out"] is True
+    assert choices["channels"]["email"]["events"] is False
+    assert choices["channels"]["email"]["promotions"] is True  # kept for a later opt-in
+    trail = backend.history("cy@example.com")[1:]
+    assert [(e["source"], e["actor"], e["conversation_id"]) for e in trail] == [
+        ("chat", "assistant:unverified", "conv-o")] * 3
+
+
+def test_opt_out_errors_become_typed_exceptions(client: MarketingPreferencesClient,
+                                                backend: Backend) -> None:
+    with pytest.raises(ValidationFailed) as unknown:
+        client.opt_out("dee@example.com", conversation_id="conv-p", channel="fax")
+    assert unknown.value.status_code == 422 and "unknown channel 'fax'" in unknown.value.message
+    with pytest.raises(ValidationFailed):
+        client.opt_out("not-an-email", conversation_id="conv-p")
+    limit = backend.settings.marketing_opt_outs_per_conversation_per_hour
+    for n in range(limit):
+        client.opt_out(f"many{n}@example.com", conversation_id="conv-flood")
+    with pytest.raises(RateLimited) as flooded:
+        client.opt_out("one-more@example.com", conversation_id="conv-flood")
+    assert (flooded.value.status_code, flooded.value.code) == (429, "too_many_opt_outs")
+    assert backend.preferences("one-more@example.com")["updated_at"] is None
+    with MarketingPreferencesClient(backend.url, "wrong-token", timeout=5) as bad:
+        with pytest.raises(Unauthorized):
+            bad.opt_out("dee@example.com", conversation_id="conv-p")

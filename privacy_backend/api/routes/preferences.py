@@ -1,5 +1,5 @@
-"""Marketing preferences (`/api/v1/preferences`): read, replace, patch, history, and signed
-unsubscribe links for marketing mail."""
+"""Marketing preferences (`/api/v1/preferences`): read, replace, patch, history, the
+code-free opt-out, and signed unsubscribe links for marketing mail."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from privacy_backend.core.security import Caller, CallerDep, StaffDep
 from privacy_backend.core.settings import Settings
 from privacy_backend.schemas.common import Email
 from privacy_backend.schemas.preferences import (
+    MarketingOptOutIn,
+    MarketingOptOutOut,
     PreferenceChangeOut,
     PreferencesOut,
     PreferencesPatch,
@@ -48,10 +50,11 @@ WRITES = (
     "`conversation_id`; it is recorded under the authenticated caller (`assistant`, "
     "`staff-token`). The assistant's token needs `verification_id`, a code confirmed for this "
     "address (in this conversation) within VERIFIED_FOR_MINUTES; without it 403 "
-    "`verification_required` and nothing is written. A write that changes an effective "
-    "setting adds one history entry with only the changed settings, before and after; a "
-    "write that changes nothing "
-    "records nothing. Unknown channels or topics: 422 naming them, nothing written."
+    "`verification_required` and nothing is written, also for a write that only turns "
+    "things off (the code-free opt-out is `POST /api/v1/preferences/opt-out`). A write that "
+    "changes an effective setting adds one history entry with only the changed settings, "
+    "before and after; a write that changes nothing records nothing. Unknown channels or "
+    "topics: 422 naming them, nothing written."
 )
 
 IdempotencyKey = Annotated[
@@ -152,10 +155,33 @@ def patch_preferences(body: PreferencesPatch, email: EmailDep, response: Respons
                   idempotency_key)
 
 
+@router.post("/opt-out", response_model=MarketingOptOutOut, description=(
+    "Opt an address out of marketing with nothing but the address and the choice (CAN-SPAM): "
+    "everything (neither `channel` nor `topic`: the global opt-out), every topic of one "
+    "`channel`, or one `topic` on `channel` (on every channel without it). No proof is "
+    "needed, from either token; seeing the choices and opting back in still need one (GET, "
+    "PUT, PATCH). The answer says only what was recorded, never the address's other choices. "
+    "Recorded with source `chat` and `conversation_id`; the assistant's under the actor "
+    "`assistant:unverified`, each one, also one that changes nothing (empty `before` and "
+    "`after`). The assistant's are bounded per hour: MARKETING_OPT_OUTS_PER_ADDRESS_PER_HOUR "
+    "for one address, MARKETING_OPT_OUTS_PER_CONVERSATION_PER_HOUR for one conversation; "
+    "beyond, 429 `too_many_opt_outs` with Retry-After and nothing changes. Unknown channel or "
+    "topic: 422 naming it, nothing written."))
+def opt_out(body: MarketingOptOutIn, session: SessionDep, settings: SettingsDep, now: NowDep,
+            caller: CallerDep) -> MarketingOptOutOut:
+    recorded = preference_service.opt_out(
+        session, body.email, channel=body.channel, topic=body.topic,
+        conversation_id=body.conversation_id, settings=settings, now=now, actor=caller.actor,
+        unverified=not caller.is_staff)
+    return MarketingOptOutOut(scope=recorded.scope, channel=recorded.channel,
+                              topic=recorded.topic, recorded_at=recorded.recorded_at)
+
+
 @router.get("/history", response_model=list[PreferenceChangeOut],
             description="Every effective change, oldest first. Writes that changed nothing "
-                        "are not recorded. An address with no changes: `[]`. Staff, or the "
-                        "assistant with `verification_id` for the address.")
+                        "are not recorded, except the assistant's code-free opt-outs (empty "
+                        "`before` and `after`). An address with no changes: `[]`. Staff, or "
+                        "the assistant with `verification_id` for the address.")
 def preference_history(
     email: EmailDep, session: SessionDep, settings: SettingsDep, now: NowDep,
     caller: CallerDep, verification_id: ProofQuery = None,

@@ -1,7 +1,8 @@
 /* The agent console: log in, watch the queue (polled every 2 s), open a conversation (its
  * transcript polled every 2 s), take it over, reply, hand it back or close it. Privacy
  * admins also get the Requests tab, the fulfilment workbench: filter, sort and page the
- * privacy requests, open one, and verify, start, extend, complete or deny it.
+ * privacy requests, open one, and verify, start, extend, complete or deny it, and see the
+ * privacy opt-outs (do not sell or share, limit sensitive uses) as they were received.
  * Every POST carries the session's CSRF token in X-CSRF-Token. Data goes into the page
  * through textContent only. */
 (function () {
@@ -247,7 +248,7 @@
     });
     $("queue-view").hidden = requests;
     $("requests-view").hidden = !requests;
-    if (requests && !list.loaded) loadList();
+    if (requests && !list.loaded) { loadList(); loadOptOuts(); }
   }
 
   $("tab-queue").addEventListener("click", function () { showTab("queue"); });
@@ -289,8 +290,10 @@
     wbError("");
     $("filters").reset();
     $("requests-body").textContent = "";
+    $("opt-outs-body").textContent = "";
     $("request-page").hidden = true;
     $("request-list").hidden = false;
+    $("opt-outs").hidden = false;
     $("tab-requests").hidden = true;
     showTab("queue");
   }
@@ -407,6 +410,33 @@
   });
   $("page-next").addEventListener("click", function () { list.page += 1; loadList(); });
 
+  // --- the privacy opt-outs -------------------------------------------------------------
+  var OPT_OUT_KINDS = { sale_sharing: "Do not sell or share",
+    limit_sensitive: "Limit sensitive information" };
+  var OPT_OUT_SOURCES = { chat: "Chat", gpc: "Global Privacy Control" };
+
+  function loadOptOuts() {
+    return call("GET", "/opt-outs").then(function (items) {
+      var body = $("opt-outs-body");
+      body.textContent = "";
+      items.forEach(function (o) {
+        var row = el("tr", { "class": "opt-out-row" });
+        row.append(el("th", { scope: "row" }, o.reference));
+        cell(row, OPT_OUT_KINDS[o.kind] || o.kind);
+        cell(row, OPT_OUT_SOURCES[o.source] || o.source);
+        cell(row, day(o.received_at));
+        cell(row, day(o.due_date));
+        cell(row, o.erased ? "erased (deletion request)" : o.email ?
+          o.email + (o.linked_at ? " (linked " + day(o.linked_at) + ")" : "") :
+          "not linked: browser only (" + (o.conversation || "chat deleted") + ")");
+        body.append(row);
+      });
+      $("opt-outs-empty").hidden = items.length > 0;
+    }).catch(function (err) {
+      if (err.status !== 401) wbError("The opt-outs could not be loaded: " + err.message);
+    });
+  }
+
   // --- one request's page ---------------------------------------------------------------
   var AUDIT_LABELS = { created: "Filed", status_changed: "Status changed",
     extended: "Deadline extended", verification_code_sent: "Code emailed",
@@ -418,6 +448,7 @@
       $("action-done").textContent = "";
       renderRequest(data);
       $("request-list").hidden = true;
+      $("opt-outs").hidden = true;
       $("request-page").hidden = false;
       $("request-title").focus();
     }).catch(function (err) { if (err.status !== 401) wbError(err.message); });
@@ -429,6 +460,7 @@
     wbError("");
     $("request-page").hidden = true;
     $("request-list").hidden = false;
+    $("opt-outs").hidden = false;
     loadList().then(function () { $("requests-title").focus(); });
   });
   $("requests-title").setAttribute("tabindex", "-1");

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,8 @@ from privacy_backend.core.models import AuditEvent, PrivacyRequest, RequestStatu
 from privacy_backend.core.settings import Settings
 from privacy_backend.schemas.requests import QUEUE_CAP, RequestCreate
 from privacy_backend.services import deadlines
+from privacy_backend.services.references import REFERENCE_ALPHABET as REFERENCE_ALPHABET
+from privacy_backend.services.references import random_chars
 
 log = logging.getLogger(__name__)
 S = RequestStatus
@@ -32,12 +33,9 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
 }
 OPEN_STATUSES = frozenset({S.PENDING_VERIFICATION, S.VERIFIED, S.IN_PROGRESS})
 
-# No 0/O, 1/I/L or U: easy to read aloud and to type back.
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 
 def new_reference() -> str:
-    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    chars = random_chars(8)
     return f"PR-{chars[:4]}-{chars[4:]}"
 
 

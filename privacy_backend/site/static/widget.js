@@ -8,7 +8,9 @@
  * on the server (its slots, the verified address among them, are cleared, and its token is
  * refused from then on) and forgets the token and history here; "Delete chat" also has the server erase the conversation, unless an email address
  * was verified in it (then it belongs to that person's requests and is kept). The log always
- * begins with a notice that the chat is recorded, linked to the statement. Bot buttons send their payload and show their title. Links to sections of this page
+ * begins with a notice that the chat is recorded, linked to the statement. A browser that
+ * sends Global Privacy Control says so in `session_request` (`gpc`), and the widget shows
+ * that the signal is honoured. Bot buttons send their payload and show their title. Links to sections of this page
  * scroll to the section. */
 (function () {
   "use strict";
@@ -71,7 +73,14 @@
     maxlength: "1000", placeholder: "Ask about your privacy…" });
   var send = el("button", { type: "submit", "class": "pa-send" }, "Send");
   form.append(label, input, send);
-  panel.append(header, status, log, form);
+  // Shown while the browser sends Global Privacy Control (its `navigator` property here,
+  // or the `Sec-GPC: 1` header the server saw): the channel records the opt-out of sale
+  // and sharing for this conversation.
+  var gpcNote = el("p", { "class": "pa-gpc", id: "pa-gpc" },
+    "Opt-out preference signal honored: we do not sell or share your personal information.");
+  gpcNote.hidden = true;
+  var GPC = navigator.globalPrivacyControl === true;
+  panel.append(header, status, gpcNote, log, form);
   root.append(panel, launcher);
   document.body.appendChild(root);
 
@@ -188,7 +197,7 @@
     reconnectionDelayMax: 5000 });
   socket.on("connect", function () {
     setStatus("connecting", "Connecting to the assistant…");
-    socket.emit("session_request", { session_token: state.sessionToken });
+    socket.emit("session_request", { session_token: state.sessionToken, gpc: GPC });
   });
   socket.on("session_confirm", function (data) {
     if (!data || !data.session_id || !data.session_token) return;
@@ -200,6 +209,7 @@
     }
     state.sessionId = data.session_id;
     state.sessionToken = data.session_token;
+    gpcNote.hidden = !(GPC || data.gpc === true);
     save();
     setStatus("online", "Connected");
   });
@@ -214,7 +224,7 @@
     forget();
     if (outcome && outcome.erased === true) note(OUTCOMES.deleted);
     else if (outcome && OUTCOMES[outcome.reason]) note(OUTCOMES[outcome.reason]);
-    socket.emit("session_request", {});
+    socket.emit("session_request", { gpc: GPC });
   });
   // The server's flood limits (channels/limits.py): say what happened and when to go on.
   var LIMITS = {
