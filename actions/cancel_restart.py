@@ -65,9 +65,11 @@ class ActionRestartRequest(Action):
         events: list[EventType] = [SlotSet("requested_slot", None),
                                    SlotSet("backend_outcome", None),
                                    *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
-        if form in ("status_lookup_form", "marketing_form"):
+        if form in ("status_lookup_form", "marketing_form", "privacy_opt_out_form"):
             if form == "marketing_form":
                 events += reset(*MARKETING_ANSWERS)
+            if form == "privacy_opt_out_form":
+                events += reset("opt_out_email")
             return [*events, ActiveLoop(None), FollowupAction(form)]
         if loop == "verification_form":
             events.append(ActiveLoop(None))  # the rule starts the rights request form

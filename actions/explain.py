@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 EXPLAINED = frozenset({
     "request_type", "requester_email", "requester_name", "requester_region",
     "correction_details", "authorized_agent", "request_confirmed", "verification_code",
-    "lookup_reference", "marketing_channel", "marketing_topic",
+    "lookup_reference", "marketing_channel", "marketing_topic", "opt_out_email",
 })
 
 

@@ -1,6 +1,11 @@
 """Marketing choices in the chat: opt out (a channel, a topic, or everything), opt back in,
-and see the current choices, after the email is verified with a one-time code (or was
-verified earlier in the same conversation: see `actions.common.recently_verified`).
+and see the current choices.
+
+Opting out needs only the address and the choice (CAN-SPAM allows no more): it is recorded at
+once through the backend's proof-free opt-out (`client.opt_out`), whose answer says nothing of
+the address's other choices. Seeing the choices and opting back in need the email verified
+with a one-time code (or verified earlier in the same conversation: see
+`actions.common.recently_verified`), since they show or widen what the address receives.
 
 The backend's preference API records each change with its source and conversation; these
 actions read slots, call `actions.api.preferences`, and pick responses. What a correct code
@@ -111,7 +116,8 @@ class ValidateMarketingForm(EmailForm):
 
 
 class ActionStartMarketingVerification(Action):
-    """Send a code to the address, unless this conversation verified it a moment ago."""
+    """Send a code to the address, unless this conversation verified it a moment ago or the
+    visitor is opting out (`no_code`: recorded at once, see the module's docstring)."""
 
     def name(self) -> str:
         return "action_start_marketing_verification"
@@ -120,6 +126,8 @@ class ActionStartMarketingVerification(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         email = tracker.get_slot("requester_email")
+        if tracker.get_slot("marketing_action") == "opt_out":
+            return [SlotSet("backend_outcome", "no_code")]
         if recently_verified(tracker, email):
             return [SlotSet("backend_outcome", "verified")]
         try:
@@ -152,19 +160,57 @@ def describe(prefs: MarketingPreferences) -> str:
     return "\n".join(lines)
 
 
+def opt_out_scope(channel: str | None, topic: str | None) -> dict[str, str | None]:
+    """The proof-free opt-out's `channel` and `topic` for what the visitor chose: neither for
+    everything, a channel alone for all of its topics."""
+    if channel in (None, "all"):
+        return {"channel": None, "topic": None}
+    return {"channel": channel, "topic": None if topic in (None, "all") else topic}
+
+
+def describe_opt_out(channel: str | None, topic: str | None) -> str:
+    if channel in (None, "all"):
+        return "all marketing, on every channel"
+    label = CHANNEL_LABELS.get(channel, channel)
+    if topic in (None, "all"):
+        return f"all marketing by {label}"
+    return f"{TOPIC_LABELS.get(topic, topic)} by {label}"
+
+
+async def opt_out_marketing(dispatcher: CollectingDispatcher, tracker: Tracker
+                            ) -> list[EventType]:
+    """Record the opt-out without a code; the answer shows only what was recorded."""
+    email = tracker.get_slot("requester_email")
+    channel, topic = tracker.get_slot("marketing_channel"), tracker.get_slot("marketing_topic")
+    try:
+        await call_preferences(lambda client: client.opt_out(
+            email, conversation_id=tracker.sender_id, **opt_out_scope(channel, topic)))
+    except BackendError:
+        # Nothing recorded; "try again" records it once (the slots are kept for it).
+        dispatcher.utter_message(response="utter_marketing_not_changed")
+        return [SlotSet("requester_email", email), SlotSet("backend_outcome", "apply_failed")]
+    dispatcher.utter_message(response="utter_marketing_opted_out", email=email,
+                             what=describe_opt_out(channel, topic))
+    dispatcher.utter_message(response="utter_quote_marketing_timing")
+    return [SlotSet("backend_outcome", "ok"), *[SlotSet(s, None) for s in MARKETING_SLOTS]]
+
+
 async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
                           verified: bool = False) -> list[EventType]:
-    """Show or change the verified visitor's choices; the outcome drives the next rule.
-    `verified`: the code was checked in this very turn (the slots saying so come after)."""
+    """Opt out (no code), or show or widen the verified visitor's choices; the outcome
+    drives the next rule. `verified`: the code was checked in this very turn (the slots
+    saying so come after)."""
+    action = tracker.get_slot("marketing_action")
+    if action == "opt_out":
+        return await opt_out_marketing(dispatcher, tracker)
     email = tracker.get_slot("requester_email")
     # The backend's proof: the code confirmed in this very turn, or the one remembered.
     proof = tracker.get_slot("verification_id") if verified else proof_for(tracker, email)
     if not proof:
-        # Never act for an address this conversation has not proved it owns.
+        # Never show or widen choices for an address this conversation has not proved it owns.
         dispatcher.utter_message(response="utter_cancelled")
         return [SlotSet("backend_outcome", "declined"),
                 *[SlotSet(name, None) for name in MARKETING_SLOTS]]
-    action = tracker.get_slot("marketing_action")
     key = tracker.get_slot("marketing_key") or f"chat-{uuid.uuid4().hex}"
     try:
         if action == "view":
@@ -186,11 +232,7 @@ async def apply_marketing(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_marketing_not_changed")
         return [SlotSet("marketing_key", key), SlotSet("requester_email", email),
                 SlotSet("backend_outcome", "apply_failed")]
-    dispatcher.utter_message(
-        response="utter_marketing_opted_out" if action == "opt_out" else "utter_marketing_opted_in",
-        choices=describe(prefs))
-    if action == "opt_out":
-        dispatcher.utter_message(response="utter_quote_marketing_timing")
+    dispatcher.utter_message(response="utter_marketing_opted_in", choices=describe(prefs))
     return [SlotSet("backend_outcome", "ok"), *[SlotSet(s, None) for s in MARKETING_SLOTS]]
 
 

@@ -32,7 +32,7 @@ QUESTION_INTENT = "ask_privacy"
 HANDOFF_INTENTS = frozenset({"request_human", "escalate_topic"})
 FLOW_INTENTS = frozenset({
     "request_right", "check_request_status", "opt_out_marketing", "subscribe_marketing",
-    "request_human", "escalate_topic",
+    "request_human", "escalate_topic", "do_not_sell", "limit_sensitive_use",
 })
 
 _LEAD = (r"(?:(?:hi|hello|hey|ok|okay|so|um|hmm|well|and|also|btw|sorry|yes|yeah|thanks|"
@@ -197,7 +197,8 @@ QUEUE_INTENT = "request_queue"
 PUBLIC_FLOW_INTENT = "public_flow_elsewhere"
 ASK_TEAM_INTENT = "ask_privacy_team"
 PUBLIC_FLOWS = frozenset({"request_right", "check_request_status", "opt_out_marketing",
-                          "subscribe_marketing", "view_preferences"})
+                          "subscribe_marketing", "view_preferences", "do_not_sell",
+                          "limit_sensitive_use"})
 _QUEUE = re.compile(
     r"^(?:(?:show|list|give|get|what are|what's|whats|which are|which|any|the)\W+(?:me\W+)?"
     r"(?:the\W+|all\W+)?)?"

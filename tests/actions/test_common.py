@@ -17,7 +17,7 @@ from tests.conftest import PROJECT_ROOT
 ACTIONS = PROJECT_ROOT / "actions"
 # One module per capability: none of them may import another (they share actions.common).
 CAPABILITIES = {"knowledge", "rights_requests", "status_lookup", "cancel_restart", "marketing",
-                "verification", "handoff", "explain", "staff"}
+                "verification", "handoff", "explain", "staff", "privacy_opt_outs"}
 # Modules every capability may use (shared helpers, configuration); they import no
 # capability module either.
 SHARED = {"common", "request_types", "preference_words", "settings"}

@@ -14,7 +14,8 @@ from privacy_assistant.domain import DOMAIN_DIR, DomainConflict, load_domain
 def test_each_capability_file_is_a_versioned_domain() -> None:
     files = sorted(p.name for p in DOMAIN_DIR.glob("*.yml"))
     assert files == ["basics.yml", "explain.yml", "handoff.yml", "knowledge.yml",
-                     "marketing.yml", "rights_requests.yml", "staff.yml", "verification.yml"]
+                     "marketing.yml", "privacy_opt_outs.yml", "rights_requests.yml", "staff.yml",
+                     "verification.yml"]
     for name in files:
         assert yaml.safe_load((DOMAIN_DIR / name).read_text("utf-8"))["version"] == "3.1", name
     assert not (DOMAIN_DIR.parent / "domain.yml").exists()  # one copy of the domain
@@ -26,9 +27,11 @@ def test_the_merged_domain_holds_every_part_once() -> None:
     assert domain["session_config"] == {"session_expiration_time": 60,
                                         "carry_over_slots_to_new_session": True}
     assert {"greet", "ask_privacy", "request_right", "resend_code", "explain",
-            "opt_out_marketing", "request_human", "request_queue"} <= set(domain["intents"])
+            "opt_out_marketing", "request_human", "request_queue", "do_not_sell",
+            "limit_sensitive_use"} <= set(domain["intents"])
     assert set(domain["forms"]) == {"rights_request_form", "verification_form",
-                                    "status_lookup_form", "marketing_form"}
+                                    "status_lookup_form", "marketing_form",
+                                    "privacy_opt_out_form"}
     # Every slot a form asks for, and every response a form asks with, is defined somewhere.
     for form in domain["forms"].values():
         for slot in form["required_slots"]:

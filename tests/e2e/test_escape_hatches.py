@@ -37,15 +37,21 @@ FLOWS: dict[str, tuple[str, dict[str, str]]] = {
         "lookup_reference": "PR-AB12-CD34",
         "requester_email": "{email}",
     }),
-    "marketing_form": ("/opt_out_marketing", {
+    # Opting in: an opt-out needs no code, so it would never reach the code question.
+    "marketing_form": ("/subscribe_marketing", {
         "marketing_channel": "sms",
         "marketing_topic": "promotions",
         "requester_email": "{email}",
     }),
+    "privacy_opt_out_form": ("/do_not_sell", {
+        "opt_out_email": "{email}",
+    }),
 }
+# The flows that end at the code question (a privacy opt-out needs no code).
+CODE_FLOWS = ("rights_request_form", "status_lookup_form", "marketing_form")
 FIRST_SLOT = {form: next(iter(answers)) for form, (_, answers) in FLOWS.items()}
 SLOTS = [(form, slot) for form, (_, answers) in FLOWS.items()
-         for slot in [*answers, "verification_code"]]
+         for slot in [*answers, *(["verification_code"] if form in CODE_FLOWS else [])]]
 
 
 class Visitor:
@@ -141,4 +147,4 @@ def test_every_question_of_every_form_is_covered() -> None:
              for slot in spec["required_slots"] if form != "verification_form"}
     covered: set[tuple[str, str]] = {(f, s) for f, s in SLOTS if s != "verification_code"}
     assert asked == covered
-    assert all((form, "verification_code") in SLOTS for form in FLOWS)
+    assert all((form, "verification_code") in SLOTS for form in CODE_FLOWS)

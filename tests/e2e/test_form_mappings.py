@@ -34,23 +34,21 @@ def request_until_code(chat: Chat, email: str) -> None:
     assert CODE_SENT in chat.reply("yes")
 
 
-def test_a_channel_typed_at_the_code_prompt_does_not_widen_the_opt_out(
+def test_a_channel_typed_at_the_code_prompt_does_not_widen_the_opt_in(
     chat: Chat, backend: Backend, mail_dir: Path
 ) -> None:
     email = "payload.channel.e2e@example.com"
-    backend.subscribe_everything(email)
-    assert ASK_EMAIL in chat.reply("no more promo texts")
+    assert ASK_EMAIL in chat.reply("subscribe me to your newsletter")
     before = len(messages_to(mail_dir, email))
     assert CODE_SENT in chat.reply(email)
     assert CODE_FORMAT in chat.reply('/inform{"marketing_channel": "all"}')
     assert CODE_FORMAT in chat.reply('/inform{"marketing_topic": "all"}')
     done = chat.reply(latest_code(mail_dir, email, after=before))
-    assert "Done" in done and "opted out of all marketing" not in done
+    assert "subscribed" in done and "Email: newsletters" in done
     prefs = backend.preferences(email)
-    assert prefs["global_opt_out"] is False
-    assert prefs["channels"]["sms"]["promotions"] is False
-    assert prefs["channels"]["sms"]["newsletters"] is True
-    assert prefs["channels"]["email"]["promotions"] is True
+    assert prefs["channels"]["email"] == {"product_news": False, "events": False,
+                                          "newsletters": True, "promotions": False}
+    assert not any(prefs["channels"]["sms"].values())
 
 
 def test_a_type_typed_with_the_confirmation_does_not_change_the_request(
@@ -92,11 +90,10 @@ def test_a_person_asked_for_at_the_marketing_code(
     chat: Chat, backend: Backend, mail_dir: Path
 ) -> None:
     email = "handoff.marketing.e2e@example.com"
-    backend.subscribe_everything(email)
-    assert ASK_EMAIL in chat.reply("no more promo texts")
+    assert ASK_EMAIL in chat.reply("subscribe me to your newsletter")
     assert CODE_SENT in chat.reply(email)
     reply = chat.reply("get me a real person")
     assert NOT_LIVE in reply
     assert CODE_FORMAT not in reply and ASK_CODE not in reply
-    assert backend.preferences(email)["channels"]["sms"]["promotions"] is True
-    assert len(backend.history(email)) == 1  # only the sign-up
+    assert backend.preferences(email)["channels"]["email"]["newsletters"] is False
+    assert backend.history(email) == []

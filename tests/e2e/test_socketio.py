@@ -230,16 +230,16 @@ def test_delete_chat_keeps_a_conversation_that_verified_an_address(
     email = "widget.delete@example.com"
     visitor = _open(stack, browsers)
     session_id = visitor.session()["session_id"]
-    visitor.say("opt me out of everything")
+    visitor.say("what am I subscribed to?")
     _wait(lambda: visitor.texts())
     visitor.say(email)
     _wait(lambda: len(visitor.texts()) >= 2)
     visitor.say(latest_code(mail_dir, email))
-    _wait(lambda: any("opted out" in t for t in visitor.texts()))
+    _wait(lambda: any("receives from us" in t for t in visitor.texts()))
     visitor.client.emit("end_session", {"erase": True})
     assert visitor.ended.wait(30)
     assert visitor.ended_with[-1] == {"erased": False, "reason": "verified"}
-    assert "opt me out of everything" in _user_texts(stack, session_id)
+    assert "what am I subscribed to?" in _user_texts(stack, session_id)
 
 
 def _event_types(stack: Stack, sender_id: str) -> list[str]:
