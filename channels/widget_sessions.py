@@ -14,7 +14,10 @@ import jwt
 from channels.claims import ClaimStore
 
 MAX_METADATA_CHARS = 4096
-SESSION_DAYS = 30  # how long a widget may resume its conversation after its last session
+# How long a widget may resume its conversation after its last session. The token lives in
+# the tab's sessionStorage, so a day covers every reload of an open tab; a copied token is
+# worth no more than that.
+SESSION_DAYS = 1
 _ALGORITHM = "HS256"
 _AUDIENCE = "privacy-assistant-widget"
 
