@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api.base import call_off_loop
-from actions.api.errors import BackendError
+from actions.api.errors import BackendError, RateLimited
 from actions.api.preferences import MarketingPreferences, MarketingPreferencesClient
 from actions.api.preferences import from_env as preferences_from_env
 from actions.common import (
@@ -185,6 +185,11 @@ async def opt_out_marketing(dispatcher: CollectingDispatcher, tracker: Tracker
     try:
         await call_preferences(lambda client: client.opt_out(
             email, conversation_id=tracker.sender_id, **opt_out_scope(channel, topic)))
+    except RateLimited:
+        # Too many code-free opt-outs for this address or from this chat just now.
+        dispatcher.utter_message(response="utter_marketing_opt_out_limited")
+        return [SlotSet("backend_outcome", "declined"),
+                *[SlotSet(s, None) for s in MARKETING_SLOTS]]
     except BackendError:
         # Nothing recorded; "try again" records it once (the slots are kept for it).
         dispatcher.utter_message(response="utter_marketing_not_changed")

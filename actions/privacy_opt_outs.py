@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api.base import call_off_loop
-from actions.api.errors import BackendError
+from actions.api.errors import BackendError, RateLimited
 from actions.api.opt_outs import OptOutsClient
 from actions.common import EmailForm, recently_verified, valid_email
 from privacy_assistant.contract import OptOutKind
@@ -82,6 +82,11 @@ class ActionRecordPrivacyOptOut(Action):
         try:
             recorded = await call_off_loop(OptOutsClient.from_env, lambda client: client.create(
                 kind, email=email, conversation_id=tracker.sender_id))
+        except RateLimited:
+            # Too many opt-outs from this chat, for this address, or in all just now: nothing
+            # new recorded (an address at its limit is opted out by the hour's records).
+            dispatcher.utter_message(response="utter_privacy_opt_out_limited")
+            return done
         except BackendError:
             # Nothing recorded; saying the same words again records it once.
             dispatcher.utter_message(response="utter_privacy_opt_out_failed")

@@ -23,6 +23,8 @@ from typing import Any
 
 import aiohttp
 
+from privacy_assistant import gpc
+
 logger = logging.getLogger(__name__)
 
 HEADER = "HTTP_SEC_GPC"  # `Sec-GPC`, as engine.io's environ names it
@@ -35,7 +37,8 @@ def gpc_signal(environ: Any, data: Any) -> bool:
     """Whether the browser signals GPC: the handshake's `Sec-GPC` exactly `1` (repeated
     headers arrive joined, `1,1`, and count for nothing), or `gpc: true` in the request."""
     header = environ.get(HEADER) if isinstance(environ, dict) else None
-    return header == "1" or (isinstance(data, dict) and data.get("gpc") is True)
+    return (header is not None and gpc.signals([header])) or (
+        isinstance(data, dict) and data.get("gpc") is True)
 
 
 class GpcRecorder:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from privacy_assistant.api_models.common import ConversationId, Email, StrictIn
 from privacy_assistant.contract import OptOutKind, OptOutSource
@@ -28,6 +28,14 @@ class OptOutCreate(StrictIn):
     conversation_id: ConversationId = Field(min_length=1)
     # `gpc`: the widget's channel saw the browser's Global Privacy Control signal.
     source: OptOutSource = OptOutSource.CHAT
+
+    @model_validator(mode="after")
+    def _gpc_is_the_browsers(self) -> OptOutCreate:
+        # The signal comes from a browser, which names no address: a `gpc` opt-out holds for
+        # its conversation and is linked only by a code confirmed there.
+        if self.source is OptOutSource.GPC and self.email is not None:
+            raise ValueError("a `gpc` opt-out names no email: it holds for the conversation")
+        return self
 
 
 class OptOutOut(BaseModel):

@@ -124,6 +124,9 @@ class Settings(SharedSettings):
     # record per hour, and new ones of one kind for one address (429 too_many_opt_outs
     # beyond). And the `lastUpdate` of /.well-known/gpc.json; empty: the statement's date.
     opt_out_hourly_limit: int = Field(default=10, ge=1)
+    # New privacy opt-outs the whole system records per hour (beyond: 429 for everyone), so
+    # that many conversations together cannot fill the table.
+    opt_out_global_hourly_limit: int = Field(default=1000, ge=1)
     gpc_last_update: date | None = None
 
     # Fulfilment: how long the signed link to an access request's export package works

@@ -12,10 +12,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from privacy_assistant.settings import normalise_email
+from privacy_backend.core import limits
 from privacy_backend.core.models import Agent, AgentRole, AgentSession, LoginAttempt
 from privacy_backend.core.sealing import CLIENT_HASH, keyed_hash
 from privacy_backend.core.settings import Settings
@@ -106,10 +107,7 @@ def _serialise_client(session: Session, client: str) -> None:
     """Make one client's login attempts take their turn: the lockout counts what the ones
     before recorded. SQLite's `BEGIN IMMEDIATE` (core.db) already does; PostgreSQL takes a
     lock on the client's key until the transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"login:{client}".encode()).digest()[:8], "big",
-                             signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    limits.advisory_lock(session, limits.LOGINS, f"login:{client}")
 
 
 def authenticate(session: Session, email: str, password: str, *, settings: Settings,

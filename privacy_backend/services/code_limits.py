@@ -33,13 +33,13 @@ count takes no lock: concurrent calls may pass it by at most their number.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select, text
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from privacy_assistant.code_mask import CODE_DIGITS, LONG_CODE_DIGITS
+from privacy_backend.core import limits
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import (
     MailStatus,
@@ -52,21 +52,14 @@ from privacy_backend.core.settings import Settings
 # The `code_hash` of a verification whose code was never emailed: no HMAC (64 hex digits)
 # equals it, so nothing can confirm it.
 UNSENT = "unsent"
-# First key of the advisory locks taken here (`pg_advisory_xact_lock(int, int)`), so they
-# cannot collide with locks taken for other purposes.
-_LOCK_SPACE = 0x636F6465
 _HOUR = timedelta(hours=1)
 
 
 def lock(session: Session, email: str, conversation_id: str | None) -> None:
     """Hold the address's and the conversation's advisory locks (PostgreSQL) until the
     transaction ends. Always in this order, so two callers cannot deadlock."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in (f"email:{email}", f"conversation:{conversation_id}" if conversation_id else None):
-        if key is not None:
-            session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                            {"space": _LOCK_SPACE, "key": key})
+    limits.advisory_lock(session, limits.CODES, f"email:{email}",
+                         f"conversation:{conversation_id}" if conversation_id else None)
 
 
 def _failed_attempts() -> ColumnElement[int]:
@@ -119,10 +112,6 @@ def code_digits(session: Session, *, settings: Settings, now: datetime, email: s
     return LONG_CODE_DIGITS if over else CODE_DIGITS
 
 
-def _retry_after(seconds: float) -> dict[str, str]:
-    return {"Retry-After": str(max(math.ceil(seconds), 1))}
-
-
 def _address_budget_wait(session: Session, *, settings: Settings, now: datetime, email: str,
                          lookup: bool) -> float:
     """Seconds until the address's budget (lookups', or emailed codes') admits a code; 0 if
@@ -165,14 +154,14 @@ def admit(session: Session, *, settings: Settings, now: datetime, email: str,
     if conversation_limited(session, settings=settings, now=now,
                             conversation_id=conversation_id):
         raise ApiError(429, "too_many_codes", "Too many wrong codes or lookups recently. Try "
-                       "again later.", headers=_retry_after(
+                       "again later.", headers=limits.retry_after(
                            settings.code_failure_window_minutes * 60))
     wait = _address_budget_wait(session, settings=settings, now=now, email=email,
                                 lookup=purpose is VerificationPurpose.STATUS_LOOKUP)
     if wait:
         raise ApiError(429, "too_many_codes", "Too many codes were sent to this address in the "
-                       "last hour. Try again later.", headers=_retry_after(wait))
+                       "last hour. Try again later.", headers=limits.retry_after(wait))
     wait = _global_wait(session, settings=settings, now=now)
     if wait:
         raise ApiError(429, "too_many_codes", "Too many codes are being sent right now. Try "
-                       "again later.", headers=_retry_after(wait))
+                       "again later.", headers=limits.retry_after(wait))

@@ -31,6 +31,13 @@ def conversations_of(session: Session, email: str) -> list[ConversationLink]:
                                                   ConversationLink.id)))
 
 
+def of_conversation(session: Session, conversation_id: str) -> list[ConversationLink]:
+    """The addresses a code confirmed in the conversation, first verified first."""
+    return list(session.scalars(select(ConversationLink).where(
+        ConversationLink.conversation_id == conversation_id).order_by(
+        ConversationLink.verified_at, ConversationLink.id)))
+
+
 def is_linked(session: Session, conversation_id: str) -> bool:
     return session.scalar(select(ConversationLink.id).where(
         ConversationLink.conversation_id == conversation_id).limit(1)) is not None

@@ -16,24 +16,21 @@ the conversation (`minimise`), and erasing a conversation forgets its id (`forge
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from privacy_assistant.api_models.opt_outs import OptOutCreate, OptOutOut
 from privacy_assistant.contract import OptOutKind, OptOutSource
-from privacy_backend.core.errors import ApiError
+from privacy_backend.core import limits
 from privacy_backend.core.models import PrivacyOptOut
-from privacy_backend.services import deadlines
+from privacy_backend.services import deadlines, links
 from privacy_backend.services.references import random_chars
 
 BUSINESS_DAYS = 15  # CCPA regs §7026(f): comply no later than 15 business days from receipt
 WINDOW = timedelta(hours=1)
-# pg_advisory_xact_lock's first key: this module's locks, apart from anyone else's.
-_LOCK_SPACE = 7026
 
 
 @dataclass(frozen=True)
@@ -52,15 +49,12 @@ def due_date(received_at: datetime) -> date:
                                        BUSINESS_DAYS)
 
 
-def _lock(session: Session, conversation_id: str, email: str | None) -> None:
+def _lock(session: Session, conversation_id: str, email: str | None = None) -> None:
     """Hold the conversation's and the address's locks (PostgreSQL) until the transaction
-    ends, so two identical calls at once record one opt-out (SQLite's writers take turns)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in (f"conversation:{conversation_id}", f"email:{email}" if email else None):
-        if key is not None:
-            session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                            {"space": _LOCK_SPACE, "key": key})
+    ends, so two identical calls at once record one opt-out, and a record and a link of the
+    same conversation take turns (SQLite's writers take turns already)."""
+    limits.advisory_lock(session, limits.PRIVACY_OPT_OUTS, f"conversation:{conversation_id}",
+                         f"email:{email}" if email else None)
 
 
 def _existing(session: Session, body: OptOutCreate) -> PrivacyOptOut | None:
@@ -73,41 +67,47 @@ def _existing(session: Session, body: OptOutCreate) -> PrivacyOptOut | None:
         PrivacyOptOut.kind == body.kind, whose).order_by(PrivacyOptOut.id).limit(1)).first()
 
 
-def _check_limit(session: Session, body: OptOutCreate, *, limit: int, now: datetime) -> None:
+def _check_limit(session: Session, body: OptOutCreate, *, limit: int, global_limit: int,
+                 now: datetime) -> None:
     """429 `too_many_opt_outs` once the conversation recorded `limit` new opt-outs within the
-    hour, or `limit` of this kind were recorded for the address. The answer is the same for
-    both, so it does not say which. Past the address's limit that address is already opted
-    out by the hour's own records."""
+    hour, `limit` of this kind were recorded for the address, or `global_limit` were recorded
+    in all. The answer is the same for each, so it does not say which. Past the address's
+    limit that address is already opted out by the hour's own records."""
     since = now - WINDOW
-    scopes = [PrivacyOptOut.conversation_id == body.conversation_id]
+    scopes = [(PrivacyOptOut.conversation_id == body.conversation_id, limit)]
     if body.email:
-        scopes.append((PrivacyOptOut.email == body.email) & (PrivacyOptOut.kind == body.kind))
-    for scope in scopes:
-        recent = select(PrivacyOptOut.received_at).where(scope,
-                                                         PrivacyOptOut.received_at > since)
-        if (session.scalar(select(func.count()).select_from(recent.subquery())) or 0) < limit:
-            continue
-        first = session.scalar(select(func.min(PrivacyOptOut.received_at)).where(
-            scope, PrivacyOptOut.received_at > since))
-        left = (first + WINDOW - now).total_seconds() if first else WINDOW.total_seconds()
-        raise ApiError(429, "too_many_opt_outs", "Too many opt-outs were recorded just now; "
-                       "try again later.",
-                       headers={"Retry-After": str(max(1, math.ceil(left)))})
+        scopes.append(((PrivacyOptOut.email == body.email) & (PrivacyOptOut.kind == body.kind),
+                       limit))
+    scopes.append((PrivacyOptOut.id.is_not(None), global_limit))
+    for scope, most in scopes:
+        count, oldest = session.execute(select(func.count(), func.min(PrivacyOptOut.received_at))
+                                        .where(scope, PrivacyOptOut.received_at > since)).one()
+        if count >= most:
+            raise limits.too_many(
+                "too_many_opt_outs", "Too many opt-outs were recorded just now; try again "
+                "later.", limits.seconds_until_free(oldest, window=WINDOW, now=now))
 
 
-def record(session: Session, body: OptOutCreate, *, limit: int, now: datetime) -> Recorded:
+def record(session: Session, body: OptOutCreate, *, limit: int, global_limit: int,
+           now: datetime) -> Recorded:
     """The new opt-out (flushed; the caller commits), or what this conversation recorded
-    before for the same kind and address; 429 beyond the hourly limits (`_check_limit`)."""
+    before for the same kind and address; 429 beyond the hourly limits (`_check_limit`). One
+    made without an address in a conversation that has already verified one (a GPC signal
+    recorded late, "this chat only" after a code) is linked to it at once."""
     _lock(session, body.conversation_id, body.email)
     existing = _existing(session, body)
     if existing is not None:
         return Recorded(existing, created=False)
-    _check_limit(session, body, limit=limit, now=now)
+    _check_limit(session, body, limit=limit, global_limit=global_limit, now=now)
     opt_out = PrivacyOptOut(reference=new_reference(), kind=body.kind, source=body.source,
                             conversation_id=body.conversation_id, email=body.email,
                             received_at=now, due_date=due_date(now))
     session.add(opt_out)
     session.flush()
+    if body.email is None:
+        for link_ in links.of_conversation(session, body.conversation_id):
+            link(session, conversation_id=body.conversation_id, email=link_.email, now=now)
+        session.refresh(opt_out)
     return Recorded(opt_out, created=True)
 
 
@@ -128,6 +128,7 @@ def link(session: Session, *, conversation_id: str | None, email: str, now: date
     were linked or copied."""
     if not conversation_id:
         return 0
+    _lock(session, conversation_id)
     born_browser = select(PrivacyOptOut).where(
         PrivacyOptOut.conversation_id == conversation_id,
         or_(PrivacyOptOut.email.is_(None), PrivacyOptOut.linked_at.is_not(None)),
@@ -169,14 +170,19 @@ def minimise(session: Session, email: str, now: datetime) -> int:
 
 
 def forget(session: Session, conversation_ids: list[str]) -> int:
-    """Erased conversations: their opt-outs stay (the record of the choice), without the
-    conversation's id, which names nothing any more."""
+    """Erased conversations: an opt-out that holds for an address stays (the record of the
+    choice) without the conversation's id, which names nothing any more; one that held for
+    the browser's conversation alone goes with it, since it honours nothing now (so
+    starting and deleting chats cannot fill the table). How many rows changed."""
     if not conversation_ids:
         return 0
-    result = session.execute(update(PrivacyOptOut).where(
+    dropped = session.execute(delete(PrivacyOptOut).where(
+        PrivacyOptOut.conversation_id.in_(conversation_ids), PrivacyOptOut.email.is_(None))
+        .execution_options(synchronize_session=False))
+    kept = session.execute(update(PrivacyOptOut).where(
         PrivacyOptOut.conversation_id.in_(conversation_ids)).values(conversation_id=None)
         .execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(dropped.rowcount or 0) + int(kept.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def listing(session: Session, *, kind: OptOutKind | None = None,

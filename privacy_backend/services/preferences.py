@@ -24,16 +24,16 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from privacy_backend.core import limits
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import (
     MarketingPreference,
@@ -316,9 +316,6 @@ def _write_once(session: Session, email: str, change: Callable[[Preferences], Pr
 # The actor of the assistant's opt-outs: made through the assistant, and nobody proved the
 # address was theirs. The limits count the rows recorded under it.
 UNVERIFIED_ACTOR = "assistant:unverified"
-# First key of the advisory locks taken here (`pg_advisory_xact_lock(int, int)`), so they
-# cannot collide with locks taken for other purposes.
-_LOCK_SPACE = 0x6F707420  # "opt "
 _HOUR = timedelta(hours=1)
 
 OptOutScope = Literal["everything", "channel", "topic"]
@@ -361,17 +358,6 @@ def opt_out_choices(channel: str | None, topic: str | None,
     return "everything", None
 
 
-def _lock_opt_outs(session: Session, email: str, conversation_id: str) -> None:
-    """Hold the address's and the conversation's advisory locks (PostgreSQL) until the
-    transaction ends, always in this order, so that concurrent opt-outs count each other;
-    SQLite runs one writer at a time already."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in (f"email:{email}", f"conversation:{conversation_id}"):
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                        {"space": _LOCK_SPACE, "key": key})
-
-
 def _recent(session: Session, since: datetime, condition: ColumnElement[bool],
             *, joined: bool = False) -> tuple[int, datetime | None]:
     """How many unverified opt-outs matching `condition` were recorded since `since`, and
@@ -388,29 +374,31 @@ def _recent(session: Session, since: datetime, condition: ColumnElement[bool],
 def check_opt_out_limits(session: Session, email: str, conversation_id: str, *,
                          settings: Settings, now: datetime) -> None:
     """429 `too_many_opt_outs` (with Retry-After) once the address, or the conversation, had
-    its hourly number of unverified opt-outs. Each opt-out counts, effective or not, so the
-    answer says nothing about the address's choices."""
-    _lock_opt_outs(session, email, conversation_id)
+    its hourly number of unverified opt-outs. Each opt-out counts, effective or not, and the
+    answer is the same for both limits, so it says nothing about the address's choices or
+    about what others did with it. The locks are taken address first, then conversation."""
+    limits.advisory_lock(session, limits.MARKETING_OPT_OUTS, f"email:{email}",
+                         f"conversation:{conversation_id}")
     since = now - _HOUR
-    for (count, oldest), limit, whose in (
+    for (count, oldest), most in (
         (_recent(session, since, MarketingPreference.email == email, joined=True),
-         settings.marketing_opt_outs_per_address_per_hour, "this address"),
+         settings.marketing_opt_outs_per_address_per_hour),
         (_recent(session, since, PreferenceChange.conversation_id == conversation_id),
-         settings.marketing_opt_outs_per_conversation_per_hour, "this conversation"),
+         settings.marketing_opt_outs_per_conversation_per_hour),
     ):
-        if count >= limit:
-            wait = (oldest + _HOUR - now).total_seconds() if oldest else _HOUR.total_seconds()
-            raise ApiError(429, "too_many_opt_outs",
-                           f"Too many opt-outs for {whose} in the last hour; try again later, "
-                           "or use the unsubscribe link in any of our marketing emails.",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        if count >= most:
+            raise limits.too_many(
+                "too_many_opt_outs", "Too many opt-outs were recorded just now; try again "
+                "later, or use the unsubscribe link in any of our marketing emails.",
+                limits.seconds_until_free(oldest, window=_HOUR, now=now))
 
 
 def opt_out(session: Session, email: str, *, channel: str | None, topic: str | None,
             conversation_id: str, settings: Settings, now: datetime, actor: str,
             unverified: bool) -> OptOut:
     """Turn marketing off for `email` (everything, a channel, or a topic on one channel or on
-    every channel) without any proof, recorded with source `chat`, the conversation and
+    every channel) without any proof, recorded with source `chat` (`api` for staff), the
+    conversation and
     `actor` (committed). An `unverified` opt-out (the assistant's) is bounded and recorded
     under `UNVERIFIED_ACTOR` even when it changes nothing; staff's are neither."""
     scope, choices = opt_out_choices(channel, topic, settings)
@@ -422,7 +410,9 @@ def opt_out(session: Session, email: str, *, channel: str | None, topic: str | N
     def admit(session: Session) -> None:
         check_opt_out_limits(session, email, conversation_id, settings=settings, now=now)
 
-    write(session, email, change, settings=settings, source=PreferenceSource.CHAT, now=now,
+    # The assistant's come from the chat; staff's from their own tools over the API.
+    source = PreferenceSource.CHAT if unverified else PreferenceSource.API
+    write(session, email, change, settings=settings, source=source, now=now,
           actor=UNVERIFIED_ACTOR if unverified else actor, conversation_id=conversation_id,
           record_unchanged=unverified, admit=admit if unverified else None)
     session.commit()

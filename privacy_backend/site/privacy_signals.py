@@ -2,8 +2,8 @@
 browser sends with every request, and `/.well-known/gpc.json`, which tells browsers and
 auditors that this site honours it.
 
-The header counts only when it is exactly `1` (the spec's one value); `0`, `true` or `1 `
-with a space are no signal. The statement page shows "Opt-out preference signal honored"
+The header counts only when it is exactly `1` (`privacy_assistant.gpc`); `0`, `true` or a
+repeated header are no signal. The statement page shows "Opt-out preference signal honored"
 whenever the request carries it. The opt-out itself is recorded for the browser's chat
 conversation by the socket.io channel (`channels/socketio.py`), which sees the same header
 on its handshake, or the widget's `navigator.globalPrivacyControl`."""
@@ -15,18 +15,17 @@ from datetime import date, datetime, timezone
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from privacy_assistant import gpc
 from privacy_backend.api.deps import SettingsDep
 from privacy_backend.core.settings import Settings
 from privacy_kb.document import parse_front_matter
 
 router = APIRouter(tags=["site"])
-HEADER = "Sec-GPC"
 
 
 def gpc_signal(request: Request) -> bool:
     """Whether the request carries the GPC signal: `Sec-GPC` exactly `1`, and only once."""
-    values = request.headers.getlist(HEADER)
-    return values == ["1"]
+    return gpc.signals(request.headers.getlist(gpc.HEADER))
 
 
 def last_update(settings: Settings) -> date:

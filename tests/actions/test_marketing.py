@@ -153,3 +153,26 @@ def test_a_delayed_preferences_code_is_said_to_be_delayed(
     asyncio.run(send_preferences_code(dispatcher, tracker(slots, sender="slow")))
     assert [m["response"] for m in dispatcher.messages] == ["utter_code_sent"]
     assert backend.mail_count() == 1
+
+
+def test_a_code_free_opt_out_is_recorded_and_a_rate_limit_is_said_as_such(
+    actions_backend: Backend,
+) -> None:
+    """An opt-out needs no code and says only what it recorded; beyond the hourly limit of
+    one chat (MARKETING_OPT_OUTS_PER_CONVERSATION_PER_HOUR, 10) the visitor hears that, and
+    about the unsubscribe link, not that the system is down."""
+    sender = "opt-out-visitor"
+    slots: dict[str, Any] = {"marketing_action": "opt_out", "marketing_channel": "sms",
+                             "marketing_topic": "all"}
+    for i in range(10):
+        said, set_slots = run(ActionApplyMarketing(), {**slots,
+                                                       "requester_email": f"m{i}@example.com"},
+                              sender)
+        assert said == ["utter_marketing_opted_out", "utter_quote_marketing_timing"]
+        assert set_slots["backend_outcome"] == "ok"
+    assert actions_backend.preferences("m0@example.com")["channels"]["sms"] == {
+        "product_news": False, "events": False, "newsletters": False, "promotions": False}
+    said, set_slots = run(ActionApplyMarketing(), {**slots, "requester_email": "m10@example.com"},
+                          sender)
+    assert said == ["utter_marketing_opt_out_limited"]
+    assert set_slots["backend_outcome"] == "declined"

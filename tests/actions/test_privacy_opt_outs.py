@@ -85,3 +85,16 @@ def test_nothing_recorded_when_the_backend_is_down(down_url: str,
     said, set_slots = run(ActionRecordPrivacyOptOut(),
                           {"opt_out_kind": "sale_sharing", "opt_out_email": THIS_CHAT})
     assert said == ["utter_privacy_opt_out_failed"]
+
+
+def test_a_rate_limit_is_said_as_such_not_as_an_outage(actions_backend: Backend) -> None:
+    """Beyond OPT_OUT_HOURLY_LIMIT (10) new opt-outs from one chat, the backend answers 429:
+    the visitor hears that, and where else to go, not that the system is down."""
+    sender = "busy-visitor"
+    for i in range(10):
+        [ok], _ = said_with(ActionRecordPrivacyOptOut(), {
+            "opt_out_kind": "sale_sharing", "opt_out_email": f"p{i}@example.com"}, sender)
+        assert ok["response"] == "utter_privacy_opt_out_recorded"
+    [limited], _ = said_with(ActionRecordPrivacyOptOut(), {
+        "opt_out_kind": "sale_sharing", "opt_out_email": "p10@example.com"}, sender)
+    assert limited["response"] == "utter_privacy_opt_out_limited"

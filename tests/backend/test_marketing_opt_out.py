@@ -198,8 +198,9 @@ def test_staff_may_opt_out_and_are_recorded_as_themselves(api: Api) -> None:
     response = _opt_out(api.staff, channel="email")
     assert response.status_code == 200, response.text
     *_, last = _history(api)
+    # Their own tools, over the API: not the chat (every change records its source).
     assert (last["actor"], last["source"], last["conversation_id"]) == (
-        "staff-token", "chat", "conv-x")
+        "staff-token", "api", "conv-x")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer not-the-token", "Basic dXNlcjpwYXNz"])

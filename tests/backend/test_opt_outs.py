@@ -205,14 +205,52 @@ def test_the_export_lists_them_and_a_deletion_keeps_them_without_the_address(
     assert erased["after"]["erased"]["opt_outs_minimised"] == 2
 
 
-def test_deleting_a_chat_keeps_its_opt_out_without_the_conversation(
+def test_deleting_a_chat_drops_a_browser_only_opt_out_and_keeps_an_addresss(
         store_api: Api, store: TrackerStore) -> None:
+    """Before: starting a chat with the signal and deleting it, again and again, left one
+    row each time, kept for good (none of them honouring anything)."""
     chat(store, "conv-1", store_api.clock.now, ("hello", "Hi."))
-    reference = _opt_out(store_api, source="gpc").json()["reference"]
+    _opt_out(store_api, source="gpc")
+    reference = _opt_out(store_api, kind="limit_sensitive", email=ADA).json()["reference"]
     erased = store_api.post("/api/v1/conversations/conv-1/erase")
     assert erased.status_code == 200, erased.text
     [row] = _rows(store_api)
-    assert (row.reference, row.conversation_id, row.kind) == (reference, None, "sale_sharing")
+    assert (row.reference, row.conversation_id, row.email) == (reference, None, ADA)
+
+
+def test_an_opt_out_recorded_after_a_code_is_linked_at_once(api: Api) -> None:
+    """Before: linking happened only when a code was confirmed, so a GPC signal recorded
+    after it (the channel retries at the next session) stayed the browser's alone."""
+    api.proof(ADA, "conv-1")
+    late = _opt_out(api, source="gpc")
+    assert late.status_code == 201 and late.json()["linked_to_email"] is True
+    [row] = _rows(api)
+    assert (row.email, row.linked_at, row.source) == (ADA, api.clock.now, "gpc")
+
+
+def test_a_gpc_opt_out_naming_an_address_is_refused(api: Api) -> None:
+    """The signal comes from a browser, which names no one: a caller cannot pin `gpc` on an
+    address."""
+    refused = _opt_out(api, source="gpc", email=ADA)
+    assert refused.status_code == 422
+    assert _rows(api) == []
+
+
+def test_the_whole_system_records_at_most_its_hourly_cap(db: Any, settings: Any,
+                                                         clock: Any) -> None:
+    from privacy_backend.main import create_app
+
+    from .support import TestClient
+    settings = settings.model_copy(update={"opt_out_global_hourly_limit": 3})
+    with TestClient(create_app(settings, engine=db, clock=clock)) as client:
+        api = Api(client=client, engine=db, settings=settings, clock=clock)
+        for i in range(3):
+            assert _opt_out(api, conversation=f"conv-{i}").status_code == 201
+        refused = _opt_out(api, conversation="conv-9")
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_opt_outs"
+        assert len(_rows(api)) == 3
+        clock.advance(hours=1)
+        assert _opt_out(api, conversation="conv-9").status_code == 201
 
 
 def test_the_console_lists_them_for_privacy_admins_only(api: Api) -> None:

@@ -26,7 +26,7 @@ def test_the_page_shows_the_honoured_signal(api: Api) -> None:
     assert _rows(api) == []  # the page itself records nothing
 
 
-@pytest.mark.parametrize("value", ["0", "true", "1 ", " 1", "yes", "11", ""])
+@pytest.mark.parametrize("value", ["0", "true", "yes", "11", "1,1", ""])
 def test_any_other_value_is_no_signal(api: Api, value: str) -> None:
     page = api.client.get("/", headers={"Sec-GPC": value})
     assert page.status_code == 200

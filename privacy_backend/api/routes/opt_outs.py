@@ -26,11 +26,13 @@ def record_opt_out(body: OptOutCreate, response: Response, session: SessionDep,
     """Record an opt-out at once, with no code: 201 and its reference and due date (15
     business days), or 200 with what this conversation recorded before for the same kind
     and address. The answer says nothing about anything else held for the address. 429
-    `too_many_opt_outs` past OPT_OUT_HOURLY_LIMIT. The assistant's token only (staff: 403)."""
+    `too_many_opt_outs` past OPT_OUT_HOURLY_LIMIT (or OPT_OUT_GLOBAL_HOURLY_LIMIT in all).
+    The assistant's token only (staff: 403)."""
     if caller.is_staff:
         raise ApiError(403, "assistant_only", "Opt-outs are recorded on a visitor's behalf "
                        "by the assistant, in their conversation.")
-    recorded = opt_outs.record(session, body, limit=settings.opt_out_hourly_limit, now=now)
+    recorded = opt_outs.record(session, body, limit=settings.opt_out_hourly_limit,
+                               global_limit=settings.opt_out_global_hourly_limit, now=now)
     session.commit()
     if not recorded.created:
         response.status_code = status.HTTP_200_OK

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response, status
 
+from privacy_assistant.code_mask import CODE_DIGITS
 from privacy_assistant.settings import normalise_email
 from privacy_backend.api.deps import (
     NowDep,
@@ -77,7 +78,7 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
     return RequestCreated(
         **RequestOut.model_validate(filed.request).model_dump(), code_sent=filed.code_sent,
         code_expires_at=filed.live.expires_at if filed.live else None,
-        code_digits=filed.live.code_digits if filed.live else 6,
+        code_digits=filed.live.code_digits if filed.live else CODE_DIGITS,
         mail_status=filed.mail if filed.live else "none")
 
 
