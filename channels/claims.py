@@ -55,6 +55,13 @@ class ClaimStore:
         elif self._get_local(key) is not None:
             self._local[key] = (value, time.monotonic() + ttl)
 
+    async def drop(self, key: str) -> None:
+        """Remove `key`, whatever it holds."""
+        if self._redis is not None:
+            await self._redis.delete(self.prefix + key)
+        else:
+            self._local.pop(key, None)
+
     async def get(self, key: str) -> bytes | None:
         if self._redis is not None:
             value: bytes | None = await self._redis.get(self.prefix + key)

@@ -30,7 +30,10 @@ waits for it while the first attempt runs. When the first attempt's replica died
 lapses: the next attempt claims the turn, and if the conversation's tracker already holds
 the message (Rasa saved the turn, then the replica died before answering), it answers with
 the bot messages that followed it, replayed through the output channel as Rasa does;
-otherwise it handles the message. The claims and answers live in Redis when `redis_url`
+otherwise it handles the message. An answer whose conversation was erased while its turn
+ran (the erasure's mark in the tracker store, `privacy_assistant.tombstones`, is newer than
+the turn's start) is not kept: the erasure could not name that turn, so nothing would
+delete it. The claims and answers live in Redis when `redis_url`
 (`REDIS_URL`) is set, shared by every replica, else in this process. Without a message id a
 message is handled every time it is sent, as in Rasa.
 """
@@ -57,6 +60,7 @@ from sanic.response import HTTPResponse
 
 from channels.claims import ClaimStore
 from channels.limits import ChannelLimits, RateLimiter
+from privacy_assistant import tombstones
 from privacy_assistant.secret_files import REST_CHANNEL_TOKEN
 
 logger = logging.getLogger(__name__)
@@ -99,6 +103,9 @@ class Turns(ClaimStore):
 
     async def store(self, key: str, messages: list[dict[str, Any]]) -> None:
         await self.put(key, json.dumps(messages).encode(), ANSWER_SECONDS)
+
+    async def forget(self, key: str) -> None:
+        await self.drop(key)
 
 
 class TokenRestInput(RestInput):
@@ -175,6 +182,7 @@ class TokenRestInput(RestInput):
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             if await self.turns.start(key):
+                started = time.time()
                 renewing = asyncio.create_task(self._renew(key))
                 try:
                     messages = await self.replayed(request, sender_id, message_id)
@@ -183,13 +191,32 @@ class TokenRestInput(RestInput):
                                                      input_channel, metadata, message_id)
                 finally:
                     renewing.cancel()
-                await self.turns.store(key, messages)
+                if await self.erased_since(request, sender_id, started):
+                    await self.turns.forget(key)
+                else:
+                    await self.turns.store(key, messages)
                 return messages
             answered = await self.turns.answer(key)
             if answered is not None:
                 return answered
             await asyncio.sleep(0.1)
         return None
+
+    @staticmethod
+    async def erased_since(request: Request, sender_id: str, started: float) -> bool:
+        """Whether the conversation was erased after `started` (a turn in flight): the
+        tracker store's erasure mark says so. A store without marks (in memory) never was;
+        a store that cannot be read counts as erased, so nothing is kept that might be."""
+        store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+        engine = getattr(store, "engine", None)
+        if engine is None:
+            return False
+        try:
+            through = await asyncio.to_thread(tombstones.erased_through, engine, sender_id)
+        except Exception:  # noqa: BLE001 - any database failure: keep nothing
+            logger.warning("could not read the erasure marks; the REST answer is not kept")
+            return True
+        return through is not None and through >= started
 
     async def _renew(self, key: str) -> None:
         while True:

@@ -218,6 +218,35 @@ def test_a_turn_sent_again_with_its_message_id_is_handled_once(url: str) -> None
     assert len(_received(url, "retry-1")) == 2 and len(_received(url, "retry-2")) == 1
 
 
+@pytest.fixture(scope="module")
+def marked_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose agent has a tracker store with erasure marks (`TEST_TRACKER_DB`)."""
+    port = free_port()
+    db = tmp_path_factory.mktemp("marks") / "tracker.db"
+    process = _start(port, REST_CHANNEL_TOKEN=TOKEN, TEST_TRACKER_DB=str(db))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_answer_of_a_turn_erased_while_it_ran_is_not_kept(marked_url: str) -> None:
+    """Before: an erasure deleted the stored answers of the turns the tracker held, but a
+    turn still running stored its answer (an address, a reference) after it, for a day.
+    Now its answer is not kept: the same message id is handled anew, not replayed."""
+    kept = _send(marked_url, "kept-1", "m-1", "slow: hello")
+    assert _send(marked_url, "kept-1", "m-1", "slow: hello").json() == kept.json()
+    assert len(_received(marked_url, "kept-1")) == 1  # a stored answer is replayed
+
+    first = _send(marked_url, "erased-1", "m-1", "slow: erased mid-turn")
+    assert first.status_code == 200 and first.json()
+    _send(marked_url, "erased-1", "m-1", "slow: erased mid-turn")
+    assert len(_received(marked_url, "erased-1")) == 2  # nothing was kept to replay
+
+
 def test_copies_of_a_turn_sent_at_once_are_handled_once(url: str) -> None:
     answers = _copies([url], "retry-3", "m-1")
     assert {a.status_code for a in answers} == {200}
