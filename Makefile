@@ -76,7 +76,16 @@ test-conversations: install $(MODEL)
 	$(RASA_VENV)/bin/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out var/test-results
 
-test-python: install $(MODEL)
+# axe-core for the browser tests' accessibility checks (tests/e2e/axe.py), from the npm registry
+# at the version the lock file pins; only the tests need it.
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility checks: apt-get install -y npm"; exit 1; }
+	@echo ">> Installing axe-core for the browser tests' accessibility checks"
+	npm ci --prefix tests/e2e/axe --no-audit --no-fund $(if $(PIP_QUIET),--silent,)
+	@touch $@
+
+test-python: install $(MODEL) $(AXE)
 	$(VENV)/bin/python -m pytest
 
 lint: $(VENV)/.installed
