@@ -14,7 +14,7 @@
   var me = null;
   var selected = null;
   var timer = null;
-  var lastTranscript = "";
+  var lastTranscript = []; // the lines shown, as JSON
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, text) {
@@ -56,7 +56,9 @@
     $("login-email").focus();
   }
 
-  function showApp(session) {
+  // `focus`: the agent just logged in, and the form that had the focus is gone: the queue's
+  // heading takes it (not the page's start).
+  function showApp(session, focus) {
     csrf = session.csrf_token; me = session.agent;
     $("login-view").hidden = true; $("app-view").hidden = false;
     $("who").textContent = "Signed in as " + me.name; $("who").hidden = false;
@@ -66,6 +68,7 @@
     notice("");
     refresh();
     if (!timer) timer = setInterval(refresh, POLL_MS);
+    if (focus) $("queue-title").focus();
     openFromHash();
   }
 
@@ -83,7 +86,7 @@
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
     call("POST", "/login", { email: $("login-email").value, password: $("login-password").value })
-      .then(function (session) { $("login-password").value = ""; showApp(session); })
+      .then(function (session) { $("login-password").value = ""; showApp(session, true); })
       .catch(function (err) { notice(err.message); $("login-password").focus(); });
   });
 
@@ -98,39 +101,77 @@
     return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min";
   }
 
+  // Text that only changes when it differs: a live region set to the same words every poll
+  // would be read out again.
+  function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+  function queueEntry(id) {
+    var li = el("li", { "class": "queue-item" });
+    var button = el("button", { type: "button", "data-handoff": String(id) });
+    button.append(el("strong"), el("span"), el("span", { "class": "meta" }));
+    button.addEventListener("click", function () { open(id); });
+    li.append(button);
+    return li;
+  }
+
+  // The queue is updated in place every poll: an entry keeps its button (and the keyboard
+  // focus on it) while its handoff is listed; entries move only when the order changes.
   function renderQueue(queue) {
-    $("online").textContent = queue.agents_online + " agent(s) online";
+    setText($("online"), queue.agents_online + " agent(s) online");
     var list = $("queue-list");
-    list.textContent = "";
+    var entries = {};
+    Array.prototype.forEach.call(list.children, function (li) {
+      entries[li.firstChild.getAttribute("data-handoff")] = li;
+    });
+    var order = queue.handoffs.map(function (item) { return String(item.handoff.id); });
+    var same = Array.prototype.map.call(list.children, function (li) {
+      return li.firstChild.getAttribute("data-handoff");
+    }).join() === order.join();
+    var focused = document.activeElement && document.activeElement.getAttribute("data-handoff");
     $("queue-empty").hidden = queue.handoffs.length > 0;
     queue.handoffs.forEach(function (item) {
       var h = item.handoff;
-      var li = el("li", { "class": "queue-item" + (selected === h.id ? " selected" : "") });
-      var button = el("button", { type: "button", "data-handoff": String(h.id),
-        "aria-current": selected === h.id ? "true" : "false" });
+      var li = entries[String(h.id)] || queueEntry(h.id);
+      var button = li.firstChild;
+      li.className = "queue-item" + (selected === h.id ? " selected" : "");
+      button.setAttribute("aria-current", selected === h.id ? "true" : "false");
       var state = h.status === "waiting" ? "Waiting" :
         (item.mine ? "Active (you)" : "Active (" + (h.agent_name || "agent") + ")");
-      button.append(el("strong", {}, state + " · " + age(item.age_seconds)),
-        el("span", {}, h.reason), el("span", { "class": "meta" },
-          "Channel: " + h.channel + " · conversation " + h.handle));
-      button.addEventListener("click", function () { open(h.id); });
-      li.append(button);
-      list.append(li);
+      setText(button.children[0], state + " · " + age(item.age_seconds));
+      setText(button.children[1], h.reason);
+      setText(button.children[2], "Channel: " + h.channel + " · conversation " + h.handle);
+      if (!same) list.append(li);
     });
+    Object.keys(entries).forEach(function (id) {
+      if (order.indexOf(id) < 0) list.removeChild(entries[id]);
+    });
+    if (!same && focused) {
+      var again = list.querySelector('[data-handoff="' + focused + '"]');
+      if (again) again.focus({ preventScroll: true });
+    }
   }
 
+  // Resolves once the queue and the open conversation are shown as they are now.
   function refresh() {
-    call("GET", "/handoffs").then(renderQueue).catch(function (err) {
-      if (err.status !== 401) notice("The queue could not be loaded: " + err.message);
-    });
-    if (selected !== null) loadConversation(selected, false);
+    return Promise.all([
+      call("GET", "/handoffs").then(renderQueue).catch(function (err) {
+        if (err.status !== 401) notice("The queue could not be loaded: " + err.message);
+      }),
+      selected !== null ? loadConversation(selected, false) : null,
+    ]);
   }
 
   // --- one conversation -----------------------------------------------------------------
   function open(id) {
     selected = id;
-    lastTranscript = "";
+    lastTranscript = [];
+    $("transcript-lines").textContent = "";
     $("conversation").hidden = false;
+    Array.prototype.forEach.call($("queue-list").children, function (li) {
+      var mine = li.firstChild.getAttribute("data-handoff") === String(id);
+      li.className = "queue-item" + (mine ? " selected" : "");
+      li.firstChild.setAttribute("aria-current", String(mine));
+    });
     loadConversation(id, true);
   }
 
@@ -158,12 +199,17 @@
     $("close").hidden = h.status === "closed" || (h.status === "active" && !data.mine);
     $("reply-form").hidden = !(h.status === "active" && data.mine);
 
-    var signature = JSON.stringify(data.transcript);
-    if (signature !== lastTranscript) {
-      lastTranscript = signature;
-      var list = $("transcript");
-      list.textContent = "";
-      data.transcript.forEach(function (line) {
+    // New lines are appended: the log's live region then announces only them. A transcript
+    // that changed otherwise (a line edited away) is drawn again.
+    var lines = data.transcript.map(function (line) { return JSON.stringify(line); });
+    var kept = lastTranscript.length <= lines.length && lastTranscript.every(
+      function (line, i) { return line === lines[i]; });
+    if (!kept || lines.length > lastTranscript.length) {
+      var list = $("transcript-lines");
+      if (!kept) list.textContent = "";
+      var fresh = data.transcript.slice(kept ? lastTranscript.length : 0);
+      lastTranscript = lines;
+      fresh.forEach(function (line) {
         var who = line.kind === "user" ? "Visitor" : line.kind === "agent" ?
           "Agent " + (line.agent || "") : line.kind === "bot" ? "Bot" : "";
         var li = el("li", { "class": "line " + line.kind });
@@ -174,7 +220,7 @@
         }
         list.append(li);
       });
-      list.scrollTop = list.scrollHeight;
+      $("transcript").scrollTop = $("transcript").scrollHeight;
     }
     $("transcript-error").hidden = !data.transcript_error;
     $("transcript-error").textContent = data.transcript_error ?
@@ -198,7 +244,7 @@
   }
 
   function loadConversation(id, focus) {
-    call("GET", "/handoffs/" + id).then(function (data) {
+    return call("GET", "/handoffs/" + id).then(function (data) {
       if (selected === id) renderConversation(data, focus);
     }).catch(function (err) {
       if (err.status !== 401) notice(err.message);
@@ -214,15 +260,22 @@
     if (selected === null) return Promise.resolve();
     notice("");
     return call("POST", "/handoffs/" + selected + path, body)
-      .then(function () { refresh(); })
+      .then(function () { return refresh(); })
       .catch(function (err) { notice(err.message); });
   }
 
-  $("take").addEventListener("click", function () {
-    act("/take").then(function () { $("reply-text").focus(); });
-  });
-  $("handback").addEventListener("click", function () { act("/handback"); });
-  $("close").addEventListener("click", function () { act("/close"); });
+  // The button pressed disappears once the conversation is shown as it now is: the focus
+  // moves on (to the reply box once the agent has the chat, else to the conversation's
+  // heading) instead of being lost to the page.
+  function focusAfter() {
+    var reply = $("reply-text");
+    if (!$("reply-form").hidden) reply.focus();
+    else if (!$("conversation").hidden) $("conversation-title").focus();
+    else $("queue-title").focus();
+  }
+  $("take").addEventListener("click", function () { act("/take").then(focusAfter); });
+  $("handback").addEventListener("click", function () { act("/handback").then(focusAfter); });
+  $("close").addEventListener("click", function () { act("/close").then(focusAfter); });
   $("reply-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var text = $("reply-text").value.trim();
@@ -432,6 +485,7 @@
         body.append(row);
       });
       $("opt-outs-empty").hidden = items.length > 0;
+      body.closest(".table-wrap").hidden = items.length === 0;
     }).catch(function (err) {
       if (err.status !== 401) wbError("The opt-outs could not be loaded: " + err.message);
     });
@@ -488,7 +542,7 @@
     body.textContent = "";
     if (emptyId) {
       $(emptyId).hidden = items.length > 0;
-      body.parentNode.hidden = items.length === 0;
+      body.closest(".table-wrap").hidden = items.length === 0;
     }
     items.forEach(function (item) { var row = el("tr"); fill(row, item); body.append(row); });
   }
@@ -666,6 +720,5 @@
     if (button) button.focus();
   });
 
-  $("conversation-title").setAttribute("tabindex", "-1");
   call("GET", "/session").then(showApp).catch(function () { showLogin(); });
 }());
