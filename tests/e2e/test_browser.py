@@ -152,7 +152,7 @@ def test_visitor_and_agent(browser: Browser, stack: Stack, agent: str) -> None:
     stored = page.evaluate("JSON.parse(sessionStorage.getItem('privacy-assistant-chat'))")
     assert stored["sessionToken"] and stored["sessionId"]
     page.get_by_role("button", name="End chat").click()
-    expect(visitor.log.locator(".pa-msg")).to_have_count(0)
+    expect(visitor.log.locator(".pa-msg:not(.pa-intro)")).to_have_count(0)
     visitor.connected()
     after = page.evaluate("JSON.parse(sessionStorage.getItem('privacy-assistant-chat'))")
     assert after["history"] == [] and after["sessionId"] != stored["sessionId"]
@@ -160,7 +160,7 @@ def test_visitor_and_agent(browser: Browser, stack: Stack, agent: str) -> None:
     page.reload()
     visitor = Visitor(page)
     visitor.connected()
-    expect(visitor.log.locator(".pa-msg")).to_have_count(0)
+    expect(visitor.log.locator(".pa-msg:not(.pa-intro)")).to_have_count(0)
     visitor.say("what data do you collect?")
     visitor.bot_said("Information We Collect")
 
@@ -182,6 +182,10 @@ def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(
     page.goto(f"{stack.env['BACKEND_URL']}/")
     visitor = Visitor(page)
     visitor.open_chat()
+    # The first message says it is software, and how to reach a person (EU AI Act).
+    intro = visitor.log.locator(".pa-msg").first
+    expect(intro).to_contain_text("an automated assistant, not a person")
+    expect(intro).to_contain_text("talk to a person")
     notice = visitor.log.locator(".pa-notice").first
     expect(notice).to_contain_text("This chat is recorded")
     statement = notice.get_by_role("link", name="privacy statement")
@@ -194,7 +198,7 @@ def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(
     assert _stored_events(stack, session_id) > 0
 
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Delete this chat").click()
+    page.get_by_role("button", name="Delete chat").click()
     expect(visitor.log.locator(".pa-outcome")).to_have_text("This chat was deleted.",
                                                             timeout=REPLY_TIMEOUT)
     expect(visitor.log.locator(".pa-user")).to_have_count(0)

@@ -11,7 +11,14 @@
  * begins with a notice that the chat is recorded, linked to the statement. A browser that
  * sends Global Privacy Control says so in `session_request` (`gpc`), and the widget shows
  * that the signal is honoured. Bot buttons send their payload and show their title. Links to sections of this page
- * scroll to the section. */
+ * scroll to the section.
+ *
+ * Usable by keyboard and screen reader alone: the message box keeps focus while answers
+ * arrive (and gets it back after a suggested answer is chosen); "The assistant is typing…"
+ * is added to the log (a polite live region) from a message sent until its answer; the
+ * status line (role=status) says when the connection is lost and when it is back, and
+ * sending is paused meanwhile (the Send button is aria-disabled, not disabled, so that it
+ * keeps focus; what was typed stays in the box). */
 (function () {
   "use strict";
 
@@ -57,8 +64,9 @@
   var header = el("div", { "class": "pa-header" });
   var title = el("h2", { id: "pa-title", "class": "pa-title" }, config.title);
   var endButton = el("button", { type: "button", "class": "pa-end" }, "End chat");
-  var deleteButton = el("button", { type: "button", "class": "pa-end pa-delete",
-    "aria-label": "Delete this chat" }, "Delete chat");
+  // Named by its visible text alone, so that "click Delete chat" works by voice (WCAG 2.5.3).
+  var deleteButton = el("button", { type: "button", "class": "pa-end pa-delete" },
+    "Delete chat");
   var closeButton = el("button", { type: "button", "class": "pa-close",
     "aria-label": "Close the chat" }, "×");
   header.append(title, endButton, deleteButton, closeButton);
@@ -72,6 +80,10 @@
   var input = el("input", { id: "pa-input", type: "text", autocomplete: "off",
     maxlength: "1000", placeholder: "Ask about your privacy…" });
   var send = el("button", { type: "submit", "class": "pa-send" }, "Send");
+  // From a message sent until its answer, the last thing in the log (announced politely).
+  var typing = el("p", { "class": "pa-typing" }, "The assistant is typing…");
+  var TYPING_MS = 30000;  // an agent who took the chat over may take longer: stop saying it
+  var typingTimer = null;
   form.append(label, input, send);
   // Shown while the browser sends Global Privacy Control (its `navigator` property here,
   // or the `Sec-GPC: 1` header the server saw): the channel records the opt-out of sale
@@ -96,7 +108,8 @@
   function scrollToSection(id) {
     var target = document.getElementById(id);
     if (!target) return false;
-    target.scrollIntoView({ behavior: "smooth", block: "start" });
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    target.scrollIntoView({ behavior: still ? "auto" : "smooth", block: "start" });
     target.focus({ preventScroll: true });
     history.replaceState(null, "", "#" + id);
     return true;
@@ -128,7 +141,17 @@
 
   // The first thing in the log: the chat is recorded, and where the statement says so.
   var STATEMENT_SECTION = "info-we-collect";
+  // The first message, before anything is said: the visitor talks to software, and how to
+  // reach a person (the EU AI Act asks a chatbot to say so at the first interaction).
+  var DISCLOSURE = "Hi! I'm the privacy assistant, an automated assistant, not a person. " +
+    "I answer from our privacy statement and quote it. To reach a person at any time, say " +
+    "“talk to a person”.";
+
   function renderNotice() {
+    var intro = el("div", { "class": "pa-msg pa-bot pa-intro" });
+    intro.append(el("span", { "class": "pa-visually-hidden" }, "Assistant: "),
+      el("span", { "class": "pa-text" }, DISCLOSURE));
+    log.append(intro);
     var notice = el("p", { "class": "pa-notice" });
     var link = el("a", { href: (config.siteUrl || "").replace(/\/$/, "") + "/#" +
       STATEMENT_SECTION }, "privacy statement");
@@ -164,16 +187,35 @@
         var button = el("button", { type: "button", "class": "pa-choice" }, b.title);
         button.disabled = Boolean(item.answered);
         button.addEventListener("click", function () {
-          item.answered = true;
-          group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-          sendMessage(b.payload, b.title);
+          // Focus goes back to the message box, which is where the next answer is typed.
+          if (!sendMessage(b.payload, b.title)) return;  // offline: the choice stays open
           input.focus();
         });
         group.append(button);
       });
       log.append(group);
     }
+    if (typing.parentNode) log.append(typing);  // still the last thing in the log
     log.scrollTop = log.scrollHeight;
+  }
+
+  // Empties the log; focus that was on something in it goes to the message box, not lost.
+  function clearLog() {
+    var hadFocus = log.contains(document.activeElement) && document.activeElement !== log;
+    log.textContent = "";
+    renderNotice();
+    if (hadFocus) input.focus();
+  }
+
+  function showTyping(on) {
+    window.clearTimeout(typingTimer);
+    if (on) {
+      log.append(typing);
+      log.scrollTop = log.scrollHeight;
+      typingTimer = window.setTimeout(function () { showTyping(false); }, TYPING_MS);
+    } else if (typing.parentNode) {
+      typing.remove();
+    }
   }
 
   function add(item) {
@@ -184,11 +226,20 @@
 
   // --- connection -----------------------------------------------------------------------
   var connected = false;
+  var dropped = false;  // the connection was lost since the conversation was last confirmed
+  var LOST = "Connection lost — trying to reconnect… Sending is paused until the " +
+    "connection is back; what you type stays in the box.";
+  var UNREACHABLE = "The assistant cannot be reached right now — trying again… Sending is " +
+    "paused until it answers.";
+  var statusSaid = "";
   function setStatus(kind, text) {
     status.dataset.state = kind;
-    status.textContent = text;
+    // Said again only when it changes: a retry every few seconds announces nothing new (nor
+    // overwrites a "Not sent" said meanwhile).
+    if (statusSaid !== text) status.textContent = statusSaid = text;
     connected = kind === "online";
-    send.disabled = !connected;
+    // aria-disabled, not disabled: a focused Send button keeps its focus when the
+    // connection drops, and says why it does nothing (the status line).
     send.setAttribute("aria-disabled", String(!connected));
   }
   setStatus("connecting", "Connecting to the assistant…");
@@ -196,7 +247,7 @@
   var socket = window.io(config.rasaUrl, { path: config.socketPath || "/socket.io",
     reconnectionDelayMax: 5000 });
   socket.on("connect", function () {
-    setStatus("connecting", "Connecting to the assistant…");
+    setStatus("connecting", dropped ? "Reconnecting…" : "Connecting to the assistant…");
     socket.emit("session_request", { session_token: state.sessionToken, gpc: GPC });
   });
   socket.on("session_confirm", function (data) {
@@ -204,14 +255,14 @@
     if (state.sessionId && state.sessionId !== data.session_id) {
       // The stored conversation could not be resumed: its history belongs to no session now.
       state.history = [];
-      log.textContent = "";
-      renderNotice();
+      clearLog();
     }
     state.sessionId = data.session_id;
     state.sessionToken = data.session_token;
     gpcNote.hidden = !(GPC || data.gpc === true);
     save();
-    setStatus("online", "Connected");
+    setStatus("online", dropped ? "Reconnected" : "Connected");
+    dropped = false;
   });
   var OUTCOMES = {
     deleted: "This chat was deleted.",
@@ -221,6 +272,7 @@
       "which no email was verified are deleted after 30 days."
   };
   socket.on("session_ended", function (outcome) {
+    showTyping(false);
     forget();
     if (outcome && outcome.erased === true) note(OUTCOMES.deleted);
     else if (outcome && OUTCOMES[outcome.reason]) note(OUTCOMES[outcome.reason]);
@@ -241,13 +293,16 @@
       Math.ceil(wait / 60) + " minutes."));
   });
   socket.on("disconnect", function () {
-    setStatus("offline", "Reconnecting… the assistant cannot be reached right now.");
+    dropped = true;
+    showTyping(false);  // an answer under way is lost with the connection
+    setStatus("offline", LOST);
   });
   socket.on("connect_error", function () {
-    setStatus("offline", "Reconnecting… the assistant cannot be reached right now.");
+    setStatus("offline", dropped ? LOST : UNREACHABLE);
   });
   socket.on("bot_uttered", function (message) {
     if (!message) return;
+    showTyping(false);
     if (message.text) {
       var buttons = (message.quick_replies || message.buttons || []).map(function (b) {
         return { title: b.title, payload: b.payload };
@@ -258,9 +313,19 @@
   });
 
   function sendMessage(payload, shown) {
-    if (!connected || !state.sessionId) return false;
+    if (!connected || !state.sessionId) {
+      // Said again (a change of text is announced): nothing was sent, and why.
+      status.textContent = "Not sent: " + (dropped ? LOST :
+        status.dataset.state === "offline" ? UNREACHABLE :
+        "the assistant is not ready yet. Please send it again in a moment.");
+      return false;
+    }
+    // Earlier suggestions are answered by whatever is sent now: they leave the Tab order.
+    state.history.forEach(function (item) { if (item.buttons) item.answered = true; });
+    log.querySelectorAll(".pa-choice").forEach(function (x) { x.disabled = true; });
     add({ from: "user", text: shown });
     socket.emit("user_uttered", { message: payload });
+    showTyping(true);
     return true;
   }
 
@@ -268,8 +333,7 @@
   function forget() {
     state = fresh(state.open);
     save();
-    log.textContent = "";
-    renderNotice();
+    clearLog();
   }
   endButton.addEventListener("click", function () {
     if (connected && state.sessionToken) {
