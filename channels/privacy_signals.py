@@ -21,8 +21,7 @@ import asyncio
 import logging
 from typing import Any
 
-import aiohttp
-
+from channels.backend import UNREACHABLE, Backend
 from privacy_assistant import gpc
 
 logger = logging.getLogger(__name__)
@@ -45,9 +44,8 @@ class GpcRecorder:
     """Records the `gpc` opt-out of sale and sharing for a conversation, once per process
     when it succeeds, in background tasks that never raise."""
 
-    def __init__(self, backend_url: str, backend_token: str) -> None:
-        self.url = backend_url.rstrip("/")
-        self.token = backend_token
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
         self.recorded: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -60,23 +58,22 @@ class GpcRecorder:
         task.add_done_callback(self.tasks.discard)
 
     async def _post(self, session_id: str) -> None:
-        if not self.url or not self.token:
+        if not self.backend.configured:
             logger.warning("GPC signal not recorded: the channel has no backend_url or "
                            "backend_token")
             return
         body = {"kind": "sale_sharing", "conversation_id": session_id, "source": "gpc"}
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
-                    total=RECORD_TIMEOUT_SECONDS)) as http:
-                async with http.post(f"{self.url}/api/v1/opt-outs", json=body, headers={
-                        "Authorization": f"Bearer {self.token}"}) as answer:
-                    if answer.status in (200, 201):
-                        if len(self.recorded) >= MAX_REMEMBERED:
-                            self.recorded.clear()
-                        self.recorded.add(session_id)
-                        return
-                    logger.warning("the backend answered %d to a GPC opt-out; it is tried "
-                                   "again at the conversation's next session", answer.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            status = await self.backend.post("/api/v1/opt-outs", json=body,
+                                             timeout=RECORD_TIMEOUT_SECONDS)
+        except UNREACHABLE as exc:
             logger.warning("GPC opt-out not recorded yet (%s); it is tried again at the "
                            "conversation's next session", type(exc).__name__)
+            return
+        if status in (200, 201):
+            if len(self.recorded) >= MAX_REMEMBERED:
+                self.recorded.clear()
+            self.recorded.add(session_id)
+            return
+        logger.warning("the backend answered %d to a GPC opt-out; it is tried again at the "
+                       "conversation's next session", status)

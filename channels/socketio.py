@@ -61,13 +61,13 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import socketio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 from socketio import exceptions as sio_exceptions
 
+from channels.backend import UNREACHABLE, Backend
 from channels.limits import ChannelLimits, RateLimiter, max_body_bytes
 from channels.privacy_signals import GpcRecorder, gpc_signal
 from channels.widget_sessions import (
@@ -118,10 +118,10 @@ class WidgetSocketIOInput(SocketIOInput):
                              f"needs at least {WIDGET_SESSION_SECRET.min_chars} characters")
         channel.session_secret = secret  # type: ignore[attr-defined]
         # Where "Delete chat" is sent: the backend, with the assistant's token.
-        channel.backend_url = str((credentials or {}).get("backend_url") or "").rstrip("/")  # type: ignore[attr-defined]
-        channel.backend_token = str((credentials or {}).get("backend_token") or "")  # type: ignore[attr-defined]
-        # Records a browser's Global Privacy Control signal with the same credential.
-        channel.gpc = GpcRecorder(channel.backend_url, channel.backend_token)  # type: ignore[attr-defined]
+        channel.backend = Backend(str((credentials or {}).get("backend_url") or ""),  # type: ignore[attr-defined]
+                                  str((credentials or {}).get("backend_token") or ""))
+        # Records a browser's Global Privacy Control signal through the same backend.
+        channel.gpc = GpcRecorder(channel.backend)  # type: ignore[attr-defined]
         # Where replicas share their rooms; empty: the rooms live in this process.
         redis_url = str((credentials or {}).get("redis_url") or "")
         channel.redis_url = redis_url  # type: ignore[attr-defined]
@@ -141,22 +141,20 @@ class WidgetSocketIOInput(SocketIOInput):
 
     async def erase(self, session_id: str) -> dict[str, Any]:
         """Ask the backend to erase the conversation; what `session_ended` tells the widget."""
-        url: str = self.backend_url  # type: ignore[attr-defined]
-        token: str = self.backend_token  # type: ignore[attr-defined]
-        if not url or not token:
+        backend: Backend = self.backend  # type: ignore[attr-defined]
+        if not backend.configured:
             return {"erased": False, "reason": "unavailable"}
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
-                    total=ERASE_TIMEOUT_SECONDS)) as http:
-                async with http.post(f"{url}/api/v1/conversations/{session_id}/erase",
-                                     headers={"Authorization": f"Bearer {token}"}) as answer:
-                    if answer.status == 200:
-                        return {"erased": True, "reason": None}
-                    if answer.status == 409:
-                        return {"erased": False, "reason": "verified"}
-                    logger.warning("the backend answered %d to erasing a chat", answer.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            status = await backend.post(f"/api/v1/conversations/{session_id}/erase",
+                                        timeout=ERASE_TIMEOUT_SECONDS)
+        except UNREACHABLE as exc:
             logger.warning("the backend did not erase a chat: %s", type(exc).__name__)
+            return {"erased": False, "reason": "unavailable"}
+        if status == 200:
+            return {"erased": True, "reason": None}
+        if status == 409:
+            return {"erased": False, "reason": "verified"}
+        logger.warning("the backend answered %d to erasing a chat", status)
         return {"erased": False, "reason": "unavailable"}
 
     def get_output_channel(self) -> SocketIOOutput | None:

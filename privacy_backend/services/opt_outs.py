@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from privacy_assistant.api_models.opt_outs import OptOutCreate, OptOutOut
@@ -78,7 +78,7 @@ def _check_limit(session: Session, body: OptOutCreate, *, limit: int, global_lim
     if body.email:
         scopes.append(((PrivacyOptOut.email == body.email) & (PrivacyOptOut.kind == body.kind),
                        limit))
-    scopes.append((PrivacyOptOut.id.is_not(None), global_limit))
+    scopes.append((true(), global_limit))  # every opt-out, system-wide
     for scope, most in scopes:
         count, oldest = session.execute(select(func.count(), func.min(PrivacyOptOut.received_at))
                                         .where(scope, PrivacyOptOut.received_at > since)).one()

@@ -22,7 +22,8 @@ import pytest
 import socketio
 
 from tests.backend.support import wait_until_healthy
-from tests.channels.test_socketio import RASA_PYTHON, SERVER, Widget, _wait
+from tests.channels.launch import served
+from tests.channels.test_socketio import SERVER, Widget, _wait
 from tests.conftest import PROJECT_ROOT, free_port
 
 TOKEN = "gpc-test-assistant-token-0123456789abcdef"
@@ -50,36 +51,10 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _channel(backend_url: str) -> Iterator[str]:
-    if not RASA_PYTHON.is_file():
-        pytest.fail(f"{RASA_PYTHON} is missing: run `make install`")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(WIDGET_SESSION_SECRET="widget-session-secret-for-tests-0123456789",
-               REST_CHANNEL_TOKEN="rest-channel-token-for-tests-0123456789",
-               RASA_PROXIES_COUNT="1", BACKEND_URL=backend_url, PRIVACY_API_TOKEN=TOKEN,
-               WIDGET_SESSIONS_PER_IP_PER_MINUTE="0", WIDGET_MESSAGES_PER_IP_PER_MINUTE="0")
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_TEAM_ID",
-                 "SLACK_PRIVACY_CHANNEL", "REDIS_URL"):
-        env.setdefault(name, "")
-    process = subprocess.Popen([str(RASA_PYTHON), str(SERVER), str(port)], env=env,
-                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "the channel's server exited"
-            try:
-                if httpx.get(f"{base}/received", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the channel's server did not start"
-            time.sleep(0.2)
+    with served(SERVER.name, RASA_PROXIES_COUNT="1", BACKEND_URL=backend_url,
+                PRIVACY_API_TOKEN=TOKEN, WIDGET_SESSIONS_PER_IP_PER_MINUTE="0",
+                WIDGET_MESSAGES_PER_IP_PER_MINUTE="0") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ the real tracker, is in tests/e2e/test_rest_conversation.py.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -23,41 +24,32 @@ from typing import Any
 import pytest
 import requests
 
+from tests.channels.launch import CREDENTIALS, RASA_PYTHON, served
 from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = Path(__file__).with_name("rest_channel_server.py")
 TOKEN = "rest-channel-token-for-tests-0123456789"
 TURNS_PER_HOUR = 5  # CONVERSATION_TURNS_PER_HOUR of the module's server
 
 
 def _start(port: int, **env: str) -> subprocess.Popen[str]:
-    if not RASA_PYTHON.is_file():
-        pytest.fail(f"{RASA_PYTHON} is missing: run `make install`")
-    base = {k: v for k, v in os.environ.items() if k != "REST_CHANNEL_TOKEN"}
-    # credentials.yml names the other channels' settings too (socket.io's secret, Slack's);
-    # the server reads the file whole, so each needs a value (those channels are not started).
-    base.setdefault("WIDGET_SESSION_SECRET", "widget-session-secret-for-tests-0123456789")
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_TEAM_ID",
-                 "SLACK_PRIVACY_CHANNEL", "REDIS_URL", "BACKEND_URL", "PRIVACY_API_TOKEN"):
-        base.setdefault(name, "")
+    """The server, not waited for (for the test that it refuses to start); `REST_CHANNEL_TOKEN`
+    only if given."""
+    base = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    base.update({k: v for k, v in CREDENTIALS.items() if k != "REST_CHANNEL_TOKEN"})
     return subprocess.Popen([str(RASA_PYTHON), str(SERVER), str(port)], env={**base, **env},
                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
 
 
+def _served(**env: str) -> contextlib.AbstractContextManager[str]:
+    return served(SERVER.name, ready="/webhooks/rest/", REST_CHANNEL_TOKEN=TOKEN, **env)
+
+
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    port = free_port()
-    process = _start(port, REST_CHANNEL_TOKEN=TOKEN,
-                     CONVERSATION_TURNS_PER_HOUR=str(TURNS_PER_HOUR))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process)
+    with _served(CONVERSATION_TURNS_PER_HOUR=str(TURNS_PER_HOUR)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _post(url: str, sender: str, headers: dict[str, str] | None = None,
@@ -221,16 +213,9 @@ def test_a_turn_sent_again_with_its_message_id_is_handled_once(url: str) -> None
 @pytest.fixture(scope="module")
 def marked_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server whose agent has a tracker store with erasure marks (`TEST_TRACKER_DB`)."""
-    port = free_port()
     db = tmp_path_factory.mktemp("marks") / "tracker.db"
-    process = _start(port, REST_CHANNEL_TOKEN=TOKEN, TEST_TRACKER_DB=str(db))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process)
+    with _served(TEST_TRACKER_DB=str(db)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_answer_of_a_turn_erased_while_it_ran_is_not_kept(marked_url: str) -> None:
@@ -282,33 +267,8 @@ def replicas() -> Iterator[list[str]]:
     reason = unreachable(TEST_REDIS_URL)
     if reason:
         pytest.skip(reason)
-    ports = [free_port(), free_port()]
-    processes = [_start(port, REST_CHANNEL_TOKEN=TOKEN, REDIS_URL=TEST_REDIS_URL)
-                 for port in ports]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for url in urls:
-            _wait_healthy(url, processes[urls.index(url)])
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
-    """Until the channel's health route answers (it stays open without the token)."""
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the channel's server exited:\n{process.communicate()[0]}")
-        try:
-            if requests.get(f"{base}/webhooks/rest/", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "the channel's server did not start"
-        time.sleep(0.2)
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(_served(REDIS_URL=TEST_REDIS_URL)) for _ in range(2)]
 
 
 def _received_by_all(urls: list[str], sender: str) -> list[dict[str, str]]:

@@ -13,8 +13,6 @@ real tracker, is in tests/e2e/test_socketio.py.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,9 +24,8 @@ import requests
 import socketio
 from socketio.exceptions import ConnectionError as Refused
 
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.channels.launch import served
 
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = Path(__file__).with_name("socketio_channel_server.py")
 SESSIONS_PER_MINUTE = 4
 MESSAGES_PER_MINUTE = 6
@@ -37,39 +34,11 @@ TURNS_PER_HOUR = 3
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    if not RASA_PYTHON.is_file():
-        pytest.fail(f"{RASA_PYTHON} is missing: run `make install`")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(WIDGET_SESSION_SECRET="widget-session-secret-for-tests-0123456789",
-               REST_CHANNEL_TOKEN="rest-channel-token-for-tests-0123456789",
-               RASA_PROXIES_COUNT="1",
-               WIDGET_SESSIONS_PER_IP_PER_MINUTE=str(SESSIONS_PER_MINUTE),
-               WIDGET_MESSAGES_PER_IP_PER_MINUTE=str(MESSAGES_PER_MINUTE),
-               CONVERSATION_TURNS_PER_HOUR=str(TURNS_PER_HOUR))
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_TEAM_ID",
-                 "SLACK_PRIVACY_CHANNEL", "REDIS_URL", "BACKEND_URL", "PRIVACY_API_TOKEN"):
-        env.setdefault(name, "")
-    process = subprocess.Popen([str(RASA_PYTHON), str(SERVER), str(port)], env=env,
-                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the channel's server exited:\n{process.communicate()[0]}")
-            try:
-                if requests.get(f"{base}/received", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the channel's server did not start"
-            time.sleep(0.2)
+    with served(SERVER.name, RASA_PROXIES_COUNT="1",
+                WIDGET_SESSIONS_PER_IP_PER_MINUTE=str(SESSIONS_PER_MINUTE),
+                WIDGET_MESSAGES_PER_IP_PER_MINUTE=str(MESSAGES_PER_MINUTE),
+                CONVERSATION_TURNS_PER_HOUR=str(TURNS_PER_HOUR)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 10) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_assistant.scaled import temporary_database as scaled_database
 from privacy_assistant.stack import Stack, haproxy_binary, scaled_env
 from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
+from tests.e2e.mail import latest_code
 from tests.slack_standin import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackStandIn
 
 MODEL = PROJECT_ROOT / "models" / "privacy-assistant.tar.gz"
@@ -283,3 +285,32 @@ def backend(stack: Stack) -> Backend:
 @pytest.fixture
 def mail_dir(stack: Stack) -> Path:
     return Path(stack.env["MAIL_DIR"])
+
+
+# --- staff and requests, made the way the product makes them ------------------------------------
+
+def create_agent(stack: Stack, email: str, name: str, password: str,
+                 role: str | None = None) -> str:
+    """A console account, created with the real CLI against the stack's database."""
+    result = subprocess.run(
+        [sys.executable, "-m", "privacy_backend.cli", "create-agent", email, "--name", name,
+         *(["--role", role] if role else []), "--password-stdin"],
+        input=password + "\n", env=stack.env, cwd=PROJECT_ROOT, capture_output=True,
+        text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return email
+
+
+def file_verified_request(stack: Stack, request_type: str, address: str, region: str) -> str:
+    """File a request as the assistant does and verify it with the emailed code; its
+    reference."""
+    url, mail_dir = stack.env["BACKEND_URL"], Path(stack.env["MAIL_DIR"])
+    headers = {"Authorization": f"Bearer {stack.env['PRIVACY_API_TOKEN']}"}
+    created = requests.post(f"{url}/api/v1/requests", headers=headers, timeout=10, json={
+        "type": request_type, "email": address, "region": region, "channel": "web"})
+    assert created.status_code == 201, created.text
+    reference = str(created.json()["reference"])
+    verified = requests.post(f"{url}/api/v1/requests/{reference}/verify", headers=headers,
+                             timeout=10, json={"code": latest_code(mail_dir, address)})
+    assert verified.status_code == 200, verified.text
+    return reference

@@ -18,12 +18,9 @@ The visitor is a socket.io client, as the widget is. Screenshots go to docs/scre
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +30,7 @@ import socketio
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import Backend
-from tests.e2e.mail import latest_code
+from tests.e2e.conftest import Backend, create_agent, file_verified_request
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
@@ -52,13 +48,7 @@ NARROW = {"width": 320, "height": 720}
 
 @pytest.fixture(scope="module")
 def agent(stack: Stack) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "privacy_backend.cli", "create-agent", AGENT_EMAIL,
-         "--name", "Pat", "--role", "privacy_admin", "--password-stdin"],
-        input=AGENT_PASSWORD + "\n", env=stack.env, cwd=PROJECT_ROOT, capture_output=True,
-        text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return AGENT_EMAIL
+    return create_agent(stack, AGENT_EMAIL, "Pat", AGENT_PASSWORD, role="privacy_admin")
 
 
 def _context(browser: Browser, **options: Any) -> BrowserContext:
@@ -287,25 +277,11 @@ def test_an_agent_takes_a_chat_over_and_hands_it_back_with_the_keyboard_alone(
     context.close()
 
 
-def _file(stack: Stack, request_type: str, address: str, region: str) -> str:
-    """File a request as the assistant does and verify it with the emailed code."""
-    url, mail_dir = stack.env["BACKEND_URL"], Path(stack.env["MAIL_DIR"])
-    headers = {"Authorization": f"Bearer {stack.env['PRIVACY_API_TOKEN']}"}
-    created = requests.post(f"{url}/api/v1/requests", headers=headers, timeout=10, json={
-        "type": request_type, "email": address, "region": region, "channel": "web"})
-    assert created.status_code == 201, created.text
-    reference = str(created.json()["reference"])
-    verified = requests.post(f"{url}/api/v1/requests/{reference}/verify", headers=headers,
-                             timeout=10, json={"code": latest_code(mail_dir, address)})
-    assert verified.status_code == 200, verified.text
-    return reference
-
-
 def test_the_workbench_is_accessible_and_fits_320_px(
         browser: Browser, stack: Stack, agent: str) -> None:
     site = stack.env["BACKEND_URL"]
-    reference = _file(stack, "access", "a11y-ada@example.com", "California")
-    _file(stack, "deletion", "a11y-bob@example.com", "Germany")
+    reference = file_verified_request(stack, "access", "a11y-ada@example.com", "California")
+    file_verified_request(stack, "deletion", "a11y-bob@example.com", "Germany")
     opted = requests.post(
         f"{site}/api/v1/opt-outs", timeout=10,
         headers={"Authorization": f"Bearer {stack.env['PRIVACY_API_TOKEN']}"},

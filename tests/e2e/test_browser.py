@@ -7,14 +7,12 @@ docs/screenshots/."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from privacy_assistant.stack import Stack
 from tests.conftest import PROJECT_ROOT
-from tests.e2e.conftest import stored_events
+from tests.e2e.conftest import create_agent, stored_events
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
@@ -30,13 +28,7 @@ REPLY_TIMEOUT = 30_000  # ms: the first answer loads the knowledge base
 @pytest.fixture(scope="module")
 def agent(stack: Stack) -> str:
     """A support agent, created with the real CLI against the stack's database."""
-    result = subprocess.run(
-        [sys.executable, "-m", "privacy_backend.cli", "create-agent", AGENT_EMAIL,
-         "--name", "Sam", "--password-stdin"],
-        input=AGENT_PASSWORD + "\n", env=stack.env, cwd=PROJECT_ROOT, capture_output=True,
-        text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return AGENT_EMAIL
+    return create_agent(stack, AGENT_EMAIL, "Sam", AGENT_PASSWORD)
 
 
 def shot(page: Page, name: str) -> None:

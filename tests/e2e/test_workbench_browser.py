@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from privacy_assistant.config import resolve
 from privacy_assistant.stack import Stack, build_services
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import free_port
+from tests.e2e.conftest import create_agent, file_verified_request
 
-from .mail import body, latest_code, messages_to
+from .mail import body, messages_to
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, ConsoleMessage, expect  # noqa: E402
@@ -50,34 +49,11 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def _create_admin(backend: Stack) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "privacy_backend.cli", "create-agent", ADMIN_EMAIL,
-         "--name", "Priya", "--role", "privacy_admin", "--password-stdin"],
-        input=ADMIN_PASSWORD + "\n", env=backend.env, cwd=PROJECT_ROOT, capture_output=True,
-        text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-
-
-def _file(backend: Stack, request_type: str, address: str, region: str) -> str:
-    """File a request as the assistant does and verify it with the emailed code."""
-    url, mail_dir = backend.env["BACKEND_URL"], Path(backend.env["MAIL_DIR"])
-    headers = {"Authorization": f"Bearer {backend.env['PRIVACY_API_TOKEN']}"}
-    created = requests.post(f"{url}/api/v1/requests", headers=headers, timeout=10, json={
-        "type": request_type, "email": address, "region": region, "channel": "web"})
-    assert created.status_code == 201, created.text
-    reference = str(created.json()["reference"])
-    verified = requests.post(f"{url}/api/v1/requests/{reference}/verify", headers=headers,
-                             timeout=10, json={"code": latest_code(mail_dir, address)})
-    assert verified.status_code == 200, verified.text
-    return reference
-
-
 def test_a_privacy_admin_filters_opens_starts_and_completes_a_request(
         browser: Browser, backend: Stack) -> None:
-    _create_admin(backend)
-    ada = _file(backend, "access", ADA, "California")
-    bob = _file(backend, "deletion", BOB, "Germany")
+    create_agent(backend, ADMIN_EMAIL, "Priya", ADMIN_PASSWORD, role="privacy_admin")
+    ada = file_verified_request(backend, "access", ADA, "California")
+    bob = file_verified_request(backend, "deletion", BOB, "Germany")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     refused: list[str] = []  # anything the Content-Security-Policy blocked
