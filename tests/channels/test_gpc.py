@@ -12,14 +12,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import socketio
 
 from tests.backend.support import wait_until_healthy
 from tests.channels.launch import served
@@ -77,30 +75,11 @@ def _opt_outs(backend: str) -> dict[str, dict[str, Any]]:
     return {o["conversation_id"]: o for o in listed}
 
 
-class Browser(Widget):
-    """A widget whose browser also sends `headers` on the socket.io handshake (`Widget`
-    sends `X-Forwarded-For` only)."""
-
-    def __init__(self, url: str, address: str, headers: dict[str, str] | None = None
-                 ) -> None:
-        self.client = socketio.Client(reconnection=False)
-        self.confirmed: list[dict[str, Any]] = []
-        self.errors: list[dict[str, Any]] = []
-        self.bot: list[dict[str, Any]] = []
-        self.ended = threading.Event()
-        self.client.on("session_confirm", self.confirmed.append)
-        self.client.on("error", self.errors.append)
-        self.client.on("bot_uttered", self.bot.append)
-        self.client.connect(url, socketio_path="/socket.io", transports=["websocket"],
-                            headers={"X-Forwarded-For": address, **(headers or {})},
-                            wait_timeout=10)
-
-
 def test_the_signal_is_recorded_for_the_conversation(channel: str, backend: str) -> None:
-    quiet = [Browser(channel, f"10.9.0.{i}", headers) for i, headers in enumerate(
+    quiet = [Widget(channel, f"10.9.0.{i}", headers) for i, headers in enumerate(
         [None, {"Sec-GPC": "0"}, {"Sec-GPC": "true"}, {"Sec-GPC": "yes"}], start=1)]
-    header = Browser(channel, "10.9.0.10", {"Sec-GPC": "1"})
-    script = Browser(channel, "10.9.0.11")
+    header = Widget(channel, "10.9.0.10", {"Sec-GPC": "1"})
+    script = Widget(channel, "10.9.0.11")
     try:
         unsignalled = [w.session() for w in quiet] + [quiet[0].session(gpc=False),
                                                       quiet[1].session(gpc="true")]
@@ -127,7 +106,7 @@ def test_the_signal_is_recorded_for_the_conversation(channel: str, backend: str)
 
 
 def test_the_chat_goes_on_when_the_backend_hangs(channel_without_backend: str) -> None:
-    widget = Browser(channel_without_backend, "10.9.1.1", {"Sec-GPC": "1"})
+    widget = Widget(channel_without_backend, "10.9.1.1", {"Sec-GPC": "1"})
     try:
         started = time.monotonic()
         confirmed = widget.session()

@@ -49,9 +49,10 @@ def _wait(condition: Callable[[], bool], timeout: float = 10) -> None:
 
 
 class Widget:
-    """One browser tab: a socket.io connection from `address`, and what the server sent."""
+    """One browser tab: a socket.io connection from `address` (with the browser's other
+    handshake `headers`, e.g. `Sec-GPC`), and what the server sent."""
 
-    def __init__(self, url: str, address: str) -> None:
+    def __init__(self, url: str, address: str, headers: dict[str, str] | None = None) -> None:
         self.client = socketio.Client(reconnection=False)
         self.confirmed: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
@@ -62,7 +63,8 @@ class Widget:
         self.client.on("bot_uttered", self.bot.append)
         self.client.on("session_ended", lambda data=None: self.ended.set())
         self.client.connect(url, socketio_path="/socket.io", transports=["websocket"],
-                            headers={"X-Forwarded-For": address}, wait_timeout=10)
+                            headers={"X-Forwarded-For": address, **(headers or {})},
+                            wait_timeout=10)
 
     def session(self, **data: Any) -> dict[str, Any]:
         before = len(self.confirmed)
