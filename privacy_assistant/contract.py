@@ -26,6 +26,35 @@ class RequestStatus(str, enum.Enum):
     COMPLETED = "completed"
     REJECTED = "rejected"
     CLOSED_UNVERIFIED = "closed_unverified"
+    # A second open request of the same type for the same verified address: it points to
+    # the first (`duplicate_of`) and starts no clock of its own.
+    DUPLICATE = "duplicate"
+
+
+class DenialReason(str, enum.Enum):
+    """Why a request was denied, as the yearly metrics count denials (CCPA regs §7102)."""
+
+    IDENTITY_NOT_VERIFIED = "identity_not_verified"  # the requester could not be verified
+    AGENT_NOT_AUTHORIZED = "agent_not_authorized"  # the consumer did not confirm the agent
+    EXEMPTION = "exemption"  # an exception of the law applies (e.g. a legal obligation)
+    UNFOUNDED = "unfounded"  # manifestly unfounded or excessive
+    OTHER = "other"
+
+
+class AppealStatus(str, enum.Enum):
+    """An appeal of a denied request: `open` until staff decide it in writing."""
+
+    OPEN = "open"
+    GRANTED = "granted"  # the request is reopened and worked
+    DENIED = "denied"  # the denial stands; the person is told how to complain to the AG
+
+
+class AgentPermission(str, enum.Enum):
+    """How an authorized agent's permission to act for the consumer was established
+    (CCPA regs §7063): the consumer confirmed it directly, or staff hold signed permission."""
+
+    CONSUMER_CONFIRMED = "consumer_confirmed"
+    SIGNED_PERMISSION = "signed_permission"
 
 
 class Channel(str, enum.Enum):

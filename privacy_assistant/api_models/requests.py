@@ -7,11 +7,13 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from privacy_assistant.api_models.common import ConversationId, Email, StrictIn, VerificationId
 from privacy_assistant.code_mask import CODE_DIGITS, LONG_CODE_DIGITS
 from privacy_assistant.contract import (
+    AgentPermission,
+    AppealStatus,
     Channel,
     RequestStatus,
     RequestType,
@@ -25,7 +27,14 @@ class RequestCreate(StrictIn):
     name: str | None = Field(default=None, max_length=200)
     region: str | None = Field(default=None, max_length=64,
                                description="State or country of residence, e.g. 'California'")
-    authorized_agent: bool = False
+    authorized_agent: bool = Field(default=False, description="Filed by an authorized agent "
+                                   "for the consumer at `consumer_email`: `email` is the "
+                                   "agent's own address, which the code verifies")
+    consumer_email: Email | None = Field(
+        default=None, description="With `authorized_agent`, required: the address of the "
+                                  "consumer the request is for. The consumer is emailed to "
+                                  "confirm the agent, and the request is worked only after "
+                                  "that (or once staff record signed permission).")
     details: str | None = Field(default=None, max_length=2000)
     channel: Channel = Channel.REST
     conversation_id: ConversationId | None = None
@@ -33,6 +42,18 @@ class RequestCreate(StrictIn):
         default=None, description="A code confirmed for this address (in this conversation) "
                                   "within VERIFIED_FOR_MINUTES: the request is filed verified "
                                   "and no new code is emailed.")
+
+    @model_validator(mode="after")
+    def _agent_names_the_consumer(self) -> RequestCreate:
+        if self.authorized_agent and self.consumer_email is None:
+            raise ValueError("an authorized agent's request needs `consumer_email`, the "
+                             "address of the consumer it is for")
+        if not self.authorized_agent and self.consumer_email is not None:
+            raise ValueError("`consumer_email` goes only with `authorized_agent`")
+        if self.consumer_email is not None and self.consumer_email == self.email:
+            raise ValueError("`consumer_email` is the consumer's address, not the agent's own "
+                             "(`email`): for your own request, leave `authorized_agent` out")
+        return self
 
 
 class CodeIn(StrictIn):
@@ -61,17 +82,35 @@ class VerificationStart(StrictIn):
     conversation_id: ConversationId | None = None
 
 
+class AppealSummary(BaseModel):
+    """The appeal of a denied request, as the request shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    status: AppealStatus
+    received_at: datetime
+    due_at: datetime
+    decided_at: datetime | None
+
+
 class RequestOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     reference: str
     type: RequestType
     status: RequestStatus
-    email: str
+    email: str = Field(description="The address of the person the request is about (the "
+                                   "consumer's, for an authorized agent's request)")
     name: str | None
     region: str | None
     jurisdiction: str
     authorized_agent: bool
+    agent_email: str | None = Field(default=None, description="An authorized agent's own "
+                                                              "address")
+    awaiting_consumer: bool = Field(default=False, description="An agent's request whose agent "
+                                    "is verified and whose consumer has not yet confirmed")
+    agent_permission: AgentPermission | None = None
     details: str | None
     channel: Channel
     conversation_id: str | None
@@ -80,6 +119,11 @@ class RequestOut(BaseModel):
     verified_at: datetime | None
     due_at: datetime
     extensions_used: int
+    duplicate_of: str | None = Field(default=None, description="A duplicate's first request: "
+                                     "its reference (status `duplicate`)")
+    duplicate_of_due_at: datetime | None = Field(default=None, description="When the first "
+                                                 "request is due")
+    appeal: AppealSummary | None = None
 
 
 QueueView = Literal["due", "overdue", "reference"]

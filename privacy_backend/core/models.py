@@ -1,7 +1,8 @@
 """SQLAlchemy 2.0 models: privacy requests, their audit trail, one-time verifications, the
 outbox of mail to send, marketing preferences with their change history, human handoffs
 with the support agents (accounts, console sessions, failed logins) who take them, and the
-privacy opt-outs that need no proof (sale and sharing, sensitive information).
+privacy opt-outs that need no proof (sale and sharing, sensitive information), and the
+appeals of denied requests.
 
 All the tables stay in this one module (past 300 lines): they share one `Base` and refer to
 each other by foreign keys, and Alembic's autogenerate and a reader both see the whole
@@ -31,7 +32,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from privacy_assistant.contract import (
+    AgentPermission,
+    AppealStatus,
     Channel,
+    DenialReason,
     HandoffStatus,
     OptOutKind,
     OptOutSource,
@@ -116,10 +120,53 @@ class PrivacyRequest(Base):
     # Set when a completed deletion reduced this request to its minimal form: the address,
     # name, region, details and conversation are gone, `email` holds `erased`.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An authorized agent's request (CCPA regs §7063): `email` is the consumer's, whose data
+    # the request is about; `agent_email` is the agent's, which the code verifies. The
+    # request is worked only once the consumer confirmed or staff hold signed permission
+    # (`agent_permission`).
+    agent_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    agent_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consumer_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    agent_permission: Mapped[AgentPermission | None] = mapped_column(
+        _enum(AgentPermission, "agent_permission"))
+    # A duplicate points to the open request of the same type and address it repeats.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id"))
+    # When the confirmation of receipt was queued (CCPA regs §7021(a): within 10 business
+    # days of receipt).
+    receipt_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the request reached a final status: the response, for the yearly metrics.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    denial_reason: Mapped[DenialReason | None] = mapped_column(
+        _enum(DenialReason, "denial_reason"))
+    # Completed in part only (what was withheld, and why, is the completion's note).
+    partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     audit_events: Mapped[list[AuditEvent]] = relationship(
         back_populates="request", order_by="AuditEvent.id"
     )
+    first_request: Mapped[PrivacyRequest | None] = relationship(remote_side=[id])
+    appeal: Mapped[Appeal | None] = relationship(back_populates="request", uselist=False)
+
+    @property
+    def duplicate_of(self) -> str | None:
+        """A duplicate's first request, by reference."""
+        return self.first_request.reference if self.first_request is not None else None
+
+    @property
+    def duplicate_of_due_at(self) -> datetime | None:
+        return self.first_request.due_at if self.first_request is not None else None
+
+    @property
+    def awaiting_consumer(self) -> bool:
+        """An agent's request whose agent proved their address, waiting for the consumer's
+        confirmation (or staff's record of signed permission)."""
+        return (self.authorized_agent and self.status is RequestStatus.PENDING_VERIFICATION
+                and self.agent_verified_at is not None and self.agent_permission is None)
+
+    @property
+    def verifier_email(self) -> str:
+        """The address a code for this request goes to: the agent's, for an agent's request."""
+        return self.agent_email or self.email
 
 
 class AuditEvent(Base):
@@ -409,3 +456,38 @@ class PrivacyOptOut(Base):
     due_date: Mapped[date] = mapped_column(Date())
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Appeal(Base):
+    """An appeal of a denied request (Virginia, Colorado, Connecticut, Texas, Oregon, Montana,
+    Nebraska and other states): its own reference (`AP-…`) and due date, the window of the
+    request's jurisdiction (`core.jurisdictions`) counted from receipt. Staff decide it in
+    writing (`decision`); a grant reopens the request, a denial tells the person how to
+    complain to their Attorney General. One appeal per request.
+
+    A deletion of the address keeps the appeal without the person's own words (`reason`
+    reads `[erased]`, `erased_at`); the decision stays, as the request's denial reason does
+    (CCPA regs §7101)."""
+
+    __tablename__ = "privacy_appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("privacy_requests.id"), unique=True)
+    status: Mapped[AppealStatus] = mapped_column(_enum(AppealStatus, "appeal_status"),
+                                                 index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decision: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[PrivacyRequest] = relationship(back_populates="appeal")
+
+    @property
+    def request_reference(self) -> str:
+        return self.request.reference

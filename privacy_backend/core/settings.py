@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from privacy_assistant.secret_files import (
     SECRET_FILES,
@@ -17,32 +17,10 @@ from privacy_assistant.secret_files import (
     check_secret,
 )
 from privacy_assistant.settings import SharedSettings
+from privacy_backend.core.jurisdictions import DEFAULT_RULES, DeadlineRule
 
-
-class DeadlineRule(BaseModel):
-    """How long a jurisdiction gives us to answer, and how it may be extended."""
-
-    model_config = {"extra": "forbid"}
-
-    days: int = Field(default=0, ge=0)
-    months: int = Field(default=0, ge=0)
-    extension_days: int = Field(default=0, ge=0)
-    extension_months: int = Field(default=0, ge=0)
-    max_extensions: int = Field(default=1, ge=0)
-
-    @model_validator(mode="after")
-    def _has_period(self) -> DeadlineRule:
-        if self.days == 0 and self.months == 0:
-            raise ValueError("a deadline rule needs `days` or `months`")
-        return self
-
-
-DEFAULT_RULES: dict[str, DeadlineRule] = {
-    # CCPA/CPRA: 45 calendar days from receipt, one further 45 days with notice.
-    "US": DeadlineRule(days=45, extension_days=45, max_extensions=1),
-    # GDPR art. 12(3): one month from receipt, extendable once by two further months.
-    "GDPR": DeadlineRule(months=1, extension_months=2, max_extensions=1),
-}
+# The jurisdictions' rules are one table of their own; re-exported here for the settings.
+__all__ = ["DEFAULT_RULES", "DeadlineRule", "Settings"]
 
 
 DEFAULT_PREFERENCE_CHANNELS = ["email", "sms", "phone", "postal"]

@@ -1,8 +1,8 @@
 """Response deadlines: which jurisdiction a region falls under, and when an answer is due.
 
-The periods themselves are configuration (`Settings.jurisdiction_rules`, env
-`JURISDICTION_RULES`); this module only maps a free-text region onto a rule key and does the
-calendar arithmetic. Two-letter codes are read as US states first (so "DE" is Delaware and
+The periods themselves are the jurisdictions' table (`core.jurisdictions`, replaceable with
+`JURISDICTION_RULES`); this module only maps a free-text region onto a rule key (a US state
+with a row of its own gets it, any other state `US`) and does the calendar arithmetic. Two-letter codes are read as US states first (so "DE" is Delaware and
 "MT" Montana); write the country name for Germany or Malta.
 """
 
@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
-from privacy_backend.core.settings import DeadlineRule
+from privacy_backend.core.jurisdictions import DeadlineRule
 
 US_STATES = {
     "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
@@ -53,7 +53,11 @@ def jurisdiction_for(region: str | None, default: str, rules: dict[str, Deadline
     lower = raw.lower().removesuffix(", usa").removesuffix(", us").strip()
     if upper in rules:
         return upper
-    if upper in US_STATES or lower in US_STATES.values() or lower in US_COUNTRY:
+    state = upper if upper in US_STATES else next(
+        (code for code, name in US_STATES.items() if name == lower), None)
+    if state is not None and state in rules:
+        return state  # a state with its own law's row
+    if state is not None or lower in US_COUNTRY:
         return "US" if "US" in rules else default
     if upper in GDPR_COUNTRIES or lower in GDPR_COUNTRIES.values() or lower in GDPR_ALIASES:
         return "GDPR" if "GDPR" in rules else default

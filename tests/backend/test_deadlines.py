@@ -19,8 +19,10 @@ def _day(value: str) -> date:
 
 
 @pytest.mark.parametrize(("region", "expected"), [
-    ("California", "US"), ("CA", "US"), ("ca", "US"), (" new york ", "US"), ("USA", "US"),
-    ("Texas, USA", "US"), ("DE", "US"), ("Germany", "GDPR"), ("france", "GDPR"),
+    ("California", "CA"), ("CA", "CA"), ("ca", "CA"), (" new york ", "US"), ("USA", "US"),
+    ("Texas, USA", "TX"), ("DE", "DE"), ("virginia", "VA"), ("Colorado", "CO"),
+    ("Oregon, US", "OR"), ("Montana", "MT"), ("NE", "NE"), ("Connecticut", "CT"),
+    ("Florida", "US"), ("Germany", "GDPR"), ("france", "GDPR"),
     ("IE", "GDPR"), ("EU", "GDPR"), ("United Kingdom", "GDPR"), ("Norway", "GDPR"),
     ("gdpr", "GDPR"), ("Japan", "US"), (None, "US"), ("", "US"),
 ])

@@ -348,7 +348,7 @@ def test_staff_list_requests_by_jurisdiction_due_date_and_overdue(api: Api) -> N
         return [r["reference"] for r in response.json()]
 
     assert listed(jurisdiction="GDPR") == [france]
-    assert listed(jurisdiction="US") == [california]
+    assert listed(jurisdiction="CA") == [california]
     # Filed on 10 March (45 days: due 24 April) and 20 March (one month: due 20 April).
     assert listed(sort="due_at") == [france, california]
     assert listed(sort="-created_at") == [france, california]

@@ -100,7 +100,7 @@ def test_overdue_lists_the_open_requests_past_due(api: Api, refs: dict[str, str]
     assert body["as_of"].startswith("2025-03-10T14:30")
     [item] = body["items"]
     assert item == {"reference": refs["a"], "request_type": "access", "status": "verified",
-                    "jurisdiction": "US", "due_at": "2025-03-06T23:59:59Z", "days_left": -4}
+                    "jurisdiction": "CA", "due_at": "2025-03-06T23:59:59Z", "days_left": -4}
 
 
 def test_due_lists_the_window_with_the_overdue_first(api: Api, refs: dict[str, str]) -> None:
@@ -108,7 +108,7 @@ def test_due_lists_the_window_with_the_overdue_first(api: Api, refs: dict[str, s
     assert _listed(week, refs) == ["a", "b", "c"]
     assert (week.json()["days"], week.json()["total"]) == (7, 3)
     assert [i["days_left"] for i in week.json()["items"]] == [-4, 0, 5]
-    assert [i["jurisdiction"] for i in week.json()["items"]] == ["US", "US", "GDPR"]
+    assert [i["jurisdiction"] for i in week.json()["items"]] == ["CA", "CA", "GDPR"]
     assert _listed(_queue(api), refs) == ["a", "b", "c"]  # `due` and 7 days by default
     # The window ends with the last day's end: d is due on day 8.
     assert _listed(_queue(api, view="due", days=8), refs) == ["a", "b", "c", "d"]

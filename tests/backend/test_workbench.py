@@ -112,13 +112,13 @@ def _at(y: int, m: int, d: int, hour: int = 9) -> datetime:
 
 
 CASES = [
-    Case("A", _at(2025, 1, 10), "California", "access", "verified", "US", date(2025, 2, 24)),
+    Case("A", _at(2025, 1, 10), "California", "access", "verified", "CA", date(2025, 2, 24)),
     Case("B", _at(2025, 2, 1), "Germany", "deletion", "in_progress", "GDPR", date(2025, 3, 1)),
-    Case("C", _at(2025, 3, 1), "California", "correction", "verified", "US", date(2025, 4, 15)),
+    Case("C", _at(2025, 3, 1), "California", "correction", "verified", "CA", date(2025, 4, 15)),
     Case("D", _at(2025, 3, 8), "Germany", "know", "verified", "GDPR", date(2025, 4, 8)),
-    Case("E", _at(2025, 3, 10, 8), "California", "portability", "pending_verification", "US",
+    Case("E", _at(2025, 3, 10, 8), "California", "portability", "pending_verification", "CA",
          date(2025, 4, 24)),
-    Case("F", _at(2025, 1, 20), "California", "access", "rejected", "US", date(2025, 3, 6)),
+    Case("F", _at(2025, 1, 20), "California", "access", "rejected", "CA", date(2025, 3, 6)),
     Case("G", _at(2025, 2, 10), "Germany", "access", "verified", "GDPR", date(2025, 3, 10)),
 ]
 
@@ -159,7 +159,8 @@ def test_every_item_shows_its_due_date_and_days_left(admin: Console, filed: dict
                                                      ) -> None:
     body = _page(admin, per_page=100)
     assert (body["total"], body["page"], body["per_page"]) == (len(CASES), 1, 100)
-    assert body["jurisdictions"] == ["GDPR", "US"]
+    assert body["jurisdictions"] == ["CA", "CO", "CT", "DE", "GDPR", "IA", "MT", "NE", "OR", "TX",
+                                   "US", "UT", "VA"]
     by_ref = {item["reference"]: item for item in body["items"]}
     for case in CASES:
         item = by_ref[filed[case.name]]

@@ -10,6 +10,7 @@
 """
 
 from privacy_backend.services.requests.records import (
+    FINAL_STATUSES,
     OPEN_STATUSES,
     REFERENCE_ALPHABET,
     TRANSITIONS,
@@ -27,6 +28,6 @@ from privacy_backend.services.requests.records import (
     transition,
 )
 
-__all__ = ["OPEN_STATUSES", "REFERENCE_ALPHABET", "TRANSITIONS", "close_unverified", "create",
+__all__ = ["FINAL_STATUSES", "OPEN_STATUSES", "REFERENCE_ALPHABET", "TRANSITIONS", "close_unverified", "create",
            "extend", "fingerprint", "get_by_reference", "get_or_404", "new_reference",
            "normalize_reference", "queue", "record", "require_transition", "transition"]

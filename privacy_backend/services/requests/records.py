@@ -23,15 +23,21 @@ from privacy_backend.services.references import random_chars
 
 log = logging.getLogger(__name__)
 S = RequestStatus
+# The status graph. A duplicate can be recognised at any open step; a denied request moves
+# again only when its appeal is granted (`services.appeals`, not through this graph).
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
-    S.PENDING_VERIFICATION: frozenset({S.VERIFIED, S.REJECTED, S.CLOSED_UNVERIFIED}),
-    S.VERIFIED: frozenset({S.IN_PROGRESS, S.REJECTED}),
-    S.IN_PROGRESS: frozenset({S.COMPLETED, S.REJECTED}),
+    S.PENDING_VERIFICATION: frozenset({S.VERIFIED, S.REJECTED, S.CLOSED_UNVERIFIED,
+                                       S.DUPLICATE}),
+    S.VERIFIED: frozenset({S.IN_PROGRESS, S.REJECTED, S.DUPLICATE}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.REJECTED, S.DUPLICATE}),
     S.COMPLETED: frozenset(),
     S.REJECTED: frozenset(),
     S.CLOSED_UNVERIFIED: frozenset(),
+    S.DUPLICATE: frozenset(),
 }
 OPEN_STATUSES = frozenset({S.PENDING_VERIFICATION, S.VERIFIED, S.IN_PROGRESS})
+# The statuses that answer a request: reaching one sets `closed_at`, the response's time.
+FINAL_STATUSES = frozenset({S.COMPLETED, S.REJECTED, S.CLOSED_UNVERIFIED, S.DUPLICATE})
 
 
 def new_reference() -> str:
@@ -166,6 +172,8 @@ def transition(
     request.updated_at = now
     if to is S.VERIFIED:
         request.verified_at = now
+    if to in FINAL_STATUSES:
+        request.closed_at = now
     record(session, request, actor=actor, action="status_changed", now=now,
            before={"status": current.value}, after={"status": to.value}, note=note)
     session.flush()
