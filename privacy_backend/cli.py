@@ -1,4 +1,5 @@
-"""`privacy-backend` console script: serve, migrate, close-unverified, purge, create-agent."""
+"""`privacy-backend` console script: serve, migrate, close-unverified, purge, create-agent,
+metrics."""
 
 from __future__ import annotations
 
@@ -146,6 +147,22 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a calendar year's request metrics (CCPA regs §7102), as the console shows them."""
+    from privacy_backend.core.db import make_engine, make_sessionmaker
+    from privacy_backend.services import metrics
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            figures = metrics.year_metrics(session, args.year)
+    finally:
+        engine.dispose()
+    sys.stdout.write(metrics.csv_text(figures, newline="\n") if args.csv
+                     else metrics.table_text(figures))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="privacy-backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="agent (default): reads conversations queued for the team or "
                             "assigned to them; privacy_admin: reads every handed-off one")
     agent.set_defaults(func=cmd_create_agent)
+    year = sub.add_parser("metrics", help="print a calendar year's request metrics "
+                                          "(received, complied with, denied, days to respond)")
+    year.add_argument("--year", type=int, required=True, help="the calendar year (UTC)")
+    year.add_argument("--csv", action="store_true", help="print CSV, as the console's download")
+    year.set_defaults(func=cmd_metrics)
     return parser
 
 

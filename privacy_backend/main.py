@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 
 from privacy_backend import __version__
 from privacy_backend.api.routes import (
+    appeals,
     conversations,
     handoffs,
     health,
+    metrics,
     opt_outs,
     preferences,
     requests,
@@ -42,7 +44,7 @@ from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
 from privacy_backend.services import requests as request_service
 from privacy_backend.services import retention
-from privacy_backend.site import exports, privacy_signals, unsubscribe
+from privacy_backend.site import agent_requests, exports, privacy_signals, unsubscribe
 from privacy_backend.site import routes as site
 
 log = logging.getLogger(__name__)
@@ -185,6 +187,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(unsubscribe.router)  # public: the signed token is the credential
     app.include_router(exports.router)  # public: the signed link is the credential
+    app.include_router(agent_requests.router)  # public: the signed link is the credential
     app.include_router(site.router)  # public: the statement and the chat widget
     app.include_router(privacy_signals.router)  # public: /.well-known/gpc.json
     app.include_router(console.router)  # agent session cookie + CSRF token
@@ -192,10 +195,12 @@ def create_app(
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(authenticate)])
     api.include_router(requests.router)
+    api.include_router(appeals.router)
     api.include_router(verifications.router)
     api.include_router(preferences.router)
     api.include_router(handoffs.router)
     api.include_router(conversations.router)
     api.include_router(opt_outs.router)
+    api.include_router(metrics.router)
     app.include_router(api)
     return app

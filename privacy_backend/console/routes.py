@@ -1,7 +1,8 @@
 """The agent console (`/console`): the page's shell and static files, and its JSON API under
 `/console/api`, one router per job: signing in (`sessions`), the handoff queue and its
 conversations (`handoffs`), and, for privacy admins, the fulfilment workbench
-(`workbench`) with the privacy opt-outs (`opt_outs`). Every `/console/api/` call needs an
+(`workbench`) with the appeals (`appeals`), the privacy opt-outs (`opt_outs`) and the yearly
+metrics (`metrics`). Every `/console/api/` call needs an
 agent's session cookie; every POST also needs the session's CSRF token in `X-CSRF-Token`."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from privacy_backend.console import handoffs, opt_outs, sessions, workbench
+from privacy_backend.console import appeals, handoffs, metrics, opt_outs, sessions, workbench
 from privacy_backend.site.templates import TEMPLATE_DIR as SITE_TEMPLATE_DIR
 
 router = APIRouter(prefix="/console", tags=["console"])
@@ -44,4 +45,6 @@ api.include_router(sessions.router)
 api.include_router(handoffs.router)
 api.include_router(workbench.router)
 api.include_router(opt_outs.router)
+api.include_router(appeals.router)
+api.include_router(metrics.router)
 router.include_router(api)

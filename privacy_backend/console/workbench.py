@@ -1,6 +1,8 @@
 """The fulfilment workbench of the console (`/console/api/requests`, privacy admins only):
-the requests list with its filters, one request's page, and the actions that work it
-(verify, start, extend with notice, complete, deny)."""
+the requests list with its filters, one request's page (with the authorized agent and their
+permission, the duplicate's first request, the receipt, the appeal), and the actions that
+work it (verify, start, extend with notice, complete in whole or in part, deny with a
+reason, mark as a duplicate, record an agent's signed permission)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from privacy_backend.api.deps import (
     SettingsDep,
     TrackerStoreDep,
 )
+from privacy_backend.console.appeals import appeal_out
 from privacy_backend.console.auth import PrivacyAdminCsrfDep, PrivacyAdminDep
 from privacy_backend.core.errors import ApiError, bad_query
 from privacy_backend.core.models import PrivacyRequest, RequestStatus, RequestType
@@ -47,6 +50,7 @@ def _detail(session: Session, request: PrivacyRequest, settings: Settings, now: 
     """The request page (`workbench.detail`) as the console's browser receives it."""
     data = workbench.detail(session, request, settings, now)
     r: PrivacyRequest = data["request"]
+    appeal = r.appeal
     return WorkbenchDetail(
         reference=r.reference, type=r.type, status=r.status, jurisdiction=r.jurisdiction,
         requester=RequesterOut(email=r.email, name=r.name, region=r.region,
@@ -63,6 +67,12 @@ def _detail(session: Session, request: PrivacyRequest, settings: Settings, now: 
                            downloads=[DownloadOut(**d) for d in e["downloads"]])
                  for e in data["exports"]],
         actions=data["actions"],
+        agent_email=r.agent_email, agent_permission=r.agent_permission,
+        awaiting_consumer=r.awaiting_consumer, duplicate_of=r.duplicate_of,
+        receipt_confirmed_at=r.receipt_confirmed_at,
+        receipt_due=data["receipt_due"],
+        denial_reason=r.denial_reason, partial=r.partial,
+        appeal=appeal_out(appeal, settings, now) if appeal is not None else None,
     )
 
 
@@ -95,7 +105,12 @@ def list_requests(
         items=[WorkbenchItem(reference=r.reference, type=r.type, status=r.status,
                              jurisdiction=r.jurisdiction, created_at=r.created_at,
                              due_at=r.due_at, days_left=deadlines.days_left(r.due_at, now),
-                             erased=r.erased_at is not None) for r in found])
+                             erased=r.erased_at is not None,
+                             agent=r.authorized_agent or r.agent_email is not None,
+                             awaiting_consumer=r.awaiting_consumer,
+                             duplicate_of=r.duplicate_of,
+                             appeal=r.appeal.status if r.appeal is not None else None)
+               for r in found])
 
 
 @router.get("/{reference}", response_model=WorkbenchDetail)
@@ -111,14 +126,17 @@ def request_action(reference: Reference, body: ActionIn, record: PrivacyAdminCsr
                    session: SessionDep, settings: SettingsDep, now: NowDep, outbox: OutboxDep,
                    tracker_store: TrackerStoreDep) -> WorkbenchDetail:
     """Do one action, recorded under the privacy admin (`agent:<email>`), and email the
-    requester where the action says so (after the commit). `complete` fulfils the request
-    first (`services.fulfilment`). 409 when the status graph refuses the action, 422 when a
-    note it needs is missing; nothing changes then."""
+    requester (and the agent) where the action says so (after the commit). `complete`
+    fulfils the request first (`services.fulfilment`). 409 when the status graph refuses the
+    action, 422 when a note it needs is missing or the duplicate's first request does not
+    fit; nothing changes then."""
     request = request_service.get_or_404(session, reference)
     work = fulfilment.Work(session=session, settings=settings, now=now, outbox=outbox,
                            tracker_store=tracker_store, actor=f"agent:{record.agent.email}")
     try:
-        done = workbench.act(work, request, body.action, note=body.note)
+        done = workbench.act(work, request, body.action, note=body.note,
+                             denial_reason=body.denial_reason, partial=body.partial,
+                             duplicate_of=body.duplicate_of)
     except ApiError:
         session.rollback()
         raise

@@ -24,6 +24,9 @@ CODES = 0x636F6465  # "code"
 PRIVACY_OPT_OUTS = 7026  # CCPA regs §7026
 MARKETING_OPT_OUTS = 0x6F707420  # "opt "
 LOGINS = 0x6C6F6769  # "logi"
+# Not a limit, the same "look, then write" step: one address's requests of one type becoming
+# verified take turns, so that of two at once the second sees the first (`duplicates`).
+DUPLICATES = 0x64757065  # "dupe"
 
 
 def advisory_lock(session: Session, space: int, *keys: str | None) -> None:

@@ -1,5 +1,10 @@
 """The one-time code's email: its message, queueing it in the outbox in the caller's
-transaction, and what the API says of where it is (`mail_status`)."""
+transaction, and what the API says of where it is (`mail_status`).
+
+A request's own code (purpose `request`) is also its confirmation of receipt (CCPA regs
+§7021(a), within 10 business days): the email says when the request was received and when
+it will be answered, and the request notes when that was first queued
+(`receipt_confirmed_at`)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,13 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
-from privacy_backend.core.models import MailStatus, OutboundMail, PrivacyRequest, Verification
+from privacy_backend.core.models import (
+    MailStatus,
+    OutboundMail,
+    PrivacyRequest,
+    Verification,
+    VerificationPurpose,
+)
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages
 from privacy_backend.mail.outbox import Outbox
@@ -20,12 +31,23 @@ KIND = "verification_code"
 
 def code_message(settings: Settings, verification: Verification, code: str,
                  request: PrivacyRequest | None = None) -> EmailMessage:
-    """The email carrying `code`; it names the request it verifies, if any."""
+    """The email carrying `code`; it names the request it verifies, if any, and for the
+    request's own code confirms its receipt."""
+    receipt = confirms_receipt(verification, request)
     return messages.verification_code(
         settings.mail_from, verification.email, code, settings.code_ttl_minutes,
         reference=request.reference if request else None,
         request_type=request.type.value if request else None,
+        received_at=request.created_at if request and receipt else None,
+        due_at=request.due_at if request and receipt else None,
+        agent=request is not None and verification.email == request.agent_email,
     )
+
+
+def confirms_receipt(verification: Verification, request: PrivacyRequest | None) -> bool:
+    """Whether the code's email confirms the request's receipt: a request's own code does (a
+    status lookup's code does not: the lookup proves nothing yet)."""
+    return request is not None and verification.purpose is VerificationPurpose.REQUEST
 
 
 def queue_code_mail(outbox: Outbox, session: Session, settings: Settings, *, now: datetime,
@@ -33,7 +55,11 @@ def queue_code_mail(outbox: Outbox, session: Session, settings: Settings, *, now
                     request: PrivacyRequest | None = None) -> OutboundMail:
     """Put the code's email in the outbox, in the caller's transaction. It is worth sending
     only while the code can be typed, so it is dropped unsent once the code expires, is
-    replaced or is confirmed."""
+    replaced or is confirmed. A request's own code confirms its receipt, noted on the
+    request the first time."""
+    if request is not None and confirms_receipt(verification, request) \
+            and request.receipt_confirmed_at is None:
+        request.receipt_confirmed_at = now
     return outbox.add(session, code_message(settings, verification, code, request),
                       kind=KIND, now=now, not_after=verification.expires_at,
                       verification_id=verification.id)

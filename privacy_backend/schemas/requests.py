@@ -8,9 +8,9 @@ The bodies the assistant sends and reads are the contract it shares with the bac
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from privacy_assistant.api_models.requests import (
     MAIL_STATE,
@@ -30,7 +30,7 @@ from privacy_assistant.api_models.requests import (
     VerificationConfirmed,
     VerificationStart,
 )
-from privacy_backend.core.models import VerificationPurpose
+from privacy_backend.core.models import DenialReason, VerificationPurpose
 from privacy_backend.schemas.common import Note, StrictIn
 
 __all__ = [
@@ -44,8 +44,28 @@ __all__ = [
 # Changes are recorded under the authenticated caller (`core.security.Caller.actor`): there is
 # no `actor` field, and sending one is a 422 like any unknown field.
 class StatusUpdate(StrictIn):
-    status: Literal["verified", "in_progress", "completed", "rejected"]
+    status: Literal["verified", "in_progress", "completed", "rejected", "duplicate"]
     note: Note | None = None
+    denial_reason: DenialReason | None = Field(
+        default=None, description="With `rejected`: the kind of reason, as the yearly metrics "
+                                  "count denials (`other` when not given)")
+    partial: bool = Field(default=False, description="With `completed`: complied with in part "
+                                                     "only; the `note` says what was withheld "
+                                                     "and why")
+    duplicate_of: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        default=None, description="With `duplicate` (required): the reference of the first "
+                                  "request, of the same type, that this one repeats")
+
+    @model_validator(mode="after")
+    def _fields_go_with_their_status(self) -> StatusUpdate:
+        if self.denial_reason is not None and self.status != "rejected":
+            raise ValueError("`denial_reason` goes with status 'rejected' only")
+        if self.partial and self.status != "completed":
+            raise ValueError("`partial` goes with status 'completed' only")
+        if (self.duplicate_of is not None) != (self.status == "duplicate"):
+            raise ValueError("status 'duplicate' needs `duplicate_of`, and `duplicate_of` "
+                             "goes with it only")
+        return self
 
 
 class ExtendIn(StrictIn):

@@ -2,8 +2,9 @@
 
 The periods themselves are the jurisdictions' table (`core.jurisdictions`, replaceable with
 `JURISDICTION_RULES`); this module only maps a free-text region onto a rule key (a US state
-with a row of its own gets it, any other state `US`) and does the calendar arithmetic. Two-letter codes are read as US states first (so "DE" is Delaware and
-"MT" Montana); write the country name for Germany or Malta.
+with a row of its own gets it, any other state `US`) and does the calendar arithmetic.
+Two-letter codes are read as US states first (so "DE" is Delaware and "MT" Montana); write
+the country name for Germany or Malta.
 """
 
 from __future__ import annotations

@@ -12,11 +12,16 @@
   mail files, marketing choices and history, and export packages. What the law asks to keep
   stays in minimal form: each request record and its audit (the address, name, region,
   details and conversation are removed, and every free-text note written on them before
-  reads `[erased]`, except a denial's reason, which §7101 asks to keep), and a
+  reads `[erased]`, except a denial's reason, which §7101 asks to keep; an appeal keeps its
+  decision but not the person's own words or conversation; an agent's address goes), and a
   suppression entry (a keyed hash of the address) so that an opt-out outlives the deletion.
   The audit records what was erased and what was kept, and why.
 - **correction:** staff say what was corrected (the note is required), and that is recorded
   and emailed.
+
+Any type may be completed in part (`partial`): the note then says what was withheld and
+why, and the email says so. An authorized agent's request copies the answer to the agent
+(`agent_requests.copy_to_agent`), without the export link.
 
 Completion is resumable. A deletion first records what it will erase (`erasure_started`,
 committed), then erases the tracker store's events and the mail files (idempotent, outside
@@ -43,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import (
+    Appeal,
     AuditEvent,
     Export,
     ExportDownload,
@@ -59,7 +65,14 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail import messages as emails
 from privacy_backend.mail.outbox import Outbox
-from privacy_backend.services import erasure, export_links, export_package, links, opt_outs
+from privacy_backend.services import (
+    agent_requests,
+    erasure,
+    export_links,
+    export_package,
+    links,
+    opt_outs,
+)
 from privacy_backend.services import preferences as prefs
 from privacy_backend.services.export_package import (  # the export page opens packages here
     SCHEMA_VERSION,
@@ -172,7 +185,8 @@ def _denial(event: AuditEvent) -> bool:
             and (event.after or {}).get("status") == RequestStatus.REJECTED.value)
 
 
-def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
+def _erase(work: Work, request: PrivacyRequest, note: str | None, *, partial: bool = False
+           ) -> list[int]:
     session, address = work.session, request.email
     conversation_ids = [link.conversation_id for link in links.conversations_of(session, address)]
     started = _started(session, request)
@@ -194,6 +208,7 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
     # so that a second completion running at the same time waits and then finds it done.
     session.refresh(request, with_for_update=True)
     require_transition(request, RequestStatus.COMPLETED)
+    request.partial = partial
     handoffs, _ = erasure.erase_rows(session, conversation_ids)
     verification_ids = list(session.scalars(select(Verification.id).where(
         Verification.email == address)))
@@ -227,14 +242,20 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
                 "verifying this address, your verification codes, your marketing choices "
                 "and their history, and the emails we sent you about your requests. We keep "
                 "a record of each request without your details, as the law requires, and a "
-                "coded (hashed) form of your address so that we never send you marketing."),
+                "coded (hashed) form of your address so that we never send you marketing.",
+        withheld=note.strip() if partial and note else None),
         kind="request_completed", now=work.now, not_after=work.now + NOTICE_WINDOW)
+    copy = agent_requests.copy_to_agent(session, work.outbox, work.settings, request,
+                                        "completed", work.now, partial=request.partial,
+                                        export=False)
     for item in own:
         item.email, item.name, item.region, item.details = ERASED, None, None, None
+        item.agent_email = None
         item.conversation_id, item.idempotency_key, item.idempotency_fingerprint = None, None, None
         item.extension_reason = ERASED_NOTE if item.extension_reason else None
         item.erased_at = work.now
     notes = _blank_notes(session, [item.id for item in own])
+    appeals = _minimise_appeals(session, [item.id for item in own], work.now)
     transition(session, request, RequestStatus.COMPLETED, actor=work.actor, now=work.now,
                    note=note)
     record(session, request, actor=work.actor, action="erased", now=work.now, after={
@@ -243,38 +264,62 @@ def _erase(work: Work, request: PrivacyRequest, note: str | None) -> int:
                    "marketing_preferences": int(row is not None),
                    "exports": len(export_ids), "requests_minimised": len(own),
                    "opt_outs_minimised": opt_outs_kept,
+                   "appeals_minimised": appeals,
                    "notes": notes},
         "kept": KEPT})
-    return mail.id
+    return [mail.id] + ([copy] if copy is not None else [])
+
+
+def _minimise_appeals(session: Session, request_ids: list[int], now: datetime) -> int:
+    """The appeals of these requests keep their decision (a record of how the request was
+    answered, §7101) and lose the person's own words and conversation; how many."""
+    if not request_ids:
+        return 0
+    found = list(session.scalars(select(Appeal).where(Appeal.request_id.in_(request_ids),
+                                                      Appeal.erased_at.is_(None))))
+    for appeal in found:
+        appeal.reason = ERASED_NOTE if appeal.reason else None
+        appeal.conversation_id = None
+        appeal.erased_at = now
+    return len(found)
 
 
 # -- completion -----------------------------------------------------------------------------
-def complete(work: Work, request: PrivacyRequest, note: str | None) -> list[int]:
-    """Fulfil the request and mark it completed; commits. Returns the outbox ids of the
-    mail to send (after the commit)."""
+def complete(work: Work, request: PrivacyRequest, note: str | None, *,
+             partial: bool = False) -> list[int]:
+    """Fulfil the request (in part, with `partial`: the note says what was withheld and
+    why) and mark it completed; commits. Returns the outbox ids of the mail to send (after
+    the commit)."""
     require_transition(request, RequestStatus.COMPLETED)
     if request.type is RequestType.CORRECTION and not (note and note.strip()):
         raise ApiError(422, "note_required", "Say what was corrected: the note is recorded "
                        "and emailed to the requester.")
+    if partial and not (note and note.strip()):
+        raise ApiError(422, "note_required", "Say what was withheld and why: a request "
+                       "completed in part says so to the requester.")
     if request.type is RequestType.DELETION:
-        mail_id = _erase(work, request, note)
+        mail_ids = _erase(work, request, note, partial=partial)
         work.session.commit()
         log.info("deletion request %s completed", request.reference)
-        return [mail_id]
+        return mail_ids
     work.session.refresh(request, with_for_update=True)
     require_transition(request, RequestStatus.COMPLETED)
     link: str | None = None
     if request.type in EXPORT_TYPES:
         _, link = _export(work, request)
+    request.partial = partial
     summary = f"What we corrected: {note.strip()}" if (
-        request.type is RequestType.CORRECTION and note) else None
+        request.type is RequestType.CORRECTION and note and not partial) else None
     mail = work.outbox.add(work.session, emails.request_completed(
         work.settings.mail_from, request.email, request.reference, request.type.value,
         export_link=link, link_days=work.settings.export_link_ttl_days if link else None,
-        summary=summary), kind="request_completed", now=work.now,
-        not_after=work.now + NOTICE_WINDOW)
+        summary=summary, withheld=note.strip() if partial and note else None),
+        kind="request_completed", now=work.now, not_after=work.now + NOTICE_WINDOW)
+    copy = agent_requests.copy_to_agent(work.session, work.outbox, work.settings, request,
+                                        "completed", work.now, partial=partial,
+                                        export=link is not None)
     transition(work.session, request, RequestStatus.COMPLETED, actor=work.actor,
                    now=work.now, note=note)
     work.session.commit()
     log.info("%s request %s completed", request.type.value, request.reference)
-    return [mail.id]
+    return [mail.id] + ([copy] if copy is not None else [])

@@ -1,17 +1,20 @@
 """The operations staff work a request with, shared by the API (`PATCH
 /api/v1/requests/{reference}`, `POST …/extend`, staff token) and the console's workbench
-(privacy admins): verify, start, extend with notice, complete (which fulfils it, see
-`services.fulfilment`) and deny with a reason. Each is recorded in the audit under the
-authenticated caller, and each that the requester must hear about queues its email in the
-same transaction; the caller sends it after the commit (`send`).
+(privacy admins): verify, start, extend with notice (within the first period only),
+complete in whole or in part (which fulfils it, see `services.fulfilment`), deny with a
+reason and its kind (`DenialReason`, counted by the yearly metrics), mark a duplicate of an
+earlier request, and record an authorized agent's signed permission. Each is recorded in
+the audit under the authenticated caller, and each that the requester must hear about
+queues its email in the same transaction; the caller sends it after the commit (`send`).
 
-Also the request page's contents: the requester, the audit trail, the linked conversations,
-the exports and their downloads, and the actions the status graph allows now."""
+Also the request page's contents: the requester (and their agent), the audit trail, the
+linked conversations, the exports and their downloads, the receipt's confirmation, the
+duplicate's first request, the appeal, and the actions allowed now."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import (
     AuditEvent,
+    DenialReason,
     Export,
     ExportDownload,
     Handoff,
@@ -29,17 +33,21 @@ from privacy_backend.core.models import (
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages as emails
 from privacy_backend.mail.outbox import Outbox
-from privacy_backend.services import deadlines, fulfilment, links
+from privacy_backend.services import agent_requests, deadlines, fulfilment, links
 from privacy_backend.services import requests as request_service
 from privacy_backend.services.handoffs import handle
+from privacy_backend.services.requests import duplicates
 
-Action = Literal["verify", "start", "extend", "complete", "deny"]
+Action = Literal["verify", "start", "extend", "complete", "deny", "mark_duplicate",
+                 "record_permission"]
 S = RequestStatus
 ACTION_STATUS: dict[str, RequestStatus] = {
     "verify": S.VERIFIED, "start": S.IN_PROGRESS, "complete": S.COMPLETED, "deny": S.REJECTED,
+    "mark_duplicate": S.DUPLICATE,
 }
 STATUS_ACTION: dict[RequestStatus, Action] = {
     S.VERIFIED: "verify", S.IN_PROGRESS: "start", S.COMPLETED: "complete", S.REJECTED: "deny",
+    S.DUPLICATE: "mark_duplicate",
 }
 NOTICE_WINDOW = fulfilment.NOTICE_WINDOW
 
@@ -52,14 +60,27 @@ class Done:
     mail_ids: list[int]
 
 
-def allowed_actions(request: PrivacyRequest, settings: Settings) -> list[Action]:
-    """The actions the status graph (and the jurisdiction's extension rule) allows now."""
+def allowed_actions(request: PrivacyRequest, settings: Settings, now: datetime | None = None
+                    ) -> list[Action]:
+    """The actions the status graph (and the jurisdiction's extension rule, and an agent's
+    permission) allows now."""
     actions = [STATUS_ACTION[to] for to in sorted(request_service.TRANSITIONS[request.status],
                                                   key=lambda s: list(S).index(s))
                if to in STATUS_ACTION]
-    if may_extend(request, settings):
+    if needs_permission(request):
+        actions.remove("verify")
+    if request.awaiting_consumer:
+        actions.append("record_permission")
+    if may_extend(request, settings, now):
         actions.append("extend")
     return actions
+
+
+def needs_permission(request: PrivacyRequest) -> bool:
+    """An authorized agent's request is verified by the consumer's confirmation or staff's
+    record of signed permission (CCPA regs §7063), never by a bare `verify`."""
+    return (request.agent_email is not None and request.agent_permission is None
+            and request.status is S.PENDING_VERIFICATION)
 
 
 # A request awaiting its code is not extended: the notice would go to an address nobody has
@@ -67,15 +88,23 @@ def allowed_actions(request: PrivacyRequest, settings: Settings) -> list[Action]
 EXTENDABLE = frozenset({S.VERIFIED, S.IN_PROGRESS})
 
 
-def may_extend(request: PrivacyRequest, settings: Settings) -> bool:
+def may_extend(request: PrivacyRequest, settings: Settings, now: datetime | None = None
+               ) -> bool:
+    """Whether the extension can be used (at `now`, if given: the first one only within the
+    first period)."""
     rule = settings.jurisdiction_rules.get(request.jurisdiction)
-    return (request.status in EXTENDABLE and rule is not None
+    late = (now is not None and request.extensions_used == 0 and now > request.due_at)
+    return (request.status in EXTENDABLE and rule is not None and not late
             and deadlines.can_extend(rule, request.extensions_used))
 
 
 def receipt(session: Session, outbox: Outbox, settings: Settings, request: PrivacyRequest,
             now: datetime) -> int:
-    """Queue the confirmation of receipt (sent when a request is verified)."""
+    """Queue the confirmation of receipt (sent when a request is verified; its code's email
+    confirmed the receipt already when it was filed) and note when receipt was first
+    confirmed."""
+    if request.receipt_confirmed_at is None:
+        request.receipt_confirmed_at = now
     return outbox.add(session, emails.request_received(
         settings.mail_from, request.email, request.reference, request.type.value,
         request.due_at), kind="request_received", now=now, not_after=now + NOTICE_WINDOW).id
@@ -89,37 +118,79 @@ def _reason(note: str | None, what: str) -> str:
 
 
 def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
-        note: str | None = None) -> Done:
+        note: str | None = None, denial_reason: DenialReason | None = None,
+        partial: bool = False, duplicate_of: str | None = None) -> Done:
     """Do `action` and commit (409 if the status graph does not allow it, 422 without a
-    reason where one is needed; nothing changes then)."""
+    reason where one is needed or with a bad `duplicate_of`; nothing changes then).
+
+    `deny` records `denial_reason` (`other` when none is given); `complete` with `partial`
+    needs a note saying what was withheld and why; `mark_duplicate` needs `duplicate_of`,
+    the reference of the first request; `record_permission` needs a note (the signed
+    permission staff hold)."""
     session, settings, now = work.session, work.settings, work.now
     if action == "complete":
-        return Done(request, fulfilment.complete(work, request, note))
+        return Done(request, fulfilment.complete(work, request, note, partial=partial))
+    if action == "record_permission":  # 409 unless it awaits the consumer, 422 without note
+        permitted = agent_requests.record_permission(work, request, note)
+        session.commit()
+        return Done(request, permitted)
+    if action == "mark_duplicate":
+        request_service.require_transition(request, S.DUPLICATE)
+        first = duplicates.resolve(session, request, duplicate_of)
+        marked = duplicates.mark(session, work.outbox, settings, request, first,
+                                 actor=work.actor, now=now, note=note)
+        session.commit()
+        return Done(request, marked)
     if action == "extend":
         reason = _reason(note, "An extension")
         if request.status is S.PENDING_VERIFICATION:
             raise ApiError(409, "illegal_transition", "A request awaiting verification is not "
                            "extended: verify it first.", current_status=request.status.value)
-        request_service.extend(session, request, settings=settings, actor=work.actor, reason=reason,
-                   now=now)
+        request_service.extend(session, request, settings=settings, actor=work.actor,
+                               reason=reason, now=now)
         mail = work.outbox.add(session, emails.extension_notice(
             settings.mail_from, request.email, request.reference, request.due_at, reason),
             kind="extension_notice", now=now, not_after=now + NOTICE_WINDOW)
+        copy = agent_requests.copy_to_agent(session, work.outbox, settings, request,
+                                            "extended", now, due_at=request.due_at,
+                                            reason=reason)
         session.commit()
-        return Done(request, [mail.id])
+        return Done(request, _ids(mail.id, copy))
     to = ACTION_STATUS[action]
     request_service.require_transition(request, to)
+    if action == "verify" and needs_permission(request):
+        raise ApiError(409, "agent_permission_required", "An authorized agent's request is "
+                       "worked once the consumer confirms the agent or staff record signed "
+                       "permission (`record_permission`).", current_status=request.status.value)
     mail_ids: list[int] = []
     if action == "deny":
         note = reason = _reason(note, "Denying a request")
-        mail_ids.append(work.outbox.add(session, emails.request_denied(
-            settings.mail_from, request.email, request.reference, request.type.value, reason),
-            kind="request_denied", now=now, not_after=now + NOTICE_WINDOW).id)
+        mail_ids = deny(work, request, reason, denial_reason or DenialReason.OTHER)
     request_service.transition(session, request, to, actor=work.actor, now=now, note=note)
     if action == "verify":
-        mail_ids.append(receipt(session, work.outbox, settings, request, now))
+        mail_ids.extend(duplicates.on_verified(session, work.outbox, settings, request, now))
     session.commit()
     return Done(request, mail_ids)
+
+
+def deny(work: fulfilment.Work, request: PrivacyRequest, reason: str,
+         denial_reason: DenialReason) -> list[int]:
+    """Record why `request` is denied and queue the denial's email, which says how to appeal
+    and within how long the appeal is decided (the caller moves it to `rejected`)."""
+    session, settings, now = work.session, work.settings, work.now
+    request.denial_reason = denial_reason
+    rule = settings.jurisdiction_rules.get(request.jurisdiction)
+    mail = work.outbox.add(session, emails.request_denied(
+        settings.mail_from, request.email, request.reference, request.type.value, reason,
+        appeal_days=rule.appeal_days if rule else None),
+        kind="request_denied", now=now, not_after=now + NOTICE_WINDOW)
+    copy = agent_requests.copy_to_agent(session, work.outbox, settings, request, "denied", now,
+                                        reason=reason, denial_reason=denial_reason.value)
+    return _ids(mail.id, copy)
+
+
+def _ids(*mail_ids: int | None) -> list[int]:
+    return [mail_id for mail_id in mail_ids if mail_id is not None]
 
 
 def send(outbox: Outbox, done: Done, settings: Settings) -> None:
@@ -157,8 +228,44 @@ def detail(session: Session, request: PrivacyRequest, settings: Settings, now: d
                      "available": e.sealed is not None and e.expires_at > now,
                      "downloads": [{"at": d.downloaded_at, "format": d.format}
                                    for d in downloads[e.id]]} for e in exports],
-        "actions": allowed_actions(request, settings),
+        "actions": allowed_actions(request, settings, now),
+        "agent_email": request.agent_email,
+        "agent_permission": request.agent_permission,
+        "awaiting_consumer": request.awaiting_consumer,
+        "duplicate_of": request.duplicate_of,
+        "receipt_confirmed_at": request.receipt_confirmed_at,
+        "receipt_due": receipt_due(request, settings),
+        "denial_reason": request.denial_reason,
+        "partial": request.partial,
+        "appeal": _appeal(request, settings, now),
     }
+
+
+def receipt_due(request: PrivacyRequest, settings: Settings) -> date | None:
+    """While receipt is not yet confirmed, the day its confirmation is due (the
+    jurisdiction's business days after receipt); None once it is."""
+    if request.receipt_confirmed_at is not None:
+        return None
+    rule = settings.jurisdiction_rules.get(request.jurisdiction)
+    days = rule.receipt_business_days if rule else 10
+    return deadlines.add_business_days(request.created_at.astimezone(timezone.utc).date(), days)
+
+
+def _appeal(request: PrivacyRequest, settings: Settings, now: datetime
+            ) -> dict[str, Any] | None:
+    """The request's appeal as its page shows it, with what can be done to it now."""
+    from privacy_backend.services import appeals
+
+    appeal = request.appeal
+    if appeal is None:
+        return None
+    return {"reference": appeal.reference, "status": appeal.status, "reason": appeal.reason,
+            "channel": appeal.channel, "received_at": appeal.received_at,
+            "due_at": appeal.due_at, "days_left": deadlines.days_left(appeal.due_at, now),
+            "decided_at": appeal.decided_at, "decided_by": appeal.decided_by,
+            "decision": appeal.decision, "erased_at": appeal.erased_at,
+            "may_decide": appeals.is_open(appeal),
+            "may_extend": appeals.may_extend(appeal, settings, now)}
 
 
 SORTS = {

@@ -8,22 +8,24 @@ from .support import Api
 
 
 def test_create_returns_201_with_reference_due_date_and_emails_a_code(api: Api) -> None:
+    # Filed by an authorized agent: the request is the consumer's, the code goes to the agent.
     response = api.post("/api/v1/requests", json={
-        "type": "deletion", "email": "Ada@Example.com", "name": "Ada", "region": "California",
-        "authorized_agent": True, "details": "all of it", "channel": "slack",
-        "conversation_id": "c-42"})
+        "type": "deletion", "email": "Agent@LawFirm.example", "consumer_email": "Ada@Example.com",
+        "name": "Ada", "region": "California", "authorized_agent": True,
+        "details": "all of it", "channel": "slack", "conversation_id": "c-42"})
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["reference"].startswith("PR-") and len(body["reference"]) == 12
     assert response.headers["location"] == f"/api/v1/requests/{body['reference']}"
     assert body["status"] == "pending_verification"
     assert body["email"] == "ada@example.com"
-    assert body["jurisdiction"] == "US" and body["authorized_agent"] is True
+    assert body["agent_email"] == "agent@lawfirm.example" and body["awaiting_consumer"] is False
+    assert body["jurisdiction"] == "CA" and body["authorized_agent"] is True
     assert body["channel"] == "slack" and body["conversation_id"] == "c-42"
     assert body["created_at"].startswith("2025-03-10T14:30")
     assert datetime.fromisoformat(body["due_at"].replace("Z", "+00:00")).date() == date(2025, 4, 24)
     [mail] = api.mails()
-    assert mail["To"] == "ada@example.com"
+    assert mail["To"] == "agent@lawfirm.example"
     assert body["reference"] in mail.get_payload()
     assert len(api.last_code()) == 6
     assert api.counts() == {"outbound_mail": 1, "verifications": 1, "audit_events": 2,

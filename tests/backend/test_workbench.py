@@ -167,7 +167,8 @@ def test_every_item_shows_its_due_date_and_days_left(admin: Console, filed: dict
         assert item == {
             "reference": filed[case.name], "type": case.type, "status": case.status,
             "jurisdiction": case.jurisdiction, "created_at": item["created_at"],
-            "due_at": item["due_at"], "days_left": case.days_left, "erased": False}
+            "due_at": item["due_at"], "days_left": case.days_left, "erased": False,
+            "agent": False, "awaiting_consumer": False, "duplicate_of": None, "appeal": None}
         assert _dt(item["created_at"]) == case.created
         assert _dt(item["due_at"]) == datetime.combine(
             case.due, time(23, 59, 59), tzinfo=timezone.utc)
@@ -280,14 +281,14 @@ def test_the_page_shows_the_requester_trail_and_linked_conversations(
         api: Api, admin: Console, store: TrackerStore) -> None:
     chat(store, "conv-ada", api.clock.now, ("can I see my data?", "Yes: file a request."))
     ref = str(api.create(email=ADA, name="Ada Lovelace", region="Germany",
-                         authorized_agent=True, details="everything since 2020",
+                         details="everything since 2020",
                          conversation_id="conv-ada")["reference"])
     api.verify(ref)  # the code confirms the address in conv-ada: the conversation is Ada's
     page = admin.get(f"/requests/{ref}")
     assert page.status_code == 200, page.text
     body = page.json()
     assert body["requester"] == {"email": ADA, "name": "Ada Lovelace", "region": "Germany",
-                                 "authorized_agent": True, "channel": "web"}
+                                 "authorized_agent": False, "channel": "web"}
     assert (body["type"], body["status"], body["jurisdiction"]) == ("access", "verified", "GDPR")
     assert body["details"] == "everything since 2020"
     # GDPR: one month from the day of receipt (10 March), so 10 April, 31 days from today.
@@ -301,7 +302,7 @@ def test_the_page_shows_the_requester_trail_and_linked_conversations(
                                       "handoffs": 0}]
     assert "conv-ada" not in page.text  # the console names a conversation by its handle
     assert body["exports"] == []
-    assert body["actions"] == ["start", "deny", "extend"]
+    assert body["actions"] == ["start", "deny", "mark_duplicate", "extend"]
 
 
 # -- the actions ----------------------------------------------------------------------------
@@ -313,7 +314,8 @@ def test_verify_extend_start_and_complete_are_recorded_and_mailed(
     verified = _act(admin, ref, "verify")
     assert verified.status_code == 200, verified.text
     body = verified.json()
-    assert body["status"] == "verified" and body["actions"] == ["start", "deny", "extend"]
+    assert body["status"] == "verified" and body["actions"] == [
+        "start", "deny", "mark_duplicate", "extend"]
     last = body["audit"][-1]
     assert (last["actor"], last["action"], last["before"], last["after"]) == (
         f"agent:{ADMIN}", "status_changed", {"status": "pending_verification"},
@@ -335,7 +337,8 @@ def test_verify_extend_start_and_complete_are_recorded_and_mailed(
     assert reason in _text(notice) and "June 8, 2025" in _text(notice)
 
     started = _act(admin, ref, "start").json()
-    assert started["status"] == "in_progress" and started["actions"] == ["complete", "deny"]
+    assert started["status"] == "in_progress" and started["actions"] == [
+        "complete", "deny", "mark_duplicate"]
     assert (started["audit"][-1]["actor"], started["audit"][-1]["after"]) == (
         f"agent:{ADMIN}", {"status": "in_progress"})
     assert len(_mails_to(api, ADA)) == seen + 2  # starting emails nobody
@@ -381,7 +384,7 @@ def test_deny_needs_a_reason_and_then_tells_the_requester(api: Api, admin: Conso
 def test_a_refused_transition_is_409_and_changes_nothing(api: Api, admin: Console) -> None:
     ref = str(api.create(email=ADA)["reference"])
     before, page, mails = api.counts(), admin.get(f"/requests/{ref}").json(), len(api.mails())
-    assert page["actions"] == ["verify", "deny"]
+    assert page["actions"] == ["verify", "deny", "mark_duplicate"]
     for action in ("start", "complete", "extend"):
         refused = _act(admin, ref, action, "a reason")
         assert refused.status_code == 409, action

@@ -92,12 +92,14 @@ def test_a_privacy_admin_filters_opens_starts_and_completes_a_request(
     expect(page.get_by_role("heading", name=f"Request {ada}")).to_be_focused()
     expect(page.locator("#requester-facts")).to_contain_text(ADA)
     actions = page.locator("#request-actions button")
-    expect(actions).to_have_text(["Start", "Deny", "Extend the deadline"])
+    expect(actions).to_have_text(["Start", "Deny", "Mark as duplicate of…",
+                                  "Extend the deadline"])
 
     page.get_by_role("button", name="Start", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Started")
     expect(page.locator("#request-facts")).to_contain_text("In progress")
-    expect(actions).to_have_text(["Complete", "Deny", "Extend the deadline"])
+    expect(actions).to_have_text(["Complete", "Deny", "Mark as duplicate of…",
+                                  "Extend the deadline"])
 
     # Completing asks first, saying what it does (an export, for an access request).
     page.get_by_role("button", name="Complete", exact=True).click()

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response, status
+from pydantic import Field
 
 from privacy_assistant.code_mask import CODE_DIGITS
 from privacy_assistant.settings import normalise_email
@@ -22,6 +23,7 @@ from privacy_backend.api.deps import (
 from privacy_backend.core.errors import bad_query
 from privacy_backend.core.models import AuditEvent, PrivacyRequest, RequestStatus, RequestType
 from privacy_backend.core.security import CallerDep, StaffDep
+from privacy_backend.schemas.common import StrictIn
 from privacy_backend.schemas.requests import (
     AuditOut,
     CodeIn,
@@ -38,7 +40,7 @@ from privacy_backend.schemas.requests import (
     RequestVerified,
     StatusUpdate,
 )
-from privacy_backend.services import deadlines, fulfilment, workbench
+from privacy_backend.services import agent_requests, deadlines, fulfilment, workbench
 from privacy_backend.services import requests as request_service
 from privacy_backend.services.requests import filing, staff
 
@@ -204,12 +206,20 @@ StaffWorkDep = Annotated[fulfilment.Work, Depends(staff_work)]
 @router.patch("/{reference}", response_model=RequestOut)
 def update_status(reference: str, body: StatusUpdate, work: StaffWorkDep) -> PrivacyRequest:
     """Move a request along its status graph, as the console's workbench does: `verified`
-    (emails the confirmation of receipt), `in_progress`, `completed` (fulfils it first: an
+    (emails the confirmation of receipt, or, for a second open request of the same type and
+    address, makes it a duplicate), `in_progress`, `completed` (fulfils it first: an
     export package for know, access and portability, the erasure for a deletion; a
-    correction needs a `note` saying what was corrected) or `rejected` (needs a `note`, the
-    reason, which is emailed). 409 when the graph does not allow it; nothing changes then."""
+    correction needs a `note` saying what was corrected; `partial` needs a `note` saying what
+    was withheld and why), `rejected` (needs a `note`, the reason, which is emailed with how
+    to appeal; `denial_reason` its kind, `other` by default) or `duplicate` (`duplicate_of`:
+    the first request, of the same type, not itself a duplicate; 422 `bad_duplicate`
+    otherwise; the person is told). An authorized agent's request is verified only by the
+    consumer's confirmation or signed permission (`/agent-permission`; 409
+    `agent_permission_required`). 409 when the graph does not allow it; nothing changes
+    then."""
     return staff.act(work, reference, workbench.STATUS_ACTION[RequestStatus(body.status)],
-                     note=body.note)
+                     note=body.note, denial_reason=body.denial_reason, partial=body.partial,
+                     duplicate_of=body.duplicate_of)
 
 
 @router.post("/{reference}/verify", response_model=RequestVerified)
@@ -239,6 +249,28 @@ def extend(reference: str, body: ExtendIn, work: StaffWorkDep) -> PrivacyRequest
     with the extension, in one transaction, and sent after it, waiting at most
     MAIL_SEND_WAIT_SECONDS (what is not handed over by then is retried for three days)."""
     return staff.act(work, reference, "extend", note=body.reason)
+
+
+class AgentPermissionIn(StrictIn):
+    # Bounded only: a missing or blank note is the service's 422 `reason_required`, as in
+    # the workbench.
+    note: str | None = Field(default=None, max_length=1000, description="What was received "
+                             "from whom, and where it is kept")
+
+
+@router.post("/{reference}/agent-permission", response_model=RequestOut)
+def agent_permission(reference: str, body: AgentPermissionIn, work: StaffWorkDep
+                     ) -> PrivacyRequest:
+    """Record that staff hold the consumer's signed permission for the authorized agent
+    (CCPA regs §7063(a)(1)), as the workbench's `record_permission` does: the `note` (what was
+    received from whom, where it is kept; 422 `reason_required` without one) is recorded and
+    the request verified, its confirmation of receipt emailed. Only for an agent's request
+    waiting for the consumer's confirmation (409 `not_awaiting_consumer`); staff only."""
+    request = request_service.get_or_404(work.session, reference)
+    mail_ids = agent_requests.record_permission(work, request, body.note)
+    for mail_id in mail_ids:
+        work.outbox.send(mail_id, wait=work.settings.mail_send_wait_seconds)
+    return request
 
 
 @router.get("/{reference}/audit", response_model=list[AuditOut])

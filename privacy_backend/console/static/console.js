@@ -1,8 +1,11 @@
 /* The agent console: log in, watch the queue (polled every 2 s), open a conversation (its
  * transcript polled every 2 s), take it over, reply, hand it back or close it. Privacy
  * admins also get the Requests tab, the fulfilment workbench: filter, sort and page the
- * privacy requests, open one, and verify, start, extend, complete or deny it, and see the
- * privacy opt-outs (do not sell or share, limit sensitive uses) as they were received.
+ * privacy requests, open one, and verify, start, extend, complete (in whole or in part),
+ * deny (with its grounds), mark it a duplicate or record an agent's signed permission, and
+ * see the privacy opt-outs (do not sell or share, limit sensitive uses) as they were
+ * received; the Appeals tab, where an appeal is decided in writing on its request's page;
+ * and the Metrics tab, a calendar year's figures with their CSV.
  * Every POST carries the session's CSRF token in X-CSRF-Token. Data goes into the page
  * through textContent only. */
 (function () {
@@ -63,7 +66,7 @@
     $("login-view").hidden = true; $("app-view").hidden = false;
     $("who").textContent = "Signed in as " + me.name; $("who").hidden = false;
     $("logout").hidden = false;
-    $("tab-requests").hidden = !isAdmin();
+    TABS.slice(1).forEach(function (name) { $("tab-" + name).hidden = !isAdmin(); });
     showTab("queue");
     notice("");
     refresh();
@@ -293,28 +296,36 @@
   // --- tabs: the handoff queue, and the requests (privacy admins) -------------------------
   function isAdmin() { return !!me && me.role === "privacy_admin"; }
 
+  // The tabs, in order: the queue for every agent, the others for privacy admins.
+  var TABS = ["queue", "requests", "appeals", "metrics"];
+
   function showTab(name) {
-    var requests = name === "requests" && isAdmin();
-    [["tab-queue", !requests], ["tab-requests", requests]].forEach(function (pair) {
-      $(pair[0]).setAttribute("aria-selected", String(pair[1]));
-      $(pair[0]).tabIndex = pair[1] ? 0 : -1;
+    if (!isAdmin()) name = "queue";
+    TABS.forEach(function (tab) {
+      $("tab-" + tab).setAttribute("aria-selected", String(tab === name));
+      $("tab-" + tab).tabIndex = tab === name ? 0 : -1;
+      $(tab + "-view").hidden = tab !== name;
     });
-    $("queue-view").hidden = requests;
-    $("requests-view").hidden = !requests;
-    if (requests && !list.loaded) { loadList(); loadOptOuts(); }
+    if (name === "requests" && !list.loaded) { loadList(); loadOptOuts(); }
+    if (name === "appeals") loadAppeals();
+    if (name === "metrics" && !metricsShown) showMetrics(defaultYear());
   }
 
-  $("tab-queue").addEventListener("click", function () { showTab("queue"); });
-  $("tab-requests").addEventListener("click", function () { showTab("requests"); });
+  TABS.forEach(function (tab) {
+    $("tab-" + tab).addEventListener("click", function () { showTab(tab); });
+  });
   // Arrow keys move between the tabs, as in every tab list.
   document.querySelector("[role=tablist]").addEventListener("keydown", function (event) {
     if (["ArrowLeft", "ArrowRight", "Home", "End"].indexOf(event.key) < 0 || !isAdmin()) return;
     event.preventDefault();
-    var next = $("tab-queue").getAttribute("aria-selected") === "true" ? "requests" : "queue";
-    if (event.key === "Home") next = "queue";
-    if (event.key === "End") next = "requests";
+    var at = TABS.filter(function (tab) {
+      return $("tab-" + tab).getAttribute("aria-selected") === "true";
+    })[0];
+    var i = TABS.indexOf(at);
+    var next = event.key === "Home" ? TABS[0] : event.key === "End" ? TABS[TABS.length - 1] :
+      TABS[(i + (event.key === "ArrowRight" ? 1 : TABS.length - 1)) % TABS.length];
     showTab(next);
-    $(next === "queue" ? "tab-queue" : "tab-requests").focus();
+    $("tab-" + next).focus();
   });
 
   // --- the requests list ----------------------------------------------------------------
@@ -322,7 +333,14 @@
   var OPEN = { pending_verification: true, verified: true, in_progress: true };
   var STATUS_LABELS = { pending_verification: "Pending verification", verified: "Verified",
     in_progress: "In progress", completed: "Completed", rejected: "Denied",
-    closed_unverified: "Closed unverified" };
+    closed_unverified: "Closed unverified", duplicate: "Duplicate" };
+  var DENIAL_LABELS = { identity_not_verified: "The requester could not be verified",
+    agent_not_authorized: "The agent's authority was not confirmed",
+    exemption: "An exemption of the law applies", unfounded: "Manifestly unfounded or excessive",
+    other: "Other" };
+  var PERMISSION_LABELS = { consumer_confirmed: "Confirmed by the consumer",
+    signed_permission: "Signed permission on file" };
+  var APPEAL_LABELS = { open: "Open", granted: "Granted", denied: "Denied" };
   var TYPE_LABELS = { know: "Know", access: "Access", portability: "Portability",
     deletion: "Deletion", correction: "Correction" };
   // The columns that also sort the other way round (`-due_at`).
@@ -347,7 +365,11 @@
     $("request-page").hidden = true;
     $("request-list").hidden = false;
     $("opt-outs").hidden = false;
-    $("tab-requests").hidden = true;
+    $("appeals-body").textContent = "";
+    $("metrics-body").textContent = "";
+    $("metrics-csv").hidden = true;
+    metricsShown = false;
+    TABS.slice(1).forEach(function (name) { $("tab-" + name).hidden = true; });
     showTab("queue");
   }
 
@@ -400,6 +422,15 @@
     select.value = choices.indexOf(chosen) >= 0 ? chosen : "";
   }
 
+  // What the list says besides the status: an agent's request, a duplicate, an appeal.
+  function tags(item) {
+    var found = [];
+    if (item.agent) found.push(item.awaiting_consumer ? "Agent: awaiting consumer" : "Agent");
+    if (item.duplicate_of) found.push("Duplicate of " + item.duplicate_of);
+    if (item.appeal) found.push("Appeal " + (APPEAL_LABELS[item.appeal] || item.appeal));
+    return found;
+  }
+
   function renderList(data) {
     list.loaded = true;
     // Past the last page (requests moved on since): show the last one instead.
@@ -417,7 +448,9 @@
       first.append(ref);
       row.append(first);
       cell(row, TYPE_LABELS[item.type] || item.type);
-      cell(row, (STATUS_LABELS[item.status] || item.status) + (item.erased ? " (erased)" : ""));
+      var status = cell(row, (STATUS_LABELS[item.status] || item.status) +
+        (item.erased ? " (erased)" : ""));
+      tags(item).forEach(function (tag) { status.append(el("span", { "class": "tag" }, tag)); });
       cell(row, item.jurisdiction);
       cell(row, day(item.created_at));
       cell(row, day(item.due_at));
@@ -494,12 +527,17 @@
   // --- one request's page ---------------------------------------------------------------
   var AUDIT_LABELS = { created: "Filed", status_changed: "Status changed",
     extended: "Deadline extended", verification_code_sent: "Code emailed",
-    export_created: "Export made", erasure_started: "Erasure started", erased: "Erased" };
+    export_created: "Export made", erasure_started: "Erasure started", erased: "Erased",
+    marked_duplicate: "Marked as a duplicate", agent_verified: "Agent's address verified",
+    appeal_filed: "Appeal filed", reopened_on_appeal: "Reopened on appeal",
+    appeal_decided: "Appeal decided", appeal_extended: "Appeal extended",
+    agent_permission_recorded: "Signed permission recorded" };
 
   function openRequest(reference) {
     wbError("");
     return call("GET", "/requests/" + encodeURIComponent(reference)).then(function (data) {
       $("action-done").textContent = "";
+      $("appeal-done").textContent = "";
       renderRequest(data);
       $("request-list").hidden = true;
       $("opt-outs").hidden = true;
@@ -563,6 +601,21 @@
     fact(facts, "Extensions used", String(data.extensions_used) +
       (data.extension_reason ? " (" + data.extension_reason + ")" : ""));
     fact(facts, "Erased", when(data.erased_at));
+    fact(facts, "Receipt confirmed", when(data.receipt_confirmed_at));
+    if (!data.receipt_confirmed_at && data.receipt_due) {
+      fact(facts, "Receipt due", day(data.receipt_due));
+    }
+    if (data.status === "completed") {
+      fact(facts, "Complied", data.partial ? "In part" : "In whole");
+    }
+    fact(facts, "Grounds of the denial", DENIAL_LABELS[data.denial_reason] || data.denial_reason);
+    if (data.duplicate_of) {
+      var first = el("button", { type: "button", "class": "link" }, data.duplicate_of);
+      first.addEventListener("click", function () { openRequest(data.duplicate_of); });
+      var dd = el("dd");
+      dd.append(first);
+      facts.append(el("dt", {}, "Duplicate of"), dd);
+    }
 
     var requester = $("requester-facts");
     requester.textContent = "";
@@ -571,6 +624,11 @@
     fact(requester, "Name", r.name);
     fact(requester, "Region", r.region);
     fact(requester, "Filed by an authorized agent", r.authorized_agent ? "Yes" : "No");
+    fact(requester, "Agent's address", data.agent_email);
+    if (data.agent_email || r.authorized_agent) {
+      fact(requester, "Agent's permission", PERMISSION_LABELS[data.agent_permission] ||
+        (data.awaiting_consumer ? "Awaiting the consumer's confirmation" : "Not established yet"));
+    }
     fact(requester, "Channel", r.channel);
 
     $("details-title").textContent = data.type === "correction" ? "Correction asked for" :
@@ -588,6 +646,8 @@
       button.addEventListener("click", function () { choose(action); });
       buttons.append(button);
     });
+
+    renderAppeal(data.appeal);
 
     tableRows("audit-body", null, data.audit, function (row, e) {
       cell(row, when(e.at));
@@ -632,10 +692,23 @@
       note: "Reason for the extension (emailed to the requester)",
       done: "Extended: the requester is emailed the new due date." };
     if (action === "deny") return { label: "Deny", confirm: "Deny the request",
-      explain: "This closes the request unfulfilled; the requester is emailed your reason.",
-      note: "Reason for denying (emailed to the requester)",
-      done: "Denied: the requester is emailed the reason." };
-    var spec = { label: "Complete", confirm: "Complete the request",
+      explain: "This closes the request unfulfilled; the requester is emailed your reason " +
+        "and how to appeal.",
+      note: "Reason for denying (emailed to the requester)", reason: true,
+      done: "Denied: the requester is emailed the reason and how to appeal." };
+    if (action === "mark_duplicate") return { label: "Mark as duplicate of…",
+      confirm: "Mark as duplicate", duplicate: true,
+      explain: "This closes the request as a duplicate of an open request of the same kind " +
+        "for the same person: no second clock; the requester is emailed the first request's " +
+        "reference and due date.",
+      done: "Marked as a duplicate: the requester is emailed the first request." };
+    if (action === "record_permission") return { label: "Record signed permission",
+      confirm: "Record the permission",
+      explain: "The consumer has not confirmed the agent: record that you hold the consumer's " +
+        "signed permission for this agent, and the request is verified.",
+      note: "What signed permission you hold (recorded in the audit trail)",
+      done: "Permission recorded: the request is verified." };
+    var spec = { label: "Complete", confirm: "Complete the request", partial: true,
       done: "Completed: the requester is emailed the answer." };
     if (data.type === "deletion") {
       spec.explain = "Completing erases this address's data: its conversations with the " +
@@ -659,6 +732,27 @@
     pending = null;
     $("action-form").hidden = true;
     $("action-note").value = "";
+    $("action-duplicate").value = "";
+    $("action-partial").checked = false;
+    $("action-reason").value = "other";
+  }
+
+  // The note's label and whether it is needed: a partial completion needs one (what was
+  // withheld and why), whatever the type.
+  function noteFor(action) {
+    var spec = actionSpec(action, current);
+    if (spec.partial && $("action-partial").checked) {
+      return "What was withheld and why (emailed to the requester)";
+    }
+    return spec.note;
+  }
+
+  function showNote(action) {
+    var note = noteFor(action);
+    $("action-note-label").textContent = note || "";
+    $("action-note-label").hidden = !note;
+    $("action-note").hidden = !note;
+    $("action-note").required = !!note;
   }
 
   function choose(action) {
@@ -667,14 +761,19 @@
     if (!spec.explain) { run(action, undefined); return; }
     pending = action;
     $("action-explain").textContent = spec.explain;
-    $("action-note-label").textContent = spec.note || "";
-    $("action-note-label").hidden = !spec.note;
-    $("action-note").hidden = !spec.note;
-    $("action-note").required = !!spec.note;
+    $("action-partial").checked = false;
+    $("action-duplicate").value = "";
+    $("action-reason").value = "other";
+    $("action-duplicate-field").hidden = !spec.duplicate;
+    $("action-duplicate").required = !!spec.duplicate;
+    $("action-partial-field").hidden = !spec.partial;
+    $("action-reason-field").hidden = !spec.reason;
+    showNote(action);
     $("action-note").value = "";
     $("action-confirm").textContent = spec.confirm;
     $("action-form").hidden = false;
-    (spec.note ? $("action-note") : $("action-confirm")).focus();
+    (spec.duplicate ? $("action-duplicate") : spec.note ? $("action-note") :
+      $("action-confirm")).focus();
   }
 
   function busy(on) {
@@ -682,19 +781,30 @@
       .forEach(function (button) { button.disabled = on; });
   }
 
+  $("action-partial").addEventListener("change", function () {
+    if (pending) showNote(pending);
+  });
+
   function run(action, note) {
     if (!current) return;
     var spec = actionSpec(action, current);
     var body = { action: action };
     if (note !== undefined) body.note = note;
+    if (spec.reason) body.denial_reason = $("action-reason").value;
+    if (spec.partial && $("action-partial").checked) body.partial = true;
+    if (spec.duplicate) body.duplicate_of = $("action-duplicate").value.trim();
     busy(true);
     $("action-done").textContent = "";
     call("POST", "/requests/" + encodeURIComponent(current.reference) + "/actions", body)
       .then(function (data) {
         hideActionForm();
         renderRequest(data);
-        $("action-done").textContent = spec.done;
+        $("action-done").textContent = body.partial ?
+          "Completed in part: the requester is emailed what was withheld and why." : spec.done;
         list.loaded = false; // statuses changed: the list reloads when shown again
+        // The button pressed may be gone: the focus goes to the actions' heading, above
+        // what was said and what can be done now.
+        $("actions-title").focus();
       }, function (err) {
         wbError(err.message);
       })
@@ -706,6 +816,11 @@
     if (!pending) return;
     var needsNote = $("action-note").required;
     var note = $("action-note").value.trim();
+    if ($("action-duplicate").required && !$("action-duplicate").value.trim()) {
+      wbError("Give the reference of the first request.");
+      $("action-duplicate").focus();
+      return;
+    }
     if (needsNote && !note) {
       wbError("Write the note first: it is recorded and emailed to the requester.");
       $("action-note").focus();
@@ -718,6 +833,191 @@
     hideActionForm();
     var button = document.querySelector('#request-actions [data-action="' + action + '"]');
     if (button) button.focus();
+  });
+
+  // --- the appeal on a request's page -----------------------------------------------------
+  function renderAppeal(appeal) {
+    $("appeal-section").hidden = !appeal;
+    if (!appeal) return;
+    var facts = $("appeal-facts");
+    facts.textContent = "";
+    fact(facts, "Reference", appeal.reference);
+    fact(facts, "Status", APPEAL_LABELS[appeal.status] || appeal.status);
+    fact(facts, "Received", when(appeal.received_at));
+    fact(facts, "Due", day(appeal.due_at));
+    fact(facts, "The person's reasons", appeal.reason);
+    fact(facts, "Decided", appeal.decided_at ?
+      when(appeal.decided_at) + (appeal.decided_by ? " by " + appeal.decided_by : "") : "");
+    fact(facts, "Written decision", appeal.decision);
+    var open = appeal.status === "open";
+    $("appeal-decide-form").hidden = !open;
+    $("appeal-extend-form").hidden = !(open && appeal.extendable);
+  }
+
+  function appealBusy(on) {
+    document.querySelectorAll("#appeal-section button").forEach(function (button) {
+      button.disabled = on;
+    });
+  }
+
+  function appealCall(path, body, done, field) {
+    if (!current || !current.appeal) return;
+    var reference = current.reference;
+    wbError("");
+    appealBusy(true);
+    $("appeal-done").textContent = "";
+    call("POST", "/appeals/" + encodeURIComponent(current.appeal.reference) + path, body)
+      .then(function () {
+        return call("GET", "/requests/" + encodeURIComponent(reference));
+      })
+      .then(function (data) {
+        $("appeal-reason").value = "";
+        $("appeal-extend-reason").value = "";
+        document.querySelectorAll("[name=appeal-outcome]").forEach(function (radio) {
+          radio.checked = false;
+        });
+        renderRequest(data);
+        $("appeal-done").textContent = done;
+        list.loaded = false;
+        $("appeal-title").focus();
+      }, function (err) {
+        if (err.status !== 401) { wbError(err.message); $(field).focus(); }
+      })
+      .then(function () { appealBusy(false); });
+  }
+
+  $("appeal-decide-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var chosen = document.querySelector("[name=appeal-outcome]:checked");
+    var reason = $("appeal-reason").value.trim();
+    if (!chosen) {
+      wbError("Choose whether the appeal is granted or denied.");
+      $("appeal-granted").focus();
+      return;
+    }
+    if (!reason) {
+      wbError("Write the decision first: it is sent to the person and kept.");
+      $("appeal-reason").focus();
+      return;
+    }
+    appealCall("/decision", { outcome: chosen.value, reason: reason },
+      chosen.value === "granted" ?
+        "Appeal granted: the request is reopened and the person is told so." :
+        "Appeal denied: the person is sent your decision and how to complain.",
+      "appeal-reason");
+  });
+
+  $("appeal-extend-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var reason = $("appeal-extend-reason").value.trim();
+    if (!reason) {
+      wbError("Write the reason first: it is sent to the person.");
+      $("appeal-extend-reason").focus();
+      return;
+    }
+    appealCall("/extend", { reason: reason },
+      "Appeal extended: the person is sent the new due date.", "appeal-extend-reason");
+  });
+
+  // --- the appeals list -------------------------------------------------------------------
+  function appealsError(text) {
+    $("appeals-error").textContent = text || "";
+    $("appeals-error").hidden = !text;
+  }
+
+  function loadAppeals() {
+    appealsError("");
+    var status = $("a-status").value;
+    return call("GET", "/appeals?per_page=100" + (status ? "&status=" + status : ""))
+      .then(function (data) {
+        tableRows("appeals-body", "appeals-empty", data.items, function (row, a) {
+          row.append(el("th", { scope: "row" }, a.reference));
+          var open = el("button", { type: "button", "class": "link" }, a.request_reference);
+          open.addEventListener("click", function () {
+            showTab("requests");
+            openRequest(a.request_reference);
+          });
+          var td = el("td");
+          td.append(open);
+          row.append(td);
+          cell(row, TYPE_LABELS[a.request_type] || a.request_type);
+          cell(row, a.jurisdiction);
+          cell(row, APPEAL_LABELS[a.status] || a.status);
+          cell(row, day(a.received_at));
+          cell(row, day(a.due_at));
+        });
+        setText($("appeals-range"), data.total === 0 ? "No appeals" :
+          data.items.length + " of " + data.total);
+      }).catch(function (err) {
+        if (err.status !== 401) appealsError("The appeals could not be loaded: " + err.message);
+      });
+  }
+
+  $("appeal-filters").addEventListener("submit", function (event) {
+    event.preventDefault();
+    loadAppeals();
+  });
+
+  // --- the yearly metrics -----------------------------------------------------------------
+  var metricsShown = false;
+  var METRIC_LABELS = { sale_sharing: "Opt-out: do not sell or share",
+    limit_sensitive: "Opt-out: limit sensitive information", appeals: "Appeals" };
+
+  function defaultYear() { return new Date().getUTCFullYear(); }
+
+  function metricsError(text) {
+    $("metrics-error").textContent = text || "";
+    $("metrics-error").hidden = !text;
+  }
+
+  function figure(value) { return value === null || value === undefined ? "–" : String(value); }
+  // Days, as the CSV has them: one decimal.
+  function days(value) { return value === null || value === undefined ? null : value.toFixed(1); }
+
+  function metricRow(label, values) {
+    var row = el("tr");
+    row.append(el("th", { scope: "row" }, label));
+    values.forEach(function (value) { cell(row, figure(value)); });
+    $("metrics-body").append(row);
+  }
+
+  function showMetrics(year) {
+    metricsError("");
+    $("metrics-year").value = String(year);
+    return call("GET", "/metrics?year=" + year).then(function (data) {
+      metricsShown = true;
+      $("metrics-body").textContent = "";
+      data.types.forEach(function (t) {
+        var d = t.denied_by_reason;
+        metricRow(TYPE_LABELS[t.request_type] || METRIC_LABELS[t.request_type] ||
+          t.request_type, [t.received, t.complied_in_whole, t.complied_in_part, t.denied,
+          d.identity_not_verified, d.agent_not_authorized, d.exemption, d.unfounded, d.other,
+          t.open, t.duplicates, days(t.median_days), days(t.mean_days)]);
+      });
+      var a = data.appeals;
+      metricRow("Appeals", [a.received, a.granted, null, a.denied, null,
+        null, null, null, null, a.open, null, days(a.median_days), days(a.mean_days)]);
+      $("metrics-caption").firstChild.textContent = "Requests received in " + data.year +
+        " (UTC), by type: how they were answered and the days it took; appeals by the " +
+        "year they were received";
+      $("metrics-csv").href = API + "/metrics.csv?year=" + data.year;
+      $("metrics-csv").textContent = "Download CSV (" + data.year + ")";
+      $("metrics-csv").hidden = false;
+      setText($("metrics-status"), "Showing " + data.year + ".");
+    }).catch(function (err) {
+      if (err.status !== 401) metricsError("The metrics could not be loaded: " + err.message);
+    });
+  }
+
+  $("metrics-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var year = Number($("metrics-year").value);
+    if (!(year >= 2000 && year <= 9998) || Math.floor(year) !== year) {
+      metricsError("Give a year, such as " + defaultYear() + ".");
+      $("metrics-year").focus();
+      return;
+    }
+    showMetrics(year);
   });
 
   call("GET", "/session").then(showApp).catch(function () { showLogin(); });

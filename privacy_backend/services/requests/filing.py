@@ -2,6 +2,11 @@
 code confirmed earlier, else sent a code), checking its code, sending the code again, a
 status lookup, and reading a request with the assistant's proof of the address.
 
+An authorized agent's request (`services.agent_requests`) is verified by the agent's own
+address: its code goes there, and a correct code (or a proof for that address) does not
+verify the request but asks the consumer to confirm the agent. The agent's address, as well
+as the consumer's, may look the request up and read it.
+
 Each function does one API call's work, commits, and sends its email after the commit
 (through the outbox, so a mail relay that is down loses nothing)."""
 
@@ -26,8 +31,8 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.mail import code_mail
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.schemas.requests import MailState, RequestCreate
-from privacy_backend.services import verification, workbench
-from privacy_backend.services.requests import records
+from privacy_backend.services import agent_requests, verification
+from privacy_backend.services.requests import duplicates, records
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,8 @@ def _issue_code(session: Session, request: PrivacyRequest, *, settings: Settings
     the verification and the outbox row's id."""
     issued, code = verification.issue(
         session, settings=settings, secret=secret, now=now, purpose=VerificationPurpose.REQUEST,
-        email=request.email, conversation_id=request.conversation_id, request_id=request.id,
+        email=request.verifier_email, conversation_id=request.conversation_id,
+        request_id=request.id,
     )
     records.record(session, request, actor="system", action="verification_code_sent", now=now,
                    after={"verification_id": issued.id,
@@ -82,7 +88,8 @@ def file_request(session: Session, outbox: Outbox, body: RequestCreate, *, setti
     code) is verified instead (`_file_verified`)."""
     request, created = records.create(session, body, settings=settings, now=now,
                                       idempotency_key=idempotency_key, actor=actor)
-    if body.verification_id is not None and request.status is RequestStatus.PENDING_VERIFICATION:
+    if (body.verification_id is not None and request.agent_verified_at is None
+            and request.status is RequestStatus.PENDING_VERIFICATION):
         return _file_verified(session, outbox, request, body, created, settings=settings,
                               now=now, actor=actor)
     if not created:
@@ -102,20 +109,28 @@ def _file_verified(session: Session, outbox: Outbox, request: PrivacyRequest,
                    body: RequestCreate, created: bool, *, settings: Settings, now: datetime,
                    actor: str) -> Filed:
     """Verify the request with the code confirmed earlier (403 `verification_required`,
-    nothing stored, if it proves nothing) and email the confirmation of receipt."""
+    nothing stored, if it proves nothing) and email the confirmation of receipt; for an
+    agent's request, the proof is for the agent's address and the consumer is asked to
+    confirm the agent instead."""
     try:
-        proof = verification.proof(session, body.verification_id, email=request.email,
+        proof = verification.proof(session, body.verification_id,
+                                   email=request.verifier_email,
                                    conversation_id=body.conversation_id, settings=settings,
                                    now=now)
-        records.transition(session, request, RequestStatus.VERIFIED, actor=actor, now=now,
-                           note=f"email verified by a one-time code confirmed earlier "
-                                f"(verification {proof.id})")
+        note = f"email verified by a one-time code confirmed earlier (verification {proof.id})"
+        if request.authorized_agent:
+            mail_ids = agent_requests.agent_verified(session, outbox, settings, request, now,
+                                                     actor=actor, note=f"agent's {note}")
+        else:
+            records.transition(session, request, RequestStatus.VERIFIED, actor=actor, now=now,
+                               note=note)
+            mail_ids = duplicates.on_verified(session, outbox, settings, request, now)
     except ApiError:
         session.rollback()
         raise
-    receipt = workbench.receipt(session, outbox, settings, request, now)
     session.commit()
-    outbox.send_later(receipt)
+    for mail_id in mail_ids:
+        outbox.send_later(mail_id)
     if created:
         log.info("privacy request %s created verified (%s, %s)", request.reference,
                  request.type.value, request.jurisdiction)
@@ -124,12 +139,17 @@ def _file_verified(session: Session, outbox: Outbox, request: PrivacyRequest,
 
 def _awaiting_verification(session: Session, reference: str) -> PrivacyRequest:
     """The request, if it waits for its code: a code can be checked or sent again only then
-    (404 if there is no such request, 409 if it does not wait)."""
+    (404 if there is no such request, 409 if it does not wait, nor does an agent's request
+    whose agent's address is verified: it waits for the consumer)."""
     request = records.get_or_404(session, reference)
     if request.status is not RequestStatus.PENDING_VERIFICATION:
         raise ApiError(409, "illegal_transition",
                        f"This request is '{request.status.value}', not awaiting verification.",
                        current_status=request.status.value)
+    if request.agent_verified_at is not None:
+        raise ApiError(409, "awaiting_consumer",
+                       "The agent's address is verified: this request waits for the "
+                       "consumer to confirm the agent.", current_status=request.status.value)
     return request
 
 
@@ -137,7 +157,9 @@ def verify_request(session: Session, outbox: Outbox, reference: str, code: str, 
                    settings: Settings, secret: bytes, now: datetime
                    ) -> tuple[PrivacyRequest, Verification]:
     """Check the request's code; on a match the request is verified and its confirmation
-    of receipt emailed in the background. The request and the verification it confirmed."""
+    of receipt emailed in the background (an agent's request instead waits for the
+    consumer, who is emailed the link to confirm the agent, and the agent is told). The
+    request and the verification it confirmed."""
     request = _awaiting_verification(session, reference)
     latest = verification.latest_for_request(session, request.id)
     if latest is None:
@@ -146,11 +168,17 @@ def verify_request(session: Session, outbox: Outbox, reference: str, code: str, 
         verification.check(session, latest, code, settings=settings, secret=secret, now=now)
     except verification.VerificationFailure as failure:
         raise verification.failure_error(failure, settings) from None
-    records.transition(session, request, RequestStatus.VERIFIED, actor="requester", now=now,
-                       note="email verified with a one-time code")
-    receipt = workbench.receipt(session, outbox, settings, request, now)
+    if request.authorized_agent:
+        mail_ids = agent_requests.agent_verified(
+            session, outbox, settings, request, now, actor="requester",
+            note="agent's email verified with a one-time code")
+    else:
+        records.transition(session, request, RequestStatus.VERIFIED, actor="requester",
+                           now=now, note="email verified with a one-time code")
+        mail_ids = duplicates.on_verified(session, outbox, settings, request, now)
     session.commit()
-    outbox.send_later(receipt)
+    for mail_id in mail_ids:
+        outbox.send_later(mail_id)
     return request, latest
 
 
@@ -174,7 +202,7 @@ def start_lookup(session: Session, outbox: Outbox, *, reference: str, email: str
     (`Lookup.send_after`)."""
     request = records.get_by_reference(session, reference)
     purpose = VerificationPurpose.STATUS_LOOKUP
-    if request is None or request.email != email:
+    if request is None or email not in _addresses(request):
         unsent = verification.issue_unsent(session, settings=settings, now=now, purpose=purpose,
                                            email=email, conversation_id=conversation_id)
         session.commit()
@@ -190,19 +218,38 @@ def start_lookup(session: Session, outbox: Outbox, *, reference: str, email: str
         code=code, request=request))
 
 
+def _addresses(request: PrivacyRequest) -> tuple[str, ...]:
+    """The addresses that may look a request up: the consumer's and an agent's."""
+    return (request.email, request.agent_email) if request.agent_email else (request.email,)
+
+
+def prove_reader(session: Session, request: PrivacyRequest | None,
+                 verification_id: str | None, *, conversation_id: str | None,
+                 settings: Settings, now: datetime) -> Verification:
+    """The assistant's proof that it may act on `request`: a request or status-lookup code
+    confirmed for the consumer's address or the agent's (`READ_PROOF`), else 403
+    `verification_required`; for no request, the proof is checked against no address, so the
+    403 looks the same."""
+    addresses = _addresses(request) if request is not None else ("",)
+    found = (session.get(Verification, verification_id[:32])
+             if verification_id and request is not None else None)
+    address = found.email if found is not None and found.email in addresses else addresses[0]
+    return verification.proof(session, verification_id, email=address,
+                              conversation_id=conversation_id, settings=settings, now=now,
+                              purposes=READ_PROOF)
+
+
 def read_request(session: Session, reference: str, *, staff: bool,
                  verification_id: str | None, conversation_id: str | None,
                  settings: Settings, now: datetime) -> PrivacyRequest:
     """Staff read any request (404 if there is none); the assistant only one whose address
-    its `verification_id` proves (else 403 `verification_required`, the same for a request
-    that does not exist)."""
+    (the consumer's or the agent's) its `verification_id` proves (else 403
+    `verification_required`, the same for a request that does not exist)."""
     if staff:
         return records.get_or_404(session, reference)
     request = records.get_by_reference(session, reference[:32])
-    # Without a request, the proof is checked against no address: the 403 looks the same.
-    verification.proof(session, verification_id, email=request.email if request else "",
-                       conversation_id=conversation_id, settings=settings, now=now,
-                       purposes=READ_PROOF)
+    prove_reader(session, request, verification_id, conversation_id=conversation_id,
+                 settings=settings, now=now)
     if request is None:  # no confirmed code is for no address: the proof refused already
         raise not_found("request")
     return request

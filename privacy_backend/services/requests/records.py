@@ -14,7 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.errors import ApiError, not_found
-from privacy_backend.core.models import AuditEvent, PrivacyRequest, RequestStatus
+from privacy_backend.core.models import (
+    AuditEvent,
+    DenialReason,
+    PrivacyRequest,
+    RequestStatus,
+)
 from privacy_backend.core.settings import Settings
 from privacy_backend.schemas.requests import QUEUE_CAP, RequestCreate
 from privacy_backend.services import deadlines
@@ -113,7 +118,10 @@ def create(
         reference=new_reference(),
         type=data.type,
         status=S.PENDING_VERIFICATION,
-        email=data.email,
+        # An agent's request is about the consumer: `email` is theirs, the agent's is kept
+        # apart (its code goes there, `PrivacyRequest.verifier_email`).
+        email=data.consumer_email if data.authorized_agent and data.consumer_email else data.email,
+        agent_email=data.email if data.authorized_agent else None,
         name=data.name,
         region=data.region,
         jurisdiction=jurisdiction,
@@ -196,6 +204,12 @@ def extend(
         raise ApiError(409, "extension_not_allowed",
                        f"The deadline of this request ({request.jurisdiction}) cannot be "
                        "extended again.")
+    if request.extensions_used == 0 and now > request.due_at:
+        # The notice of an extension is due within the first period (CCPA regs §7021(b)).
+        raise ApiError(409, "extension_too_late",
+                       f"The first period of this request ended on "
+                       f"{request.due_at.date().isoformat()}: an extension needs notice "
+                       "within it.")
     before = request.due_at
     request.due_at = deadlines.extended_due(before, rule)
     request.extensions_used += 1
@@ -220,6 +234,7 @@ def close_unverified(session: Session, *, settings: Settings, now: datetime) -> 
         .with_for_update()
     ))
     for item in stale:
+        item.denial_reason = DenialReason.IDENTITY_NOT_VERIFIED
         transition(session, item, S.CLOSED_UNVERIFIED, actor="system", now=now,
                    note=f"not verified within {settings.unverified_close_days} days")
     return len(stale)
