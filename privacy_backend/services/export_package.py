@@ -69,6 +69,16 @@ def package(session: Session, tracker_store: TrackerStore, settings: Settings, a
             "authorized_agent": r.authorized_agent, "details": r.details,
             "channel": r.channel.value, "created_at": _iso(r.created_at),
             "verified_at": _iso(r.verified_at), "due_at": _iso(r.due_at),
+            "agent_email": r.agent_email, "duplicate_of": r.duplicate_of,
+            "closed_at": _iso(r.closed_at),
+            "denial_reason": r.denial_reason.value if r.denial_reason else None,
+            "partial": r.partial,
+            "appeal": {
+                "reference": r.appeal.reference, "status": r.appeal.status.value,
+                "reason": r.appeal.reason, "received_at": _iso(r.appeal.received_at),
+                "due_at": _iso(r.appeal.due_at), "decided_at": _iso(r.appeal.decided_at),
+                "decision": r.appeal.decision,
+            } if r.appeal is not None else None,
             "audit": [{"at": _iso(e.created_at), "action": e.action, "actor": e.actor,
                        "before": e.before, "after": e.after, "note": e.note}
                       for e in r.audit_events],
