@@ -11,6 +11,7 @@ Colorado: within 45 days, extendable once by 60)."""
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import datetime, timezone
 from email.message import Message
 from typing import Any
@@ -276,3 +277,27 @@ def test_a_deletion_keeps_the_appeals_decision_and_forgets_the_persons_words(api
     trail = api.staff.get(f"/api/v1/requests/{deletion}/audit").json()
     assert [e for e in trail if e["action"] == "erased"][0]["after"]["erased"][
         "appeals_minimised"] == 1
+
+
+def test_the_persons_export_shows_each_request_with_its_appeal(api: Api) -> None:
+    ref, proof = _denied(api)
+    appeal = _appeal(api, ref, proof).json()["reference"]
+    access = str(api.create(type="access", email=ADA, conversation_id=CONV)["reference"])
+    api.verify(access)
+    for status in ("in_progress", "completed"):
+        assert api.staff.patch(f"/api/v1/requests/{access}",
+                               json={"status": status}).status_code == 200
+    [notice] = [m for m in _mails_to(api, ADA) if "complete" in m["Subject"]]
+    match = re.search(r"https?://[^/\s]+(/exports/\S+)", _text(notice))
+    assert match, _text(notice)
+    package = api.client.get(match.group(1), params={"format": "json"}).json()
+    by_ref = {r["reference"]: r for r in package["requests"]}
+    denied = by_ref[ref]
+    assert (denied["status"], denied["denial_reason"], denied["partial"]) == (
+        "rejected", "other", False)
+    assert denied["closed_at"] is not None and denied["agent_email"] is None
+    assert denied["appeal"]["reference"] == appeal
+    assert denied["appeal"]["status"] == "open"
+    assert denied["appeal"]["reason"] == "I have an account with you since 2019."
+    assert _dt(denied["appeal"]["due_at"]) == _eod(2025, 5, 9)
+    assert by_ref[access]["appeal"] is None
