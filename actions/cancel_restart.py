@@ -1,5 +1,5 @@
-"""Cancel and start over, at any question of a flow: a rights request, a status lookup, a
-marketing change, or the code question of one of them (rules in data/rules/)."""
+"""Cancel and start over, at any question of a flow: a rights request, a status lookup, an
+appeal, a marketing change, or the code question of one of them (rules in data/rules/)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import REQUEST_SLOTS, VERIFICATION_SLOTS, Purpose, reset
+from actions.common import (
+    APPEAL_FLOW,
+    APPEAL_SLOTS,
+    REQUEST_SLOTS,
+    VERIFICATION_SLOTS,
+    Purpose,
+    reset,
+)
 from actions.settings import settings
 
 
@@ -32,13 +39,16 @@ class ActionCancelRequest(Action):
         else:
             dispatcher.utter_message(response="utter_cancelled")
         return [ActiveLoop(None), SlotSet("requested_slot", None),
-                *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
+                *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS, *APPEAL_SLOTS)]
 
 
 # The form "start over" goes back to, by what the code being awaited is for.
 RESTART_FORMS = {Purpose.REQUEST.value: "rights_request_form",
                  Purpose.STATUS_LOOKUP.value: "status_lookup_form",
-                 Purpose.PREFERENCES.value: "marketing_form"}
+                 Purpose.PREFERENCES.value: "marketing_form",
+                 APPEAL_FLOW: "appeal_form"}
+# Forms that start over at their own first question (the rule starts the rights request form).
+OWN_RESTART = ("status_lookup_form", "appeal_form", "marketing_form", "privacy_opt_out_form")
 # Marketing answers that "start over" clears; the choice itself (opt out, opt in, view) stays.
 MARKETING_ANSWERS = ("marketing_channel", "marketing_topic", "marketing_key")
 
@@ -60,12 +70,14 @@ class ActionRestartRequest(Action):
         if loop == "verification_form":
             form = RESTART_FORMS.get(tracker.get_slot("verification_purpose") or "",
                                      "rights_request_form")
+        elif loop == "appeal_reason_form":
+            form = "appeal_form"
         dispatcher.utter_message(response="utter_starting_over")
         # backend_outcome too: a "try again" must not replay a flow that was started over.
         events: list[EventType] = [SlotSet("requested_slot", None),
                                    SlotSet("backend_outcome", None),
-                                   *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS)]
-        if form in ("status_lookup_form", "marketing_form", "privacy_opt_out_form"):
+                                   *reset(*REQUEST_SLOTS, *VERIFICATION_SLOTS, *APPEAL_SLOTS)]
+        if form in OWN_RESTART:
             if form == "marketing_form":
                 events += reset(*MARKETING_ANSWERS)
             if form == "privacy_opt_out_form":

@@ -1,16 +1,20 @@
 """What the capability modules share, so that none of them imports another: the request-API
-call, the channel map, slot resets, email parsing, dates, the address this conversation has
-proved it owns, the "misunderstood twice" test, and the one table that says what a one-time
-code is for (`Purpose` → `VerificationFlow`).
+call, the channel map, slot resets, email parsing, dates, a request's reference and status
+words and its status-lookup code (a status lookup and an appeal both use it), the visitor's
+bounded free text, the address this conversation has proved it owns, the "misunderstood
+twice" test, and the one table that says what a one-time code is for (`Purpose` →
+`VerificationFlow`).
 
 Each capability module registers the flows it owns (rights requests: `request` and
-`status_lookup`; marketing: `preferences`) when it is imported; the rasa-sdk imports every
-module of the package before it serves an action, and `actions.verification` looks the flow
-up by the `verification_purpose` slot. Nothing here calls the backend at import time.
+`status_lookup`; marketing: `preferences`; appeals: `appeal`, which proves the address with a
+status-lookup code) when it is imported; the rasa-sdk imports every module of the package
+before it serves an action, and `actions.verification` looks the flow up by the
+`verification_purpose` slot. Nothing here calls the backend at import time.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -37,8 +41,10 @@ from actions.settings import settings
 from privacy_assistant.code_mask import CODE_DIGITS
 
 __all__ = [
-    "CHANNELS", "REQUEST_SLOTS", "VERIFICATION_SLOTS", "EmailForm", "Purpose",
-    "VerificationFlow", "call_backend", "confirm_code", "intent_of", "mark_verified",
+    "APPEAL_FLOW", "APPEAL_SLOTS", "CHANNELS", "REFERENCE", "REQUEST_SLOTS", "STATUS_LABELS",
+    "VERIFICATION_SLOTS", "EmailForm", "Purpose", "VerificationFlow", "bounded",
+    "check_lookup_code", "reference_of", "send_lookup_code", "status_label",
+    "verified_request", "call_backend", "confirm_code", "intent_of", "mark_verified",
     "misunderstood_twice", "proof_for", "read_request", "recently_verified",
     "refuse_code", "register_verification", "requests_client", "reset", "valid_email",
     "verification_flow", "verified_for",
@@ -51,7 +57,11 @@ CHANNELS = {"socketio": Channel.WEB, "slack": Channel.SLACK, "rest": Channel.RES
 
 # Slots of one request; cleared when it is filed, cancelled or started over.
 REQUEST_SLOTS = ("request_type", "requester_email", "requester_name", "requester_region",
-                 "correction_details", "authorized_agent", "request_confirmed", "request_key")
+                 "correction_details", "authorized_agent", "consumer_email",
+                 "request_confirmed", "request_key")
+# Slots of one appeal: the request appealed and the visitor's reason; cleared when it is filed,
+# cancelled or started over.
+APPEAL_SLOTS = ("appeal_stage", "appeal_for", "appeal_reason")
 # Slots of one code being asked for; cleared once the code form is over. `filed_request`:
 # what the answer to a filed request's correct code said about it, for its confirmation.
 VERIFICATION_SLOTS = ("verification_code", "verification_id", "verification_purpose",
@@ -88,6 +98,80 @@ async def read_request(tracker: Tracker, reference: str) -> PrivacyRequest:
     proof = tracker.get_slot("verification_id")
     return await call_backend(lambda client: client.get_request(
         reference, verification_id=proof, conversation_id=tracker.sender_id))
+
+
+# --- a request's reference and status, and the status-lookup code ------------------------------
+# (the status lookup and the appeal both prove a request's address with that code)
+
+REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]*([A-Z0-9]{4})\b")
+
+STATUS_LABELS = {
+    "pending_verification": "waiting for the email to be verified",
+    "verified": "verified and queued for our privacy team",
+    "in_progress": "in progress with our privacy team",
+    "completed": "completed",
+    "rejected": "closed without action (we wrote to you with the reason)",
+    "closed_unverified": "closed, because the email was not verified within {days} days",
+    "duplicate": "closed as a repeat of an earlier request of yours",
+}
+
+
+def status_label(status: str) -> str:
+    """The status as the visitor reads it; the days a request waits for its code are the
+    backend's (`UNVERIFIED_CLOSE_DAYS`)."""
+    label = STATUS_LABELS.get(status, status)
+    return label.format(days=settings().unverified_close_days)
+
+
+def reference_of(text: str) -> str | None:
+    """The request reference in `text`, written as the backend writes it, or None."""
+    match = REFERENCE.search(text.upper())
+    return None if match is None else f"PR-{match.group(1)}-{match.group(2)}"
+
+
+async def check_lookup_code(tracker: Tracker, code: str) -> dict[str, Any]:
+    result = await confirm_code(tracker, code)
+    return {"request_reference": result.request_reference}
+
+
+async def send_lookup_code(
+    dispatcher: CollectingDispatcher, tracker: Tracker, response: str = "utter_status_code_sent"
+) -> list[EventType]:
+    """Ask for a code for `lookup_reference` and `requester_email`: the first one, or a new
+    one, and say so with `response`. The backend answers the same whether or not they
+    match."""
+    reference, email = tracker.get_slot("lookup_reference"), tracker.get_slot("requester_email")
+    sent = await call_backend(lambda client: client.start_status_lookup(
+        reference, email, conversation_id=tracker.sender_id))
+    dispatcher.utter_message(response=response)
+    return [SlotSet("verification_id", sent.verification_id)]
+
+
+async def verified_request(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> PrivacyRequest | None:
+    """The request the verified code belongs to, or None (after saying so if the backend is
+    down)."""
+    reference = tracker.get_slot("request_reference")
+    if not reference:
+        return None
+    try:
+        return await read_request(tracker, reference)
+    except BackendError:
+        dispatcher.utter_message(response="utter_backend_down")
+        return None
+
+
+def bounded(value: Any, limit: int, dispatcher: CollectingDispatcher) -> str | None:
+    """The visitor's free text with its spaces tidied, or None when empty or longer than
+    `limit` (after saying so)."""
+    text = " ".join(str(value or "").split())
+    if not text:
+        return None
+    if len(text) > limit:
+        dispatcher.utter_message(response="utter_too_long", limit=limit)
+        return None
+    return text
 
 
 # --- slots and words ---------------------------------------------------------------------------
@@ -215,18 +299,20 @@ class VerificationFlow:
     verified: Step
 
 
-_FLOWS: dict[Purpose, VerificationFlow] = {}
+# A flow of the chat's own whose code is one of the backend's purposes: an appeal proves the
+# request's address with a status-lookup code, then files the appeal.
+APPEAL_FLOW = "appeal"
+
+_FLOWS: dict[str, VerificationFlow] = {}
 
 
-def register_verification(purpose: Purpose, flow: VerificationFlow) -> None:
-    """Called once per purpose by the capability module that owns it, at import. A second
-    registration replaces the first: the SDK's --auto-reload re-imports a changed module."""
-    _FLOWS[purpose] = flow
+def register_verification(purpose: Purpose | str, flow: VerificationFlow) -> None:
+    """Called once per purpose (a backend `Purpose`, or a chat flow such as `APPEAL_FLOW`) by
+    the capability module that owns it, at import. A second registration replaces the first:
+    the SDK's --auto-reload re-imports a changed module."""
+    _FLOWS[purpose.value if isinstance(purpose, Purpose) else purpose] = flow
 
 
 def verification_flow(purpose: str | None) -> VerificationFlow | None:
     """The flow for a `verification_purpose` slot value, or None when there is none."""
-    try:
-        return _FLOWS.get(Purpose(purpose))
-    except ValueError:
-        return None
+    return _FLOWS.get(purpose or "")

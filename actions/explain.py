@@ -12,8 +12,9 @@ from rasa_sdk.types import DomainDict
 # The slots whose question has an explanation of its own (`utter_explain_<slot>`).
 EXPLAINED = frozenset({
     "request_type", "requester_email", "requester_name", "requester_region",
-    "correction_details", "authorized_agent", "request_confirmed", "verification_code",
-    "lookup_reference", "marketing_channel", "marketing_topic", "opt_out_email",
+    "correction_details", "authorized_agent", "consumer_email", "request_confirmed",
+    "verification_code",
+    "lookup_reference", "appeal_reason", "marketing_channel", "marketing_topic", "opt_out_email",
 })
 
 

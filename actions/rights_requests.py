@@ -8,6 +8,11 @@ a status lookup `actions.status_lookup`, and cancelling or starting over
 `actions.cancel_restart`. Every backend failure is answered politely and leaves the
 conversation where a retry files exactly one request (the idempotency key lives in the
 `request_key` slot until the request is filed).
+
+An authorized agent gives the consumer's address too (`consumer_email`): the code goes to the
+agent, and a correct code leaves the request waiting for the consumer's confirmation, which
+the chat says instead of "filed". A request that repeats one already open is linked to it by
+the backend (`duplicate`), which the chat says instead of "filed" too.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from actions.common import (
     EmailForm,
     Purpose,
     VerificationFlow,
+    bounded,
     call_backend,
     proof_for,
     read_request,
     register_verification,
     reset,
     tell_code_sent,
+    valid_email,
 )
 from actions.request_types import LABELS, TYPES, detect_request_type
 from privacy_assistant.dates import long_date
@@ -67,9 +74,12 @@ class ValidateRightsRequestForm(EmailForm):
         return "validate_rights_request_form"
 
     def needed_slots(self, domain_slots: list[str], tracker: Tracker) -> list[str]:
-        if tracker.get_slot("request_type") == "correction":
-            return domain_slots
-        return [slot for slot in domain_slots if slot != "correction_details"]
+        skipped = set()
+        if tracker.get_slot("request_type") != "correction":
+            skipped.add("correction_details")
+        if not tracker.get_slot("authorized_agent"):
+            skipped.add("consumer_email")
+        return [slot for slot in domain_slots if slot not in skipped]
 
     async def extract_request_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -105,20 +115,21 @@ class ValidateRightsRequestForm(EmailForm):
     ) -> dict[str, Any]:
         return {"requester_region": bounded(value, MAX_FIELD, dispatcher)}
 
+    def validate_consumer_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The consumer's address, for an agent's request: not the agent's own (the consumer
+        confirms from their own mailbox)."""
+        email = valid_email(str(value or ""), dispatcher)
+        if email is not None and email == tracker.get_slot("requester_email"):
+            dispatcher.utter_message(response="utter_consumer_email_same")
+            return {"consumer_email": None}
+        return {"consumer_email": email}
+
     def validate_correction_details(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"correction_details": bounded(value, MAX_DETAILS, dispatcher)}
-
-
-def bounded(value: Any, limit: int, dispatcher: CollectingDispatcher) -> str | None:
-    text = " ".join(str(value or "").split())
-    if not text:
-        return None
-    if len(text) > limit:
-        dispatcher.utter_message(response="utter_too_long", limit=limit)
-        return None
-    return text
 
 
 class ActionAskRequestConfirmed(Action):
@@ -132,6 +143,7 @@ class ActionAskRequestConfirmed(Action):
     ) -> list[EventType]:
         agent = tracker.get_slot("authorized_agent")
         details = optional(tracker.get_slot("correction_details"))
+        consumer = tracker.get_slot("consumer_email") if agent else None
         dispatcher.utter_message(
             response="utter_ask_request_confirmed",
             request_label=LABELS.get(tracker.get_slot("request_type") or "", "privacy"),
@@ -139,6 +151,7 @@ class ActionAskRequestConfirmed(Action):
             name=optional(tracker.get_slot("requester_name")) or "not given",
             region=optional(tracker.get_slot("requester_region")) or "not given",
             on_behalf="yes, as an authorized agent" if agent else "no, for myself",
+            consumer=f"\n• The consumer's email: {consumer}" if consumer else "",
             details=f"\n• What to correct: {details}" if details else "",
         )
         return []
@@ -174,7 +187,8 @@ class ActionSubmitRightsRequest(Action):
             return not_filed(dispatcher, error, key)
         except BackendError:
             return refused(dispatcher)
-        if request.status in VERIFIED_STATUSES:
+        if request.status in VERIFIED_STATUSES or request.awaiting_consumer or (
+                request.status is RequestStatus.DUPLICATE):
             tell_filed(dispatcher, filed_facts(request))
             return [SlotSet("backend_outcome", "verified"), *reset(*REQUEST_SLOTS)]
         if request.status is not RequestStatus.PENDING_VERIFICATION:
@@ -189,7 +203,7 @@ class ActionSubmitRightsRequest(Action):
             except BackendError:
                 return refused(dispatcher)
             mail_status, digits = sent.mail_status, sent.code_digits
-        tell_code_sent(dispatcher, request.email, mail_status, digits)
+        tell_code_sent(dispatcher, request.agent_email or request.email, mail_status, digits)
         return [
             SlotSet("request_key", key),
             SlotSet("request_reference", request.reference),
@@ -202,11 +216,13 @@ class ActionSubmitRightsRequest(Action):
 async def file_request(tracker: Tracker, key: str, proof: str | None) -> FiledRequest:
     """File (or replay) the request in the slots; with `proof`, filed verified."""
     channel = CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.REST)
+    agent = bool(tracker.get_slot("authorized_agent"))
     return await call_backend(lambda client: client.create_request(
         tracker.get_slot("request_type"), tracker.get_slot("requester_email"),
         name=optional(tracker.get_slot("requester_name")),
         region=optional(tracker.get_slot("requester_region")),
-        authorized_agent=bool(tracker.get_slot("authorized_agent")),
+        authorized_agent=agent,
+        consumer_email=tracker.get_slot("consumer_email") if agent else None,
         details=optional(tracker.get_slot("correction_details")),
         channel=channel, conversation_id=tracker.sender_id, idempotency_key=key,
         verification_id=proof,
@@ -227,15 +243,34 @@ def refused(dispatcher: CollectingDispatcher) -> list[EventType]:
     return [SlotSet("backend_outcome", "declined"), *reset(*REQUEST_SLOTS)]
 
 
-def filed_facts(request: PrivacyRequest) -> dict[str, str]:
+def filed_facts(request: PrivacyRequest) -> dict[str, Any]:
     """What the confirmation of a filed request says about it, as plain JSON (a slot can
-    carry it from the code's check to the confirmation)."""
+    carry it from the code's check to the confirmation): also whether it waits for its
+    consumer (an agent's) and the request it repeats (a duplicate's)."""
+    first_due = request.duplicate_of_due_at
     return {"reference": request.reference, "type": request.type.value,
-            "email": request.email, "due_at": request.due_at.isoformat()}
+            "email": request.agent_email or request.email, "due_at": request.due_at.isoformat(),
+            "awaiting_consumer": request.awaiting_consumer,
+            "duplicate_of": request.duplicate_of if request.status is RequestStatus.DUPLICATE
+            else None,
+            "duplicate_of_due_at": first_due.isoformat() if first_due else None}
 
 
-def tell_filed(dispatcher: CollectingDispatcher, facts: dict[str, str]) -> None:
-    """Confirm a filed request (`filed_facts`): its reference, due date and the quotes."""
+def tell_filed(dispatcher: CollectingDispatcher, facts: dict[str, Any]) -> None:
+    """Confirm a filed request (`filed_facts`): its reference, due date and the quotes; or,
+    for an agent's request, that the consumer must confirm first; or, for a duplicate, the
+    request it repeats."""
+    if facts.get("awaiting_consumer"):
+        dispatcher.utter_message(response="utter_request_awaiting_consumer",
+                                 reference=facts["reference"], email=facts["email"])
+        return
+    if facts.get("duplicate_of"):
+        first_due = facts.get("duplicate_of_due_at")
+        dispatcher.utter_message(
+            response="utter_request_duplicate", reference=facts["reference"],
+            request_label=LABELS[facts["type"]], first=facts["duplicate_of"],
+            due=long_date(datetime.fromisoformat(first_due)) if first_due else "its due date")
+        return
     dispatcher.utter_message(
         response="utter_request_filed", reference=facts["reference"],
         request_label=LABELS[facts["type"]],

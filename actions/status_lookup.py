@@ -3,12 +3,16 @@ the backend emails when they match, and is told where the request stands.
 
 The visitor is told the same thing whether or not reference and email match, so the chat
 reveals nothing about other people's requests. What a correct code does for a status lookup
-is registered here (`Purpose.STATUS_LOOKUP`); the code form is `actions.verification`.
+is registered here (`Purpose.STATUS_LOOKUP`); the code form is `actions.verification`, and
+the lookup code itself (shared with appeals, `actions.appeals`) is `actions.common`'s.
+
+Besides the status, the answer says what follows from it: how to appeal a denied request (or
+its appeal's reference, status and due date), which request a duplicate repeats, and that an
+agent's request waits for its consumer's confirmation.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,39 +21,28 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.api.errors import BackendError
-from actions.api.requests import PrivacyRequest
+from actions.api.requests import PrivacyRequest, RequestStatus
 from actions.common import (
     EmailForm,
     Purpose,
     VerificationFlow,
-    call_backend,
-    confirm_code,
-    read_request,
+    check_lookup_code,
+    reference_of,
     refuse_code,
     register_verification,
     reset,
+    send_lookup_code,
+    status_label,
+    verified_request,
 )
 from actions.request_types import LABELS
-from actions.settings import settings
 from privacy_assistant.dates import long_date
 
-REFERENCE = re.compile(r"\bPR[\s-]*([A-Z0-9]{4})[\s-]*([A-Z0-9]{4})\b")
-
-STATUS_LABELS = {
-    "pending_verification": "waiting for the email to be verified",
-    "verified": "verified and queued for our privacy team",
-    "in_progress": "in progress with our privacy team",
-    "completed": "completed",
-    "rejected": "closed without action (we wrote to you with the reason)",
-    "closed_unverified": "closed, because the email was not verified within {days} days",
+APPEAL_LABELS = {
+    "open": "open, being reviewed by our privacy team",
+    "granted": "granted: we reopened the request",
+    "denied": "decided: the denial stands (we wrote to you with the reasons)",
 }
-
-
-def status_label(status: str) -> str:
-    """The status as the visitor reads it; the days a request waits for its code are the
-    backend's (`UNVERIFIED_CLOSE_DAYS`)."""
-    label = STATUS_LABELS.get(status, status)
-    return label.format(days=settings().unverified_close_days)
 
 
 class ValidateStatusLookupForm(EmailForm):
@@ -59,11 +52,10 @@ class ValidateStatusLookupForm(EmailForm):
     def validate_lookup_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        match = REFERENCE.search(str(value or "").upper())
-        if match is None:
+        reference = reference_of(str(value or ""))
+        if reference is None:
             dispatcher.utter_message(response="utter_invalid_reference")
-            return {"lookup_reference": None}
-        return {"lookup_reference": f"PR-{match.group(1)}-{match.group(2)}"}
+        return {"lookup_reference": reference}
 
 
 class ActionStartStatusLookup(Action):
@@ -93,23 +85,6 @@ class ActionStartStatusLookup(Action):
 
 # --- what the code of a status lookup does (see actions.common) ------------------------------
 
-async def check_lookup_code(tracker: Tracker, code: str) -> dict[str, Any]:
-    result = await confirm_code(tracker, code)
-    return {"request_reference": result.request_reference}
-
-
-async def send_lookup_code(
-    dispatcher: CollectingDispatcher, tracker: Tracker
-) -> list[EventType]:
-    """Ask for a code for `lookup_reference` and `requester_email`: the first one, or a new
-    one. The backend answers the same whether or not they match."""
-    reference, email = tracker.get_slot("lookup_reference"), tracker.get_slot("requester_email")
-    sent = await call_backend(lambda client: client.start_status_lookup(
-        reference, email, conversation_id=tracker.sender_id))
-    dispatcher.utter_message(response="utter_status_code_sent")
-    return [SlotSet("verification_id", sent.verification_id)]
-
-
 async def lookup_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Show the looked-up request's status."""
     request = await verified_request(dispatcher, tracker)
@@ -117,25 +92,34 @@ async def lookup_verified(dispatcher: CollectingDispatcher, tracker: Tracker) ->
         dispatcher.utter_message(
             response="utter_request_status", reference=request.reference,
             request_label=LABELS[request.type.value],
-            status=status_label(request.status.value),
+            status=("waiting for a confirmation" if request.awaiting_consumer
+                    else status_label(request.status.value)),
             received=long_date(request.created_at), due=long_date(request.due_at),
         )
+        tell_what_follows(dispatcher, request)
     return []
 
 
-async def verified_request(
-    dispatcher: CollectingDispatcher, tracker: Tracker
-) -> PrivacyRequest | None:
-    """The request the verified code belongs to, or None (after saying so if the backend is
-    down)."""
-    reference = tracker.get_slot("request_reference")
-    if not reference:
-        return None
-    try:
-        return await read_request(tracker, reference)
-    except BackendError:
-        dispatcher.utter_message(response="utter_backend_down")
-        return None
+def tell_what_follows(dispatcher: CollectingDispatcher, request: PrivacyRequest) -> None:
+    """What the status alone does not say: a denied request's appeal (filed, or how to file
+    one), the request a duplicate repeats, and an agent's request waiting for its consumer."""
+    if request.status is RequestStatus.REJECTED:
+        if request.appeal is None:
+            dispatcher.utter_message(response="utter_status_how_to_appeal",
+                                     reference=request.reference)
+        else:
+            dispatcher.utter_message(
+                response="utter_status_appeal", appeal=request.appeal.reference,
+                appeal_status=APPEAL_LABELS.get(request.appeal.status.value,
+                                                request.appeal.status.value),
+                due=long_date(request.appeal.due_at))
+    elif request.status is RequestStatus.DUPLICATE and request.duplicate_of:
+        due = request.duplicate_of_due_at
+        dispatcher.utter_message(response="utter_status_duplicate",
+                                 first=request.duplicate_of,
+                                 due=long_date(due) if due else "its due date")
+    elif request.awaiting_consumer:
+        dispatcher.utter_message(response="utter_status_awaiting_consumer")
 
 
 register_verification(Purpose.STATUS_LOOKUP, VerificationFlow(

@@ -1,5 +1,5 @@
 """One-time email codes in the chat, shared by every flow that needs to know the visitor
-owns an address: a filed rights request, a status lookup and marketing choices.
+owns an address: a filed rights request, a status lookup, an appeal and marketing choices.
 
 The code form is the same for all of them; what differs (how the backend checks the code,
 how a new one is sent, what a correct code unlocks) is the `VerificationFlow` that the
@@ -80,7 +80,8 @@ class ActionVerificationDone(Action):
         # Whatever happens next, this request or lookup is over: clear its answers, so that
         # the next one starts empty instead of replaying them. (The flow reads the slots from
         # the tracker as it came in; these events apply afterwards.)
-        done = [*reset(*VERIFICATION_SLOTS, *REQUEST_SLOTS)]
+        # (`appeal_stage` is set again by an appeal's flow when the appeal goes on.)
+        done = [*reset(*VERIFICATION_SLOTS, *REQUEST_SLOTS, "appeal_stage")]
         if tracker.get_slot("verification_code") != "verified":
             return done
         # The confirmed verification: the lookup's or the preferences' own, or the one a

@@ -198,7 +198,7 @@ PUBLIC_FLOW_INTENT = "public_flow_elsewhere"
 ASK_TEAM_INTENT = "ask_privacy_team"
 PUBLIC_FLOWS = frozenset({"request_right", "check_request_status", "opt_out_marketing",
                           "subscribe_marketing", "view_preferences", "do_not_sell",
-                          "limit_sensitive_use"})
+                          "limit_sensitive_use", "appeal_request"})
 _QUEUE = re.compile(
     r"^(?:(?:show|list|give|get|what are|what's|whats|which are|which|any|the)\W+(?:me\W+)?"
     r"(?:the\W+|all\W+)?)?"

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from actions.api.base import DEFAULT_TIMEOUT, BackendClient, backend_url, send_body
 from actions.api.errors import BackendError
+from privacy_assistant.api_models import appeals as appeal_bodies
 from privacy_assistant.api_models import requests as bodies
 from privacy_assistant.api_models.common import Health
 from privacy_assistant.contract import Channel, RequestStatus, RequestType
@@ -24,6 +25,7 @@ from privacy_assistant.contract import VerificationPurpose as Purpose
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Channel",
+    "Appeal",
     "CodeSent",
     "FiledRequest",
     "PrivacyRequest",
@@ -53,6 +55,8 @@ CodeSent = bodies.CodeIssued
 # One request in the privacy team's queue: nothing about the person who made it.
 QueueItem = bodies.RequestQueueItem
 VerificationResult = bodies.VerificationConfirmed
+# An appeal of a denied request: its reference, due date, and whether this answer filed it.
+Appeal = appeal_bodies.AppealOut
 
 
 class PrivacyRequestsClient(BackendClient):
@@ -62,19 +66,23 @@ class PrivacyRequestsClient(BackendClient):
         region: str | None = None, authorized_agent: bool = False, details: str | None = None,
         channel: Channel | str = Channel.REST, conversation_id: str | None = None,
         idempotency_key: str | None = None, verification_id: str | None = None,
+        consumer_email: str | None = None,
     ) -> FiledRequest:
         """Create a request (a code is emailed). Pass a stable `idempotency_key` so that a retry
         or a double submit returns the same request instead of a second one; such a replay
         emails no code (`code_sent`), and `code_live` says whether the earlier one still works.
         With `verification_id` (a code this conversation confirmed for `email` a moment ago)
         it is filed verified and no code is emailed; an id the backend does not accept as
-        proof raises `Unauthorized` (403 `verification_required`) and files nothing."""
+        proof raises `Unauthorized` (403 `verification_required`) and files nothing.
+        An authorized agent files with `email` their own address and `consumer_email` the
+        consumer's: the code goes to the agent, and the consumer is asked to confirm."""
+        extra = {"verification_id": verification_id, "consumer_email": consumer_email}
         body = send_body(
             bodies.RequestCreate, type=RequestType(type), email=email, name=name,
             region=region,
             authorized_agent=authorized_agent, details=details, channel=Channel(channel),
             conversation_id=conversation_id,
-            **({} if verification_id is None else {"verification_id": verification_id}))
+            **{name: value for name, value in extra.items() if value is not None})
         key = idempotency_key or uuid.uuid4().hex
         return self._read(FiledRequest, "POST", "/api/v1/requests", json=body,
                           headers={"Idempotency-Key": key})
@@ -97,6 +105,19 @@ class PrivacyRequestsClient(BackendClient):
     def resend_code(self, reference: str) -> bodies.CodeSent:
         return self._read(bodies.CodeSent, "POST",
                           f"/api/v1/requests/{_seg(reference)}/resend-code")
+
+    def file_appeal(self, reference: str, reason: str, *, verification_id: str | None,
+                    channel: Channel | str = Channel.REST,
+                    conversation_id: str | None = None) -> Appeal:
+        """Appeal a denied request, proving its address (or its agent's) with
+        `verification_id` (403 `Unauthorized` otherwise, the same for an unknown reference).
+        A request that is not denied is refused (409 `Conflict`, `not_appealable`); a request
+        appealed already answers its appeal with `created` false."""
+        return self._read(Appeal, "POST", f"/api/v1/requests/{_seg(reference)}/appeals",
+                          json=send_body(appeal_bodies.AppealCreate, reason=reason,
+                                         channel=Channel(channel),
+                                         conversation_id=conversation_id,
+                                         verification_id=verification_id))
 
     def queue(self, *, view: str | None = None, days: int | None = None,
               reference: str | None = None) -> tuple[int, list[QueueItem]]:

@@ -262,7 +262,8 @@ def test_the_confirmation_after_the_code_comes_from_the_codes_answer(
     [request] = actions_backend.requests_of(email)
     kept = result["filed_request"]
     assert kept == {"reference": request["reference"], "type": "deletion", "email": email,
-                    "due_at": kept["due_at"]}
+                    "due_at": kept["due_at"], "awaiting_consumer": False,
+                    "duplicate_of": None, "duplicate_of_due_at": None}
     slots.update(result)
 
     monkeypatch.setenv("BACKEND_URL", down_url)

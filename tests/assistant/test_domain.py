@@ -13,7 +13,7 @@ from privacy_assistant.domain import DOMAIN_DIR, DomainConflict, load_domain
 
 def test_each_capability_file_is_a_versioned_domain() -> None:
     files = sorted(p.name for p in DOMAIN_DIR.glob("*.yml"))
-    assert files == ["basics.yml", "explain.yml", "handoff.yml", "knowledge.yml",
+    assert files == ["appeals.yml", "basics.yml", "explain.yml", "handoff.yml", "knowledge.yml",
                      "marketing.yml", "privacy_opt_outs.yml", "rights_requests.yml", "staff.yml",
                      "verification.yml"]
     for name in files:
@@ -31,7 +31,8 @@ def test_the_merged_domain_holds_every_part_once() -> None:
             "limit_sensitive_use"} <= set(domain["intents"])
     assert set(domain["forms"]) == {"rights_request_form", "verification_form",
                                     "status_lookup_form", "marketing_form",
-                                    "privacy_opt_out_form"}
+                                    "privacy_opt_out_form", "appeal_form",
+                                    "appeal_reason_form"}
     # Every slot a form asks for, and every response a form asks with, is defined somewhere.
     for form in domain["forms"].values():
         for slot in form["required_slots"]:

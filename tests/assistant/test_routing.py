@@ -169,7 +169,8 @@ def test_questions_about_requests_are_not_queue_commands(text: str) -> None:
 @pytest.mark.parametrize(("intent", "routed"), [
     ("request_right", PUBLIC_FLOW_INTENT), ("check_request_status", PUBLIC_FLOW_INTENT),
     ("opt_out_marketing", PUBLIC_FLOW_INTENT), ("subscribe_marketing", PUBLIC_FLOW_INTENT),
-    ("view_preferences", PUBLIC_FLOW_INTENT), ("request_human", ASK_TEAM_INTENT),
+    ("view_preferences", PUBLIC_FLOW_INTENT), ("appeal_request", PUBLIC_FLOW_INTENT),
+    ("request_human", ASK_TEAM_INTENT),
     ("escalate_topic", ASK_TEAM_INTENT), ("ask_privacy", None), ("greet", None),
     ("out_of_scope", None),
 ])
