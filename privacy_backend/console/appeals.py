@@ -24,7 +24,6 @@ from privacy_backend.console.auth import PrivacyAdminCsrfDep, PrivacyAdminDep
 from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Appeal
 from privacy_backend.core.settings import Settings
-from privacy_backend.mail.outbox import Outbox
 from privacy_backend.schemas.workbench import (
     MAX_PER_PAGE,
     AppealDecisionIn,
@@ -33,7 +32,7 @@ from privacy_backend.schemas.workbench import (
     ConsoleAppealPage,
     Reference,
 )
-from privacy_backend.services import appeals, fulfilment
+from privacy_backend.services import appeals, fulfilment, workbench
 
 router = APIRouter(prefix="/appeals")
 log = logging.getLogger(__name__)
@@ -70,26 +69,21 @@ def appeal_page(reference: Reference, _: PrivacyAdminDep, session: SessionDep,
     return appeal_out(appeals.get_or_404(session, reference), settings, now)
 
 
-def _send(outbox: Outbox, mail_ids: list[int], wait: float) -> None:
-    for mail_id in mail_ids:
-        outbox.send(mail_id, wait=wait)
-
-
 @router.post("/{reference}/decision", response_model=ConsoleAppeal)
 def decide(reference: Reference, body: AppealDecisionIn, record: PrivacyAdminCsrfDep,
            session: SessionDep, settings: SettingsDep, now: NowDep, outbox: OutboxDep,
            tracker_store: TrackerStoreDep) -> ConsoleAppeal:
     """Decide the appeal in writing (`outcome` granted or denied, `reason` required): 409
-    `appeal_decided` once decided; nothing changes then."""
+    `appeal_decided` once decided, `not_reopenable` for a grant of a request never verified
+    or whose agent the consumer never permitted; nothing changes then."""
     work = fulfilment.Work(session=session, settings=settings, now=now, outbox=outbox,
                            tracker_store=tracker_store, actor=f"agent:{record.agent.email}")
     try:
         appeal, mail_ids = appeals.decide(work, reference, body.outcome, body.reason)
-        session.commit()
     except ApiError:
         session.rollback()
         raise
-    _send(outbox, mail_ids, settings.mail_send_wait_seconds)
+    workbench.send(outbox, mail_ids, settings)
     log.info("agent %s: appeal %s %s", record.agent_id, appeal.reference, body.outcome)
     session.expire_all()
     return appeal_out(appeals.get_or_404(session, appeal.reference), settings, now)
@@ -105,11 +99,10 @@ def extend(reference: Reference, body: AppealExtendIn, record: PrivacyAdminCsrfD
                            tracker_store=tracker_store, actor=f"agent:{record.agent.email}")
     try:
         appeal, mail_ids = appeals.extend(work, reference, body.reason)
-        session.commit()
     except ApiError:
         session.rollback()
         raise
-    _send(outbox, mail_ids, settings.mail_send_wait_seconds)
+    workbench.send(outbox, mail_ids, settings)
     log.info("agent %s: appeal %s extended", record.agent_id, appeal.reference)
     session.expire_all()
     return appeal_out(appeals.get_or_404(session, appeal.reference), settings, now)

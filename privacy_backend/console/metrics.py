@@ -5,19 +5,15 @@ metrics`."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from privacy_backend.api.deps import SessionDep
 from privacy_backend.console.auth import PrivacyAdminDep
-from privacy_backend.schemas.metrics import YearMetrics
+from privacy_backend.schemas.metrics import Year, YearMetrics
 from privacy_backend.services import metrics
 
 router = APIRouter(prefix="/metrics")
-
-Year = Annotated[int, Query(ge=2000, le=9998, description="A calendar year (UTC)")]
 
 
 @router.get("", response_model=YearMetrics)

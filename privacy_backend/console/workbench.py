@@ -140,7 +140,7 @@ def request_action(reference: Reference, body: ActionIn, record: PrivacyAdminCsr
     except ApiError:
         session.rollback()
         raise
-    workbench.send(outbox, done, settings)
+    workbench.send(outbox, done.mail_ids, settings)
     log.info("agent %s: %s on request %s", record.agent_id, body.action, request.reference)
     # Sessions keep what they loaded across commits (expire_on_commit=False), and a
     # completion reads the request's audit trail for the export before it adds its own

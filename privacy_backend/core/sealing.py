@@ -27,13 +27,15 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["CLIENT_HASH", "CODE_HASH", "EXPORT_LINK", "EXPORT_PACKAGE", "InvalidToken", "OUTBOX",
-           "SUPPRESSION_HASH", "Sealer", "UNSUBSCRIBE_LINK", "derive_key", "fernet",
-           "keyed_hash"]
+__all__ = ["AGENT_CONFIRMATION_LINK", "CLIENT_HASH", "CODE_HASH", "EXPORT_LINK", "EXPORT_PACKAGE",
+           "InvalidToken", "OUTBOX", "SUPPRESSION_HASH", "Sealer", "UNSUBSCRIBE_LINK",
+           "derive_key", "fernet", "keyed_hash"]
 
 # The purpose labels of sealed things, one per kind (unchanged since each was first stored).
 EXPORT_LINK = b"export-link/fernet"  # /exports/<token> links, under the link secret
 UNSUBSCRIBE_LINK = b"unsubscribe-link/fernet"  # one-click unsubscribe links, the link secret
+# /agent-requests/<token> links (a consumer confirming an agent), under the link secret
+AGENT_CONFIRMATION_LINK = b"agent-confirmation-link/fernet"
 EXPORT_PACKAGE = b"export-package/fernet"  # export packages at rest, under the code secret
 OUTBOX = b"privacy-backend outbox v1"  # queued mail at rest, under the code secret
 

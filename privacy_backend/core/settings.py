@@ -196,6 +196,7 @@ class Settings(SharedSettings):
         return self.secret(self.verification_secret, VERIFICATION_SECRET.filename).encode()
 
     def link_secret(self) -> bytes:
-        """The link secret (`UNSUBSCRIBE_SECRET`, else generated): unsubscribe and export
-        links, each under a key derived for its purpose (`core/sealing.py`)."""
+        """The link secret (`UNSUBSCRIBE_SECRET`, else generated): unsubscribe, export and
+        agent confirmation links, each under a key derived for its purpose
+        (`core/sealing.py`)."""
         return self.secret(self.unsubscribe_secret, UNSUBSCRIBE_SECRET.filename).encode()

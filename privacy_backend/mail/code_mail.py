@@ -3,8 +3,9 @@ transaction, and what the API says of where it is (`mail_status`).
 
 A request's own code (purpose `request`) is also its confirmation of receipt (CCPA regs
 §7021(a), within 10 business days): the email says when the request was received and when
-it will be answered, and the request notes when that was first queued
-(`receipt_confirmed_at`)."""
+it will be answered, and the request notes when that email was first handed over
+(`receipt_confirmed_at`, set by the outbox when it marks the email sent: one dropped unsent,
+its code expired during a relay outage, confirms nothing)."""
 
 from __future__ import annotations
 
@@ -55,11 +56,8 @@ def queue_code_mail(outbox: Outbox, session: Session, settings: Settings, *, now
                     request: PrivacyRequest | None = None) -> OutboundMail:
     """Put the code's email in the outbox, in the caller's transaction. It is worth sending
     only while the code can be typed, so it is dropped unsent once the code expires, is
-    replaced or is confirmed. A request's own code confirms its receipt, noted on the
-    request the first time."""
-    if request is not None and confirms_receipt(verification, request) \
-            and request.receipt_confirmed_at is None:
-        request.receipt_confirmed_at = now
+    replaced or is confirmed. A request's own code confirms its receipt: the outbox notes
+    it on the request once the email is handed over."""
     return outbox.add(session, code_message(settings, verification, code, request),
                       kind=KIND, now=now, not_after=verification.expires_at,
                       verification_id=verification.id)

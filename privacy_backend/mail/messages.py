@@ -93,11 +93,16 @@ def request_completed(sender: str, to: str, reference: str, request_type: str, *
 
 
 def request_denied(sender: str, to: str, reference: str, request_type: str,
-                   reason: str, *, appeal_days: int | None = None) -> EmailMessage:
+                   reason: str, *, appeal_days: int | None = None, appealed: str | None = None,
+                   complaint_authority: str = "", complaint_url: str = "") -> EmailMessage:
     """The denial with its reason, and how to appeal it (in the chat or by replying), decided
-    in writing within the jurisdiction's `appeal_days`."""
+    in writing within the jurisdiction's `appeal_days`; or, when the request's one appeal
+    (`appealed`, its reference) was decided already, that no further appeal is possible and
+    where to complain (the jurisdiction's authority)."""
     body = render("request_denied.txt", label=_label(request_type), reference=reference,
-                  reason=reason, appeal_days=appeal_days)
+                  reason=reason, appeal_days=appeal_days, appealed=appealed,
+                  complaint_authority=complaint_authority
+                  or "the Attorney General of your state", complaint_url=complaint_url)
     return build_message(sender, to, f"Your privacy request {reference}", body)
 
 
@@ -150,6 +155,9 @@ _AGENT_COPY_SUBJECTS = {
     "duplicate": "already open",
     "appeal_received": "appeal received",
     "appeal_decided": "appeal decided",
+    "appeal_extended": "appeal extended",
+    "agent_declined": "refused by the consumer",
+    "closed": "closed",
 }
 
 
@@ -189,13 +197,16 @@ def agent_declined(sender: str, to: str, reference: str, request_type: str, *,
 
 def agent_copy(sender: str, to: str, reference: str, request_type: str, event: str, *,
                due_at: datetime | None = None, reason: str | None = None,
-               duplicate_of: str | None = None, appeal: str | None = None,
-               outcome: str | None = None, partial: bool = False, export: bool = False
-               ) -> EmailMessage:
+               duplicate_of: str | None = None, first_open: bool = True,
+               appeal: str | None = None, outcome: str | None = None, partial: bool = False,
+               export: bool = False) -> EmailMessage:
     """The agent's copy of an update the consumer was sent (`event`): what happened, never
     the consumer's data (no export link can be passed in)."""
     body = render("agent_copy.txt", label=_label(request_type), reference=reference,
                   event=event, due_at=due_at, reason=reason, duplicate_of=duplicate_of,
-                  appeal=appeal, outcome=outcome, partial=partial, export=export)
+                  first_open=first_open, appeal=appeal, outcome=outcome, partial=partial,
+                  export=export)
     what = _AGENT_COPY_SUBJECTS.get(event, "update")
+    if event == "duplicate" and not first_open:
+        what = "repeats an answered request"
     return build_message(sender, to, f"Privacy request {reference} you made: {what}", body)

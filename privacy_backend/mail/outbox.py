@@ -17,6 +17,10 @@ success always.
 A message may carry a one-time code, so the stored copy is sealed (`core.sealing`: Fernet
 under a key derived from the code secret for the outbox only), and erased once the mail is
 sent or dropped.
+
+A request's own code email is also its confirmation of receipt (`mail.code_mail`): the
+request's `receipt_confirmed_at` is set when that email is handed over, not when it is
+queued (one dropped unsent confirms nothing).
 """
 
 from __future__ import annotations
@@ -35,7 +39,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_backend.core.clock import Clock
 from privacy_backend.core.leases import LeasedWorker, claim, lease_free, write_if_held
-from privacy_backend.core.models import MailStatus, OutboundMail, Verification
+from privacy_backend.core.models import (
+    MailStatus,
+    OutboundMail,
+    PrivacyRequest,
+    Verification,
+    VerificationPurpose,
+)
 from privacy_backend.core.sealing import OUTBOX, InvalidToken, Sealer
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.mailer import Mailer, MailError
@@ -44,6 +54,9 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_FACTOR = 16
 DUE_BATCH = 100
+# How long a notice (anything but a code's email) is worth sending: the outbox keeps trying
+# for this long after it is queued.
+NOTICE_WINDOW = timedelta(days=3)
 
 
 class Outbox(LeasedWorker):
@@ -130,7 +143,7 @@ class Outbox(LeasedWorker):
                 status = row.status
                 session.rollback()
                 return status
-            held = _Held(row.id, row.kind, row.attempts, lease)
+            held = _Held(row.id, row.kind, row.attempts, lease, row.verification_id)
             stale = self._stale_reason(session, row, now)
             if stale is not None:
                 return self._finish(session, held, MailStatus.DROPPED, now, stale)
@@ -192,6 +205,8 @@ class Outbox(LeasedWorker):
             session.execute(update(OutboundMail).where(
                 OutboundMail.id == held.id, OutboundMail.status == MailStatus.QUEUED,
             ).values(**values))
+            if held.verification_id is not None:
+                _confirm_receipt(session, held.verification_id, now)
             session.commit()
             return status
         values["last_error"] = error
@@ -223,12 +238,25 @@ class Outbox(LeasedWorker):
         return status
 
 
+def _confirm_receipt(session: Session, verification_id: str, sent_at: datetime) -> None:
+    """A request's own code email was handed over: it confirmed the request's receipt
+    (CCPA regs §7021(a)), noted the first time only."""
+    request_id = (select(Verification.request_id)
+                  .where(Verification.id == verification_id,
+                         Verification.purpose == VerificationPurpose.REQUEST)
+                  .scalar_subquery())
+    session.execute(update(PrivacyRequest).where(
+        PrivacyRequest.id == request_id, PrivacyRequest.receipt_confirmed_at.is_(None),
+    ).values(receipt_confirmed_at=sent_at))
+
+
 @dataclass(frozen=True)
 class _Held:
-    """The row an attempt claimed, and the lease it claimed it with."""
+    """The row an attempt claimed, the lease it claimed it with, and the code it carries."""
 
     id: int
     kind: str
     attempts: int
     lease: datetime
+    verification_id: str | None = None
 

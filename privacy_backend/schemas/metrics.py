@@ -4,7 +4,13 @@ is `services.metrics`'s docstring."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+# The calendar year asked for (UTC), as the API's and the console's `?year=` take it.
+Year = Annotated[int, Query(ge=2000, le=9998, description="A calendar year (UTC)")]
 
 
 class DeniedOut(BaseModel):

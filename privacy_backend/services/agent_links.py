@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from privacy_backend.core.sealing import InvalidToken, Sealer
+from privacy_backend.core.sealing import AGENT_CONFIRMATION_LINK, InvalidToken, Sealer
 
-# The purpose label of these links (part of every link sent: changing it ends them all).
-AGENT_CONFIRMATION_LINK = b"agent-confirmation-link/fernet"
 VERSION = "1"
 MAX_TOKEN_CHARS = 400
 
@@ -28,7 +26,12 @@ class LinkInvalid(Exception):
 
 
 class LinkExpired(Exception):
-    pass
+    """An authentic link past its expiry; `reference` names its request (to say what became
+    of it, never to act on it)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
 
 
 def sign(secret: bytes, reference: str, expires_at: datetime) -> str:
@@ -38,7 +41,8 @@ def sign(secret: bytes, reference: str, expires_at: datetime) -> str:
 
 def open_token(secret: bytes, token: str, now: datetime) -> str:
     """The request reference the token names; `LinkInvalid` or `LinkExpired` otherwise. The
-    token is authenticated before anything in it is trusted, the expiry checked after."""
+    token is authenticated before anything in it is trusted, the expiry checked after (an
+    expired link still names its request, to say what became of it)."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise LinkInvalid
     try:
@@ -50,5 +54,5 @@ def open_token(secret: bytes, token: str, now: datetime) -> str:
     if version != VERSION or not reference:
         raise LinkInvalid
     if now >= expires_at:
-        raise LinkExpired
+        raise LinkExpired(reference)
     return reference

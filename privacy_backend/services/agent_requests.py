@@ -11,7 +11,10 @@ then it cannot be started or completed: it is still `pending_verification`.
 
 The agent is kept informed (`copy_to_agent`): a copy of each update the consumer is sent,
 without any of the consumer's data. An export link, or anything the request returns, goes
-only to the consumer.
+only to the consumer. Until the consumer has confirmed the agent (or staff recorded their
+signed permission), the agent is an unproved stranger to the consumer: they hear only that
+the request was closed, if it was (no reason, no other request's reference, no appeal), and
+that the consumer refused them, if they did.
 
 Every function queues its mail in the caller's transaction and returns the outbox ids, to
 send after the commit.
@@ -21,31 +24,29 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from privacy_assistant.contract import AgentPermission, DenialReason
 from privacy_backend.core.errors import ApiError
-from privacy_backend.core.models import PrivacyRequest, RequestStatus, RequestType
+from privacy_backend.core.models import PrivacyRequest, RequestStatus
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import messages as emails
-from privacy_backend.mail.outbox import Outbox
-from privacy_backend.services import agent_links
+from privacy_backend.mail.outbox import NOTICE_WINDOW, Outbox
+from privacy_backend.services import agent_links, fulfilment
 from privacy_backend.services.requests import duplicates, records
-
-if TYPE_CHECKING:
-    from privacy_backend.services.fulfilment import Work
 
 log = logging.getLogger(__name__)
 
-# How long an update is worth sending, as the other notices (`fulfilment.NOTICE_WINDOW`).
-NOTICE_WINDOW = timedelta(days=3)
-# The requests whose answer is a copy of the consumer's data: it goes to them only.
-_EXPORT_TYPES = frozenset({RequestType.KNOW, RequestType.ACCESS, RequestType.PORTABILITY})
 # What `copy_to_agent` knows how to tell (anything else is sent as a plain "an update").
 EVENTS = frozenset({"received", "extended", "denied", "completed", "duplicate",
-                    "appeal_received", "appeal_decided"})
+                    "appeal_received", "appeal_decided", "appeal_extended", "agent_declined"})
+# The events that close a request: before the consumer confirmed the agent, the agent's copy
+# of these is a bare "closed" (`CLOSED`), and of any other event there is none.
+_CLOSING = frozenset({"denied", "completed", "duplicate"})
+CLOSED = "closed"
 PATH = "/agent-requests"
 
 
@@ -89,32 +90,57 @@ def copy_to_agent(session: Session, outbox: Outbox, settings: Settings,
                   ) -> int | None:
     """For an authorized agent's request, queue the agent's copy of what the consumer was
     just told (`event`: received, extended, denied, completed, duplicate, appeal_received,
-    appeal_decided), without any of the consumer's data (never an export link); the outbox
-    id, or None for a request with no agent (or one whose agent never proved their address,
-    or whose address an erasure removed).
+    appeal_decided, appeal_extended, agent_declined), without any of the consumer's data
+    (never an export link); the outbox id, or None for a request with no agent (or one whose
+    agent never proved their address, or whose address an erasure removed).
 
-    The facts it reads: `due_at` (received, extended, duplicate, appeal_received; the
-    request's own due date by default for received and extended), `reason` (extended,
-    denied, appeal_decided), `duplicate_of` (a reference), `appeal` (its reference) and
-    `outcome` (granted or denied), `partial` and `export` (completed: in part only; a copy
-    of the data went to the consumer, by default for know, access and portability). Any
-    other fact is ignored, an export link included."""
+    Before the consumer confirmed the agent (`agent_permission` unset), only the consumer's
+    refusal (agent_declined) is told as it is; an event that closed the request is told as a
+    bare "closed" (no reason, no reference of another request), and any other is not told.
+
+    The facts it reads: `due_at` (received, extended, duplicate, appeal_received,
+    appeal_extended; the request's own due date by default for received and extended, the
+    first request's for duplicate), `reason` (extended, denied, appeal_decided,
+    appeal_extended), `duplicate_of` (a reference; the first request's by default) and
+    `first_open` (whether it is still open; by default as it is now), `appeal` (its
+    reference) and `outcome` (granted or denied), `partial` and `export` (completed: in part
+    only; a copy of the data went to the consumer, by default for know, access and
+    portability). Any other fact is ignored, an export link included."""
     if not request.agent_email or request.agent_verified_at is None:
         return None
     if event not in EVENTS:
         log.warning("agent copy of an unknown event %r for %s", event, request.reference)
+    if request.agent_permission is None and event != "agent_declined":
+        if event not in _CLOSING:
+            return None
+        event, facts = CLOSED, {}
+    message = _agent_message(settings, request, request.agent_email, event, facts)
+    return outbox.add(session, message, kind=f"agent_copy_{event}"[:32], now=now,
+                      not_after=now + NOTICE_WINDOW).id
+
+
+def _agent_message(settings: Settings, request: PrivacyRequest, to: str, event: str,
+                   facts: dict[str, Any]) -> EmailMessage:
+    """The agent's copy of `event`, from the facts `copy_to_agent` reads."""
+    first = request.first_request if event == "duplicate" else None
     due_at = facts.get("due_at")
     if due_at is None and event in ("received", "extended"):
         due_at = request.due_at
-    message = emails.agent_copy(
-        settings.mail_from, request.agent_email, request.reference, request.type.value, event,
+    if due_at is None and first is not None:
+        due_at = first.due_at
+    first_open = facts.get("first_open")
+    if first_open is None:
+        first_open = first is None or first.status in records.OPEN_STATUSES
+    exports = request.type in fulfilment.EXPORT_TYPES
+    return emails.agent_copy(
+        settings.mail_from, to, request.reference, request.type.value, event,
         due_at=due_at, reason=_text(facts.get("reason")),
-        duplicate_of=_text(facts.get("duplicate_of")),
+        duplicate_of=_text(facts.get("duplicate_of")
+                           or (first.reference if first is not None else None)),
+        first_open=bool(first_open),
         appeal=_text(facts.get("appeal") or facts.get("appeal_reference")),
         outcome=_text(facts.get("outcome")), partial=bool(facts.get("partial")),
-        export=event == "completed" and bool(facts.get("export", request.type in _EXPORT_TYPES)))
-    return outbox.add(session, message, kind=f"agent_copy_{event}"[:32], now=now,
-                      not_after=now + NOTICE_WINDOW).id
+        export=event == "completed" and bool(facts.get("export", exports)))
 
 
 def _text(value: Any) -> str | None:
@@ -171,9 +197,7 @@ def decline(session: Session, outbox: Outbox, settings: Settings, request: Priva
         settings.mail_from, request.email, request.reference, request.type.value,
         agent_email=agent_email), kind="agent_declined", now=now,
         not_after=now + NOTICE_WINDOW).id]
-    copy = copy_to_agent(session, outbox, settings, request, "denied", now,
-                         reason="the consumer told us that they did not authorise you to "
-                                "make this request for them.")
+    copy = copy_to_agent(session, outbox, settings, request, "agent_declined", now)
     if copy is not None:
         mail_ids.append(copy)
     session.commit()
@@ -181,7 +205,8 @@ def decline(session: Session, outbox: Outbox, settings: Settings, request: Priva
     return mail_ids
 
 
-def record_permission(work: Work, request: PrivacyRequest, note: str | None) -> list[int]:
+def record_permission(work: fulfilment.Work, request: PrivacyRequest, note: str | None
+                      ) -> list[int]:
     """Staff hold the consumer's signed permission for the agent (CCPA regs §7063(a)(1)):
     recorded with `note` (what was received and where it is kept; 422 `reason_required`
     without one), the request is verified and worked like any other. Only for an agent's

@@ -64,7 +64,7 @@ from privacy_backend.core.models import (
 from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.mail import messages as emails
-from privacy_backend.mail.outbox import Outbox
+from privacy_backend.mail.outbox import NOTICE_WINDOW, Outbox
 from privacy_backend.services import (
     agent_requests,
     erasure,
@@ -90,8 +90,6 @@ EXPORT_TYPES = frozenset({RequestType.KNOW, RequestType.ACCESS, RequestType.PORT
 ERASED = "erased"
 # What a free-text note on an erased request reads instead (the audit shows there was one).
 ERASED_NOTE = "[erased]"
-# How long the outbox keeps trying to deliver a notice.
-NOTICE_WINDOW = timedelta(days=3)
 
 KEPT = [
     {"what": "each request record and its audit trail, without the address, name, region, "

@@ -18,9 +18,10 @@ from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from privacy_backend.core.errors import ApiError
+from privacy_backend.core.jurisdictions import DeadlineRule
 from privacy_backend.core.models import (
     AuditEvent,
     DenialReason,
@@ -50,6 +51,8 @@ STATUS_ACTION: dict[RequestStatus, Action] = {
     S.DUPLICATE: "mark_duplicate",
 }
 NOTICE_WINDOW = fulfilment.NOTICE_WINDOW
+# When no jurisdiction's row is found (a table replaced without it): the rule's default.
+RECEIPT_BUSINESS_DAYS: int = DeadlineRule.model_fields["receipt_business_days"].default
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def allowed_actions(request: PrivacyRequest, settings: Settings, now: datetime |
 def needs_permission(request: PrivacyRequest) -> bool:
     """An authorized agent's request is verified by the consumer's confirmation or staff's
     record of signed permission (CCPA regs §7063), never by a bare `verify`."""
-    return (request.agent_email is not None and request.agent_permission is None
+    return (request.authorized_agent and request.agent_permission is None
             and request.status is S.PENDING_VERIFICATION)
 
 
@@ -131,9 +134,7 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
     if action == "complete":
         return Done(request, fulfilment.complete(work, request, note, partial=partial))
     if action == "record_permission":  # 409 unless it awaits the consumer, 422 without note
-        permitted = agent_requests.record_permission(work, request, note)
-        session.commit()
-        return Done(request, permitted)
+        return Done(request, agent_requests.record_permission(work, request, note))
     if action == "mark_duplicate":
         request_service.require_transition(request, S.DUPLICATE)
         first = duplicates.resolve(session, request, duplicate_of)
@@ -155,7 +156,7 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
                                             "extended", now, due_at=request.due_at,
                                             reason=reason)
         session.commit()
-        return Done(request, _ids(mail.id, copy))
+        return Done(request, queued(mail.id, copy))
     to = ACTION_STATUS[action]
     request_service.require_transition(request, to)
     if action == "verify" and needs_permission(request):
@@ -176,27 +177,34 @@ def act(work: fulfilment.Work, request: PrivacyRequest, action: Action, *,
 def deny(work: fulfilment.Work, request: PrivacyRequest, reason: str,
          denial_reason: DenialReason) -> list[int]:
     """Record why `request` is denied and queue the denial's email, which says how to appeal
-    and within how long the appeal is decided (the caller moves it to `rejected`)."""
+    and within how long the appeal is decided (the caller moves it to `rejected`); or, for a
+    request whose one appeal was decided already (a grant reopened it), that it cannot be
+    appealed again and where to complain instead."""
     session, settings, now = work.session, work.settings, work.now
     request.denial_reason = denial_reason
     rule = settings.jurisdiction_rules.get(request.jurisdiction)
+    appeal = request.appeal
     mail = work.outbox.add(session, emails.request_denied(
         settings.mail_from, request.email, request.reference, request.type.value, reason,
-        appeal_days=rule.appeal_days if rule else None),
+        appeal_days=rule.appeal_days if rule else None,
+        appealed=appeal.reference if appeal is not None else None,
+        complaint_authority=rule.complaint_authority if rule else "",
+        complaint_url=rule.complaint_url if rule else ""),
         kind="request_denied", now=now, not_after=now + NOTICE_WINDOW)
     copy = agent_requests.copy_to_agent(session, work.outbox, settings, request, "denied", now,
                                         reason=reason, denial_reason=denial_reason.value)
-    return _ids(mail.id, copy)
+    return queued(mail.id, copy)
 
 
-def _ids(*mail_ids: int | None) -> list[int]:
+def queued(*mail_ids: int | None) -> list[int]:
+    """The outbox ids of the mail queued, leaving out a copy that was not (None)."""
     return [mail_id for mail_id in mail_ids if mail_id is not None]
 
 
-def send(outbox: Outbox, done: Done, settings: Settings) -> None:
+def send(outbox: Outbox, mail_ids: list[int], settings: Settings) -> None:
     """After the commit: hand the mail over, waiting at most MAIL_SEND_WAIT_SECONDS each (what
     is not handed over by then is retried by the outbox)."""
-    for mail_id in done.mail_ids:
+    for mail_id in mail_ids:
         outbox.send(mail_id, wait=settings.mail_send_wait_seconds)
 
 
@@ -247,7 +255,7 @@ def receipt_due(request: PrivacyRequest, settings: Settings) -> date | None:
     if request.receipt_confirmed_at is not None:
         return None
     rule = settings.jurisdiction_rules.get(request.jurisdiction)
-    days = rule.receipt_business_days if rule else 10
+    days = rule.receipt_business_days if rule else RECEIPT_BUSINESS_DAYS
     return deadlines.add_business_days(request.created_at.astimezone(timezone.utc).date(), days)
 
 
@@ -317,5 +325,8 @@ def search(session: Session, filters: Filters, now: datetime) -> tuple[int, list
     total = session.scalar(select(func.count()).select_from(PrivacyRequest).where(*where)) or 0
     page = session.scalars(select(PrivacyRequest).where(*where)
                            .order_by(*SORTS[filters.sort])
+                           # The list shows each one's first request and appeal: one query.
+                           .options(selectinload(PrivacyRequest.first_request),
+                                    selectinload(PrivacyRequest.appeal))
                            .limit(filters.limit).offset(filters.offset))
     return int(total), list(page)

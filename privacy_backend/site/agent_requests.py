@@ -5,10 +5,12 @@ GET shows what was filed in their name (the kind of request, the agent's address
 with two buttons, and never changes anything (mail scanners and link previews fetch URLs).
 POST takes the answer (`answer=yes`: the request is verified and worked; `answer=no`: it is
 rejected, `agent_not_authorized`), once: the request then no longer waits, and the link shows
-that it was answered. The form posts to the page's own URL, the token being its only
-credential (no cookie a forged form could ride on, as for the unsubscribe page). A changed,
-made-up or other kind of link (an export's, an unsubscribe link) is refused (400), an expired
-one is gone (410); neither changes anything.
+that it was answered (even once it has expired). A "yes" that makes the request a duplicate
+of the consumer's own earlier one names that one and when it is answered. The form posts
+to the page's own URL, the token being its only credential (no cookie a forged form could
+ride on, as for the unsubscribe page). A changed, made-up or other kind of link (an
+export's, an unsubscribe link) is refused (400), an expired one is gone (410); neither
+changes anything.
 """
 
 from __future__ import annotations
@@ -51,10 +53,15 @@ def _page(request: Request, title: str, state: str, status_code: int = 200,
 
 def _load(request: Request, token: str, session: Session, secret: bytes, now: datetime,
           settings: Settings) -> PrivacyRequest | HTMLResponse:
-    """The agent's request the link names, or the page that refuses the link."""
+    """The agent's request the link names, or the page that refuses the link (an expired
+    link to a request already answered or closed says what became of it)."""
     try:
         reference = agent_links.open_token(secret, token, now)
-    except agent_links.LinkExpired:
+    except agent_links.LinkExpired as expired:
+        answered = records.get_by_reference(session, expired.reference)
+        if (answered is not None and answered.authorized_agent
+                and answered.status is not RequestStatus.PENDING_VERIFICATION):
+            return _answered(request, answered, 410)  # what became of it, not "closed"
         return _page(request, "This link has expired", "expired", 410,
                      days=settings.unverified_close_days)
     except agent_links.LinkInvalid:
@@ -75,7 +82,7 @@ def _answered(request: Request, found: PrivacyRequest, status_code: int = 200
               ) -> HTMLResponse:
     """The page of a request that no longer waits for the consumer: what became of it."""
     if found.agent_permission is not None:
-        outcome = "confirmed"
+        outcome = "confirmed" if found.status in records.OPEN_STATUSES else "confirmed_closed"
     elif found.status is RequestStatus.REJECTED:
         outcome = "declined"
     elif found.status is RequestStatus.CLOSED_UNVERIFIED:
@@ -84,6 +91,18 @@ def _answered(request: Request, found: PrivacyRequest, status_code: int = 200
         outcome = "other"
     return _page(request, "This request is already answered", "answered", status_code,
                  outcome=outcome, **_facts(found))
+
+
+def _confirmed(request: Request, found: PrivacyRequest) -> HTMLResponse:
+    """The page after "yes": when the request is answered, or, if it repeats the consumer's
+    own earlier request, which one and when that is answered."""
+    first = found.first_request if found.status is RequestStatus.DUPLICATE else None
+    if first is None:
+        return _page(request, "Thank you: we will work on the request", "confirmed",
+                     due=found.due_at, **_facts(found))
+    return _page(request, f"Thank you: this request repeats {first.reference}", "duplicate",
+                 first=first.reference, due=first.due_at,
+                 first_open=first.status in records.OPEN_STATUSES, **_facts(found))
 
 
 _PAGES: dict[int | str, dict[str, Any]] = {
@@ -132,6 +151,5 @@ def answer(request: Request, token: str, session: SessionDep, settings: Settings
     for mail_id in mail_ids:
         outbox.send_later(mail_id)
     if answer == "yes":
-        return _page(request, "Thank you: we will work on the request", "confirmed",
-                     due=found.due_at, **_facts(found))
+        return _confirmed(request, found)
     return _page(request, "Thank you: the request is closed", "declined", **_facts(found))

@@ -6,7 +6,9 @@ verifies the request (receipts to both), their no rejects it (`agent_not_authori
 staff may record signed permission instead.
 
 From the attacker's side: the agent cannot have the request worked before the consumer
-answers, never receives the export link, and a forged, altered, expired or other kind of
+answers, never receives the export link, hears nothing of the consumer's other requests,
+staff's reasons or an appeal before the consumer confirms them (by mail or by reading the
+request), and a forged, altered, expired or other kind of
 link (an export's, an unsubscribe link, one for a request made by no agent) is refused and
 changes nothing; the assistant's token cannot record permission."""
 
@@ -56,6 +58,13 @@ def _text(message: Message) -> str:
     return payload.decode()
 
 
+def _mail(api: Api, address: str, subject: str) -> Message:
+    """The one mail to `address` with that subject (mail sent in the background may be
+    written after a later one)."""
+    [found] = [m for m in _mails_to(api, address) if m["Subject"] == subject]
+    return found
+
+
 def _subjects(api: Api, address: str) -> list[str]:
     return [str(m["Subject"]) for m in _mails_to(api, address)]
 
@@ -83,6 +92,33 @@ def _actions(api: Api, reference: str) -> list[str]:
             PrivacyRequest.reference == reference))
         return list(session.scalars(select(AuditEvent.action).where(
             AuditEvent.request_id == request_id).order_by(AuditEvent.id)))
+
+
+def _read_as(api: Api, reference: str, address: str) -> dict[str, Any]:
+    """The request as the assistant reads it with a status-lookup code confirmed for
+    `address` (the agent's or the consumer's)."""
+    conversation = f"read-{address}"
+    started = api.post("/api/v1/requests/lookup", json={
+        "reference": reference, "email": address, "conversation_id": conversation})
+    assert started.status_code == 202, started.text
+    vid = started.json()["verification_id"]
+    confirmed = api.post(f"/api/v1/verifications/{vid}/confirm",
+                         json={"code": api.last_code()})
+    assert confirmed.status_code == 200, confirmed.text
+    read = api.get(f"/api/v1/requests/{reference}",
+                   params={"verification_id": vid, "conversation_id": conversation})
+    assert read.status_code == 200, read.text
+    body: dict[str, Any] = read.json()
+    return body
+
+
+def _own_request(api: Api, request_type: str = "access") -> str:
+    """The consumer's own request, verified (filed on March 10, 2025 in California: due
+    April 24, 2025)."""
+    reference = str(api.create(type=request_type, email=ADA, conversation_id="own-conv")[
+        "reference"])
+    api.verify(reference)
+    return reference
 
 
 def _agent_verified(api: Api, request_type: str = "access") -> str:
@@ -196,9 +232,9 @@ def test_the_consumer_declines_the_request_is_rejected_and_both_are_told(api: Ap
     closed = _mails_to(api, ADA)[-1]
     assert closed["Subject"] == f"Your privacy request {reference} is closed"
     assert AGENT in _text(closed)
-    copy = _mails_to(api, AGENT)[-1]
-    assert copy["Subject"] == f"Privacy request {reference} you made: not fulfilled"
+    copy = _mail(api, AGENT, f"Privacy request {reference} you made: refused by the consumer")
     assert "did not authorise you" in _text(copy)
+    assert "could not fulfil" not in _text(copy)  # the consumer refused, not staff
     # Nothing can be done with it now.
     started = api.staff.patch(f"/api/v1/requests/{reference}", json={"status": "in_progress"})
     assert started.status_code == 409
@@ -329,12 +365,14 @@ def test_a_request_without_an_agent_gets_no_agent_copy(api: Api) -> None:
 def test_the_agent_may_look_the_request_up_and_a_stranger_may_not(api: Api) -> None:
     reference = _agent_verified(api)
     for address in (AGENT, ADA):
+        # (The notices of the agent's verification are sent in the background: count.)
+        codes = _subjects(api, address).count("Your verification code")
         started = api.post("/api/v1/requests/lookup", json={
             "reference": reference, "email": address, "conversation_id": f"look-{address}"})
         assert started.status_code == 202
         vid = started.json()["verification_id"]
         code = api.last_code()
-        assert _mails_to(api, address)[-1]["Subject"] == "Your verification code"
+        assert _subjects(api, address).count("Your verification code") == codes + 1
         confirmed = api.post(f"/api/v1/verifications/{vid}/confirm", json={"code": code})
         assert confirmed.status_code == 200, confirmed.text
         read = api.get(f"/api/v1/requests/{reference}",
@@ -413,3 +451,131 @@ def test_a_request_made_by_no_agent_has_no_agent_page(api: Api) -> None:
     assert _row(api, reference).status.value == "verified"
     assert _row(api, reference).denial_reason is None and api.counts() == before
 
+
+
+# -- before the consumer confirms: the agent is a stranger to them -----------------------------
+
+def test_an_unconfirmed_agent_hears_nothing_of_the_consumers_other_request(api: Api) -> None:
+    """Staff mark the agent's request, still awaiting the consumer, a duplicate of the
+    consumer's own request: the agent is told only that it closed, and reading it with
+    their own proof shows no reference or due date of the consumer's other request."""
+    own = _own_request(api)
+    reference = _agent_verified(api)
+    marked = api.staff.patch(f"/api/v1/requests/{reference}",
+                             json={"status": "duplicate", "duplicate_of": own})
+    assert marked.status_code == 200, marked.text
+    copy = _mail(api, AGENT, f"Privacy request {reference} you made: closed")
+    text = _text(copy)
+    assert own not in text and "April 24, 2025" not in text and "repeats" not in text
+    assert not any(own in _text(m) for m in _mails_to(api, AGENT))
+
+    as_agent = _read_as(api, reference, AGENT)
+    assert as_agent["status"] == "duplicate"
+    assert as_agent["duplicate_of"] is None and as_agent["duplicate_of_due_at"] is None
+    # The consumer, whose request it is, reads it in full.
+    as_consumer = _read_as(api, reference, ADA)
+    assert as_consumer["duplicate_of"] == own
+    assert as_consumer["duplicate_of_due_at"].startswith("2025-04-24")
+
+
+def test_an_unconfirmed_agent_hears_no_reason_for_a_denial_nor_the_appeal(api: Api) -> None:
+    reference = _agent_verified(api)
+    reason = "Staff's own words about the consumer's account 4711."
+    denied = api.staff.patch(f"/api/v1/requests/{reference}",
+                             json={"status": "rejected", "note": reason,
+                                   "denial_reason": "exemption"})
+    assert denied.status_code == 200, denied.text
+    copy = _mail(api, AGENT, f"Privacy request {reference} you made: closed")
+    assert "4711" not in _text(copy) and "Reason" not in _text(copy)
+
+    # The consumer appeals by replying (staff file it) and staff deny it in writing.
+    told = len(_mails_to(api, AGENT))
+    filed = api.staff.post(f"/api/v1/requests/{reference}/appeals",
+                           json={"reason": "I did ask for this.", "channel": "rest"})
+    assert filed.status_code == 201, filed.text
+    appeal = filed.json()["reference"]
+    decision = "The appeal's written decision, naming account 4711."
+    decided = api.staff.post(f"/api/v1/appeals/{appeal}/decision",
+                             json={"outcome": "denied", "reason": decision})
+    assert decided.status_code == 200, decided.text
+    assert len(_mails_to(api, AGENT)) == told  # no copy of the appeal, filed or decided
+    assert any(decision in _text(m) for m in _mails_to(api, ADA))
+
+    as_agent = _read_as(api, reference, AGENT)
+    assert as_agent["status"] == "rejected" and as_agent["appeal"] is None
+    as_consumer = _read_as(api, reference, ADA)
+    assert as_consumer["appeal"]["reference"] == appeal
+    assert as_consumer["appeal"]["status"] == "denied"
+
+
+def test_a_confirmed_agent_reads_the_request_in_full(api: Api) -> None:
+    own = _own_request(api)
+    reference = _confirmed(api)  # the consumer's yes: it repeats their own request
+    as_agent = _read_as(api, reference, AGENT)
+    assert as_agent["status"] == "duplicate" and as_agent["duplicate_of"] == own
+
+
+# -- what the consumer and the agent are told of a duplicate ------------------------------------
+
+def test_a_yes_that_makes_a_duplicate_names_the_consumers_first_request(api: Api) -> None:
+    own = _own_request(api)
+    reference = _agent_verified(api)
+    done = api.client.post(_link(api), data={"answer": "yes"})
+    assert done.status_code == 200, done.text
+    assert _row(api, reference).status.value == "duplicate"
+    assert f"repeats your earlier request {own}" in done.text
+    assert "April 24, 2025" in done.text  # the first request's due date
+    assert "We are working on the request and will respond by" not in done.text
+    copy = _mail(api, AGENT, f"Privacy request {reference} you made: already open")
+    assert f"repeats {own}, which is still open" in _text(copy)
+    assert "April 24, 2025" in _text(copy)
+
+
+def test_the_agents_copy_of_a_duplicate_of_a_closed_request_says_it_was_answered(
+        api: Api) -> None:
+    own = _own_request(api)
+    for status in ("in_progress", "completed"):
+        moved = api.staff.patch(f"/api/v1/requests/{own}", json={"status": status})
+        assert moved.status_code == 200, moved.text
+    reference = _confirmed(api)  # the first is answered: this one is worked
+    assert _row(api, reference).status.value == "verified"
+    marked = api.staff.patch(f"/api/v1/requests/{reference}",
+                             json={"status": "duplicate", "duplicate_of": own})
+    assert marked.status_code == 200, marked.text
+    text = _text(_mail(api, AGENT, f"Privacy request {reference} you made: repeats an "
+                                    "answered request"))
+    assert f"repeats {own}, which we answered already" in text
+    assert "still open" not in text
+
+
+def test_an_expired_link_to_a_confirmed_request_says_it_was_confirmed(api: Api) -> None:
+    reference = _confirmed(api)
+    link = _link(api)
+    api.clock.advance(days=7)  # the link's window is over
+    before = api.counts()
+    for response in (api.client.get(link), api.client.post(link, data={"answer": "no"})):
+        assert response.status_code == 410
+        assert "already confirmed" in response.text
+        assert "closed without being acted on" not in response.text
+        assert "<form" not in response.text
+    assert _row(api, reference).status.value == "verified" and api.counts() == before
+
+
+def test_the_agent_is_told_of_an_appeal_extension(api: Api) -> None:
+    reference = _confirmed(api)
+    app = api.client.app
+    due = datetime(2025, 6, 9, 23, 59, 59, tzinfo=timezone.utc)
+    with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.reference == reference))
+        assert row is not None
+        mail_id = agent_requests.copy_to_agent(
+            session, app.state.outbox, api.settings, row, "appeal_extended", api.clock(),  # type: ignore[attr-defined]
+            appeal="AP-TEST-0001", due_at=due, reason="We are still collecting records.")
+        session.commit()
+    assert mail_id is not None
+    app.state.outbox.deliver(mail_id)  # type: ignore[attr-defined]
+    copy = _mail(api, AGENT, f"Privacy request {reference} you made: appeal extended")
+    text = _text(copy)
+    assert "more time to decide the appeal AP-TEST-0001" in text
+    assert ("Reason: We are still collecting records. We will decide it in writing by "
+            "June 9, 2025.") in text

@@ -20,12 +20,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Appeal, PrivacyRequest
+from privacy_backend.services import appeals, fulfilment
 
 from .support import Api
 
 ADA, EVE = "ada@example.com", "eve@example.com"
+AGENT = "agent@lawfirm.example"
 CONV = "conv-ada"
+LINK = re.compile(r"https?://\S+(/agent-requests/\S+)")
 
 
 @pytest.fixture
@@ -301,3 +305,195 @@ def test_the_persons_export_shows_each_request_with_its_appeal(api: Api) -> None
     assert denied["appeal"]["reason"] == "I have an account with you since 2019."
     assert _dt(denied["appeal"]["due_at"]) == _eod(2025, 5, 9)
     assert by_ref[access]["appeal"] is None
+
+
+# -- what a grant may not do ----------------------------------------------------------------
+def _agents_request(api: Api, region: str = "California", request_type: str = "deletion"
+                    ) -> tuple[str, str]:
+    """An agent's request for Ada, its code confirmed by the agent: (its reference, the
+    agent's proof)."""
+    ref = str(api.create(type=request_type, email=AGENT, consumer_email=ADA,
+                         authorized_agent=True, region=region,
+                         conversation_id="agent-conv")["reference"])
+    return ref, str(api.verify(ref)["verification_id"])
+
+
+def _answer(api: Api, answer: str) -> None:
+    """The consumer answers the newest confirmation link they were sent."""
+    [link] = [found.group(1) for m in _mails_to(api, ADA)
+              if (found := LINK.search(_text(m)))][-1:]
+    assert api.client.post(link, data={"answer": answer}).status_code == 200
+
+
+def _lookup_proof(api: Api, ref: str, address: str, conversation: str) -> str:
+    """A status-lookup code for `address` confirmed in `conversation`: the assistant's
+    proof of that address."""
+    started = api.post("/api/v1/requests/lookup", json={
+        "reference": ref, "email": address, "conversation_id": conversation})
+    vid = str(started.json()["verification_id"])
+    confirmed = api.post(f"/api/v1/verifications/{vid}/confirm",
+                         json={"code": api.last_code()})
+    assert confirmed.status_code == 200, confirmed.text
+    return vid
+
+
+def _appeal_mails(api: Api, address: str) -> list[Message]:
+    return [m for m in _mails_to(api, address) if "appeal" in str(m["Subject"]).lower()]
+
+
+def test_an_agent_cannot_appeal_the_consumers_no_and_a_grant_cannot_override_it(
+        api: Api) -> None:
+    ref, agents_proof = _agents_request(api)
+    _answer(api, "no")  # Ada did not authorise the agent
+    assert _request_row(api, ref).denial_reason is not None
+    before = api.counts()
+    # The agent appeals Ada's "no" with their own proof: refused, nothing filed or mailed.
+    refused = _appeal(api, ref, agents_proof, "agent-conv", reason="Ada asked me, really.")
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "verification_required"
+    assert api.counts() == before
+    with Session(api.engine) as session:
+        assert session.scalars(select(Appeal)).all() == []
+    assert _appeal_mails(api, ADA) == [] and _appeal_mails(api, AGENT) == []
+
+    # Ada herself may appeal, with a code for her own address; a grant still cannot make
+    # the request workable without her permission for the agent.
+    adas_proof = _lookup_proof(api, ref, ADA, "ada-conv")
+    filed = _appeal(api, ref, adas_proof, "ada-conv", reason="I clicked the wrong button.")
+    assert filed.status_code == 201, filed.text
+    appeal = filed.json()["reference"]
+    mails = len(api.mails())
+    granted = api.staff.post(f"/api/v1/appeals/{appeal}/decision",
+                             json={"outcome": "granted", "reason": "ok"})
+    assert granted.status_code == 409, granted.text
+    assert granted.json()["error"] == "not_reopenable"
+    row = _request_row(api, ref)
+    assert (row.status.value, row.agent_permission) == ("rejected", None)
+    assert _appeal_row(api, appeal).status.value == "open"
+    assert len(api.mails()) == mails
+    erase = api.staff.patch(f"/api/v1/requests/{ref}", json={"status": "completed"})
+    assert erase.status_code == 409
+    assert _request_row(api, ref).email == ADA  # nothing erased
+
+
+def test_a_grant_never_reopens_a_request_nobody_verified(api: Api) -> None:
+    ref = str(api.create(type="deletion", email=ADA, conversation_id=CONV)["reference"])
+    denied = api.staff.patch(f"/api/v1/requests/{ref}", json={
+        "status": "rejected", "note": "The code was never confirmed.",
+        "denial_reason": "identity_not_verified"})
+    assert denied.status_code == 200, denied.text
+    # A reply from anyone, filed by staff, then granted: refused, nothing changes.
+    appeal = api.staff.post(f"/api/v1/requests/{ref}/appeals", json={
+        "reason": "It is me, delete everything.", "channel": "rest"}).json()["reference"]
+    before, mails = api.counts(), len(api.mails())
+    granted = api.staff.post(f"/api/v1/appeals/{appeal}/decision",
+                             json={"outcome": "granted", "reason": "ok"})
+    assert granted.status_code == 409, granted.text
+    assert granted.json()["error"] == "not_reopenable"
+    assert (api.counts(), len(api.mails())) == (before, mails)
+    row = _request_row(api, ref)
+    assert (row.status.value, row.verified_at) == ("rejected", None)
+    assert _appeal_row(api, appeal).status.value == "open"
+    assert api.staff.patch(f"/api/v1/requests/{ref}",
+                           json={"status": "completed"}).status_code == 409
+    # It is decided by a denial, with the reason.
+    assert api.staff.post(f"/api/v1/appeals/{appeal}/decision", json={
+        "outcome": "denied", "reason": "File again and confirm its code."}).status_code == 200
+
+
+def test_an_agents_request_the_consumer_permitted_is_reopened(api: Api) -> None:
+    ref, agents_proof = _agents_request(api, request_type="access")
+    _answer(api, "yes")
+    assert api.staff.patch(f"/api/v1/requests/{ref}", json={
+        "status": "rejected", "note": "No account."}).status_code == 200
+    # A denial for another reason: the agent may appeal it with their own proof.
+    filed = _appeal(api, ref, agents_proof, "agent-conv")
+    assert filed.status_code == 201, filed.text
+    granted = api.staff.post(f"/api/v1/appeals/{filed.json()['reference']}/decision",
+                             json={"outcome": "granted", "reason": "Found it."})
+    assert granted.status_code == 200, granted.text
+    assert _request_row(api, ref).status.value == "in_progress"
+
+
+def test_a_grant_names_an_open_request_filed_meanwhile(api: Api) -> None:
+    ref, proof = _denied(api, request_type="access")
+    appeal = _appeal(api, ref, proof).json()["reference"]
+    api.clock.advance(days=3)
+    again = str(api.create(type="access", email=ADA, conversation_id="conv-2")["reference"])
+    api.verify(again)  # the first is denied: a request of its own
+    assert api.staff.post(f"/api/v1/appeals/{appeal}/decision", json={
+        "outcome": "granted", "reason": "We found the account."}).status_code == 200
+    trail = api.staff.get(f"/api/v1/requests/{ref}/audit").json()
+    [reopened] = [e for e in trail if e["action"] == "reopened_on_appeal"]
+    assert reopened["after"]["open_also"] == again
+    assert again in reopened["note"]
+
+
+# -- one appeal per request -----------------------------------------------------------------
+def test_a_second_denial_says_the_appeal_was_decided_and_where_to_complain(api: Api) -> None:
+    ref, proof = _denied(api)
+    [first] = [m for m in _mails_to(api, ADA) if m["Subject"] == f"Your privacy request {ref}"]
+    assert "You can appeal this decision" in _text(first)
+    appeal = _appeal(api, ref, proof).json()["reference"]
+    assert api.staff.post(f"/api/v1/appeals/{appeal}/decision", json={
+        "outcome": "granted", "reason": "Look again."}).status_code == 200
+    assert api.staff.patch(f"/api/v1/requests/{ref}", json={
+        "status": "rejected", "note": "Still nothing under this address."}).status_code == 200
+
+    [_, second] = [m for m in _mails_to(api, ADA)
+                   if m["Subject"] == f"Your privacy request {ref}"]
+    text = _text(second)
+    assert "Still nothing under this address." in text
+    assert "You can appeal" not in text and "I want to appeal" not in text
+    assert f"Your appeal {appeal} of an earlier decision" in text
+    assert "cannot be appealed again" in text
+    assert ("the California Privacy Protection Agency: "
+            "https://cppa.ca.gov/webapplications/complaint") in text
+    # Filing again gives the decided appeal back, as the letter says.
+    again = _appeal(api, ref, proof, reason="again")
+    assert (again.status_code, again.json()["reference"], again.json()["status"]) == (
+        200, appeal, "granted")
+
+
+# -- two decisions at once --------------------------------------------------------------------
+def test_a_second_decision_of_the_same_appeal_is_refused_and_changes_nothing(api: Api) -> None:
+    ref, proof = _denied(api)
+    appeal = _appeal(api, ref, proof).json()["reference"]
+    app = api.client.app
+    with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        # One staff member's session reads the appeal open ...
+        seen = appeals.get_or_404(session, appeal)
+        assert appeals.is_open(seen)
+        session.commit()  # the session keeps what it read (expire_on_commit=False)
+        # ... while another decides it first.
+        assert api.staff.post(f"/api/v1/appeals/{appeal}/decision", json={
+            "outcome": "denied", "reason": "Nothing under this address."}).status_code == 200
+        before, mails = api.counts(), len(api.mails())
+        work = fulfilment.Work(session=session, settings=api.settings, now=api.clock(),
+                               outbox=app.state.outbox,  # type: ignore[attr-defined]
+                               tracker_store=app.state.tracker_store,  # type: ignore[attr-defined]
+                               actor="agent:second@example.com")
+        with pytest.raises(ApiError) as refused:
+            appeals.decide(work, appeal, "granted", "Reopened after all.")
+        assert (refused.value.status_code, refused.value.code) == (409, "appeal_decided")
+        session.rollback()
+        assert seen.status.value == "denied"  # read afresh under the lock
+    assert (api.counts(), len(api.mails())) == (before, mails)
+    row = _appeal_row(api, appeal)
+    assert (row.status.value, row.decided_by) == ("denied", "staff-token")
+    assert _request_row(api, ref).status.value == "rejected"
+
+
+def test_the_agent_is_told_of_an_appeals_extension(api: Api) -> None:
+    ref, _ = _agents_request(api, region="Colorado", request_type="access")
+    _answer(api, "yes")
+    assert api.staff.patch(f"/api/v1/requests/{ref}", json={
+        "status": "rejected", "note": "No account."}).status_code == 200
+    appeal = api.staff.post(f"/api/v1/requests/{ref}/appeals", json={
+        "reason": "By email: I disagree.", "channel": "rest"}).json()["reference"]
+    seen = len(_mails_to(api, AGENT))
+    extended = api.staff.post(f"/api/v1/appeals/{appeal}/extend",
+                              json={"reason": "The archive needs restoring."})
+    assert extended.status_code == 200, extended.text
+    [copy] = _mails_to(api, AGENT)[seen:]
+    assert copy["Subject"].startswith(f"Privacy request {ref} you made")

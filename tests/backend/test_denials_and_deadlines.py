@@ -12,19 +12,23 @@ within 60; Oregon: appeals within 45)."""
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
-from email.message import Message
+from email.message import EmailMessage, Message
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.models import AgentRole, DenialReason, PrivacyRequest
+from privacy_backend.core.settings import Settings
+from privacy_backend.mail.mailer import FileMailer, MailError
+from privacy_backend.main import create_app
 from privacy_backend.services import workbench
 
 from .console_support import Console, logged_in
-from .support import Api
+from .support import Api, FakeClock, TestClient
 
 ADA = "ada@example.com"
 ADMIN = "priya.admin@example.com"
@@ -185,6 +189,69 @@ def test_the_code_email_at_filing_confirms_receipt(api: Api) -> None:
     api.clock.advance(minutes=5)
     api.verify(ref)
     assert _row(api, ref).receipt_confirmed_at == FILED
+
+
+class _Relay(FileMailer):
+    """The mail relay, refusing every message while `down`."""
+
+    down = True
+
+    def send(self, message: EmailMessage) -> None:
+        if self.down:
+            raise MailError("relay down")
+        super().send(message)
+
+
+@pytest.fixture
+def relay(settings: Settings) -> _Relay:
+    return _Relay(settings.mail_path)
+
+
+@pytest.fixture
+def relay_api(db: Engine, settings: Settings, clock: FakeClock, relay: _Relay
+              ) -> Iterator[Api]:
+    """The app sending through `relay`, which starts down."""
+    app = create_app(settings, engine=db, clock=clock, mailer=relay)
+    with TestClient(app) as client:
+        yield Api(client=client, engine=db, settings=settings, clock=clock)
+
+
+def test_receipt_is_confirmed_when_the_code_email_goes_out_not_when_queued(
+        relay_api: Api, relay: _Relay) -> None:
+    api = relay_api
+    filed = api.create(email=ADA)
+    assert filed["mail_status"] == "queued"
+    ref = filed["reference"]
+    assert _row(api, ref).receipt_confirmed_at is None  # nothing reached the person yet
+    api.clock.advance(minutes=2)  # past the first retry, well before the code expires
+    relay.down = False
+    assert api.client.app.state.outbox.deliver_due() == 1  # type: ignore[attr-defined]
+    [code_mail] = _mails_to(api, ADA)
+    assert "We will respond by April 24, 2025" in _text(code_mail)
+    assert _row(api, ref).receipt_confirmed_at == datetime(2025, 3, 10, 14, 32,
+                                                           tzinfo=timezone.utc)
+
+
+def test_a_code_email_dropped_unsent_confirms_no_receipt(relay_api: Api, relay: _Relay
+                                                         ) -> None:
+    api = relay_api
+    ref = api.create(email=ADA)["reference"]
+    api.clock.advance(hours=1)  # the code expired while the relay was down
+    relay.down = False
+    api.client.app.state.outbox.deliver_due()  # type: ignore[attr-defined]
+    assert _mails_to(api, ADA) == []  # dropped unsent
+    assert _row(api, ref).receipt_confirmed_at is None
+    # A status lookup's code, which says nothing of receipt, does not confirm it either.
+    started = api.post("/api/v1/requests/lookup", json={"reference": ref, "email": ADA})
+    assert started.status_code == 202
+    [lookup_mail] = _mails_to(api, ADA)
+    assert "code is: " in _text(lookup_mail) and "respond by" not in _text(lookup_mail)
+    assert _row(api, ref).receipt_confirmed_at is None
+    with Session(api.engine) as session:
+        row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.reference == ref))
+        page = workbench.detail(session, row, api.settings, api.clock.now)
+    # Still due: ten business days after Monday 10 March 2025.
+    assert (page["receipt_confirmed_at"], page["receipt_due"]) == (None, date(2025, 3, 24))
 
 
 def test_a_status_lookups_code_does_not_restate_receipt(api: Api) -> None:

@@ -168,3 +168,51 @@ def test_the_workbench_marks_a_duplicate_and_shows_its_first(api: Api, admin: Co
             AuditEvent.action == "marked_duplicate")).all()
         assert event.actor == f"agent:{ADMIN}"
     _mail(api, ADA, f"Your privacy request {second} repeats {first['reference']}")
+
+
+def _mark(api: Api, ref: str, onto: object) -> Any:
+    return api.staff.patch(f"/api/v1/requests/{ref}",
+                           json={"status": "duplicate", "duplicate_of": onto})
+
+
+def test_another_persons_request_is_never_the_first(api: Api) -> None:
+    eve = _verified(api, "eve@example.com", conversation="conv-eve")
+    ada = str(api.create(email=ADA, conversation_id="conv-ada")["reference"])
+    before, mails = api.counts(), len(_mails_to(api, ADA))
+    refused = _mark(api, ada, eve["reference"])  # a typo in the reference, or worse
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "bad_duplicate"
+    assert str(eve["reference"]) not in refused.text  # nothing of Eve's is named
+    assert api.counts() == before
+    assert len(_mails_to(api, ADA)) == mails
+    assert not [m for m in api.mails() if str(eve["reference"]) in _text(m)
+                and ADA in str(m["To"])]
+    row = _row(api, ada)
+    assert (row.status.value, row.duplicate_of_id) == ("pending_verification", None)
+
+
+def test_a_first_never_verified_is_not_the_first(api: Api) -> None:
+    unproved = str(api.create(email=ADA, conversation_id="conv-1")["reference"])
+    second = str(api.create(email=ADA, conversation_id="conv-2")["reference"])
+    before = api.counts()
+    refused = _mark(api, second, unproved)
+    assert refused.status_code == 422 and refused.json()["error"] == "bad_duplicate"
+    assert api.counts() == before
+
+
+def test_the_duplicates_of_a_request_marked_a_duplicate_point_to_its_first(api: Api) -> None:
+    # C was answered; B, filed later, is its own request; A repeats B.
+    c = str(_verified(api, conversation="conv-c")["reference"])
+    assert api.staff.patch(f"/api/v1/requests/{c}", json={
+        "status": "rejected", "note": "no account"}).status_code == 200
+    b = str(_verified(api, conversation="conv-b")["reference"])
+    a = str(api.create(email=ADA, conversation_id="conv-a")["reference"])
+    assert _mark(api, a, b).status_code == 200
+    # Staff find that B repeats C: A now points to C, never to a duplicate.
+    marked = _mark(api, b, c)
+    assert marked.status_code == 200, marked.text
+    assert api.staff.get(f"/api/v1/requests/{a}").json()["duplicate_of"] == c
+    assert api.staff.get(f"/api/v1/requests/{b}").json()["duplicate_of"] == c
+    trail = api.staff.get(f"/api/v1/requests/{a}/audit").json()
+    assert (trail[-1]["action"], trail[-1]["before"], trail[-1]["after"]) == (
+        "duplicate_repointed", {"duplicate_of": b}, {"duplicate_of": c})

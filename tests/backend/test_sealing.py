@@ -30,6 +30,7 @@ STORED_LABELS = {
     "UNSUBSCRIBE_LINK": b"unsubscribe-link/fernet",
     "EXPORT_PACKAGE": b"export-package/fernet",
     "OUTBOX": b"privacy-backend outbox v1",
+    "AGENT_CONFIRMATION_LINK": b"agent-confirmation-link/fernet",
 }
 
 
@@ -51,9 +52,18 @@ def test_each_purpose_keeps_its_label_and_opens_what_was_sealed_before(name: str
 def test_a_token_opens_under_its_own_purpose_and_secret_only() -> None:
     token = Sealer(SECRET, sealing.OUTBOX).seal(b"code is: 123456")
     assert token.isascii() and "123456" not in token
-    for other in (sealing.EXPORT_LINK, sealing.UNSUBSCRIBE_LINK, sealing.EXPORT_PACKAGE):
+    for other in (sealing.EXPORT_LINK, sealing.UNSUBSCRIBE_LINK, sealing.EXPORT_PACKAGE,
+                  sealing.AGENT_CONFIRMATION_LINK):
         with pytest.raises(InvalidToken):
             Sealer(SECRET, other).open(token)
+    # Nor does a link sealed for one page open as another's.
+    links = (sealing.EXPORT_LINK, sealing.UNSUBSCRIBE_LINK, sealing.AGENT_CONFIRMATION_LINK)
+    for made_for in links:
+        link = Sealer(SECRET, made_for).seal(b"1|1900000000|PR-1234-5678")
+        for other in links:
+            if other != made_for:
+                with pytest.raises(InvalidToken):
+                    Sealer(SECRET, other).open(link)
     with pytest.raises(InvalidToken):
         Sealer(b"another-secret-entirely-0123456789", sealing.OUTBOX).open(token)
 

@@ -180,18 +180,22 @@ def test_virginia_appeals_are_not_extendable(api: Api, admin: Console) -> None:
 def test_staff_mark_a_duplicate_of_an_open_request_of_the_same_type(
         api: Api, admin: Console, agent: Console) -> None:
     first = _file(api, address=ADA, conversation="conv-1")
-    # The same person from another address: staff recognise it.
-    second = _file(api, address="ada.work@example.com", conversation="conv-2")
-    other_type = _file(api, kind="know", address="ada.home@example.com", conversation="conv-3")
+    # The same person again, by email before verifying it: staff recognise it.
+    second = str(api.create(type="access", email=ADA, region="Virginia",
+                            conversation_id="conv-2")["reference"])
+    other_type = _file(api, kind="know", address=ADA, conversation="conv-3")
+    # Another person's request of the same type: never the first of Ada's.
+    someone_elses = _file(api, address="ada.home@example.com", conversation="conv-4")
 
     assert _act(agent, second, "mark_duplicate", duplicate_of=first).status_code == 403
     assert _act(admin, second, "mark_duplicate", duplicate_of=first,
                 csrf=False).status_code == 403
-    for bad in (other_type, second, "PR-ZZZZ-ZZZZ"):
+    for bad in (other_type, second, "PR-ZZZZ-ZZZZ", someone_elses):
         refused = _act(admin, second, "mark_duplicate", duplicate_of=bad)
-        assert refused.status_code in (404, 422), (bad, refused.text)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["error"] == "bad_duplicate"
     assert _act(admin, second, "mark_duplicate").status_code == 422  # which one?
-    assert _page(admin, second)["status"] == "verified"
+    assert _page(admin, second)["status"] == "pending_verification"
 
     marked = _act(admin, second, "mark_duplicate", duplicate_of=first.lower())
     assert marked.status_code == 200, marked.text

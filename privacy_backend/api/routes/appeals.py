@@ -13,21 +13,14 @@ from privacy_backend.api.deps import NowDep, OutboxDep, SessionDep, SettingsDep
 from privacy_backend.api.routes.requests import StaffWorkDep
 from privacy_backend.core.models import Appeal, AppealStatus
 from privacy_backend.core.security import CallerDep, StaffDep
-from privacy_backend.core.settings import Settings
-from privacy_backend.mail.outbox import Outbox
 from privacy_backend.schemas.appeals import AppealCreate, AppealDecision, AppealOut, ExtendIn
-from privacy_backend.services import appeals
+from privacy_backend.services import appeals, workbench
 
 router = APIRouter(tags=["appeals"])
 
 
 def _out(appeal: Appeal, created: bool = True) -> AppealOut:
     return AppealOut.model_validate(appeal).model_copy(update={"created": created})
-
-
-def _send(outbox: Outbox, mail_ids: list[int], settings: Settings) -> None:
-    for mail_id in mail_ids:
-        outbox.send(mail_id, wait=settings.mail_send_wait_seconds)
 
 
 @router.post("/requests/{reference}/appeals", response_model=AppealOut,
@@ -39,7 +32,8 @@ def file_appeal(reference: str, body: AppealCreate, response: Response, session:
     """Appeal a denied request. The assistant sends `verification_id`, a request or
     status-lookup code confirmed for the request's address (or its agent's) in this
     conversation within VERIFIED_FOR_MINUTES (else 403 `verification_required`, the same for
-    a request that does not exist); staff need none. 409 `not_appealable` unless the request
+    a request that does not exist), the consumer's own for a denial of their agent
+    (`agent_not_authorized`); staff need none. 409 `not_appealable` unless the request
     is `rejected`. One appeal per request: filing again returns it (200, `created` false).
     The person is emailed the appeal's reference and due date."""
     appeal, created, mail_ids = appeals.file(session, outbox, settings, reference, body,
@@ -70,10 +64,11 @@ def get_appeal(reference: str, session: SessionDep, _: StaffDep) -> AppealOut:
 @router.post("/appeals/{reference}/decision", response_model=AppealOut)
 def decide(reference: str, body: AppealDecision, work: StaffWorkDep) -> AppealOut:
     """Decide the appeal in writing; the reason is emailed. `granted` reopens the request
-    (in progress, due when the appeal is); `denied` tells the person where to complain. 409
-    `appeal_decided` once decided; nothing changes then."""
+    (in progress, due when the appeal is; 409 `not_reopenable` for a request never verified
+    or whose agent the consumer never permitted); `denied` tells the person where to
+    complain. 409 `appeal_decided` once decided; nothing changes then."""
     appeal, mail_ids = appeals.decide(work, reference, body.outcome, body.reason)
-    _send(work.outbox, mail_ids, work.settings)
+    workbench.send(work.outbox, mail_ids, work.settings)
     return _out(appeal)
 
 
@@ -82,5 +77,5 @@ def extend(reference: str, body: ExtendIn, work: StaffWorkDep) -> AppealOut:
     """Extend the appeal's time once where the jurisdiction allows it (Colorado), before it
     is due, with the reason emailed (409 otherwise)."""
     appeal, mail_ids = appeals.extend(work, reference, body.reason)
-    _send(work.outbox, mail_ids, work.settings)
+    workbench.send(work.outbox, mail_ids, work.settings)
     return _out(appeal)

@@ -5,19 +5,14 @@ says."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from privacy_backend.api.deps import SessionDep
 from privacy_backend.core.security import StaffDep
-from privacy_backend.schemas.metrics import YearMetrics
+from privacy_backend.schemas.metrics import Year, YearMetrics
 from privacy_backend.services import metrics
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
-
-# The calendar year asked for (UTC).
-Year = Annotated[int, Query(ge=2000, le=9998, description="A calendar year (UTC)")]
 
 
 @router.get("", response_model=YearMetrics)

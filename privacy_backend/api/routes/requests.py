@@ -40,7 +40,7 @@ from privacy_backend.schemas.requests import (
     RequestVerified,
     StatusUpdate,
 )
-from privacy_backend.services import agent_requests, deadlines, fulfilment, workbench
+from privacy_backend.services import deadlines, fulfilment, workbench
 from privacy_backend.services import requests as request_service
 from privacy_backend.services.requests import filing, staff
 
@@ -184,7 +184,7 @@ def get_request(
                                    "confirmed for this request's address within "
                                    "VERIFIED_FOR_MINUTES. Staff need none.")] = None,
     conversation_id: Annotated[str | None, Query(max_length=128)] = None,
-) -> PrivacyRequest:
+) -> RequestOut:
     """Staff read any request; the assistant only one whose address it proves (else 403
     `verification_required`, the same for a request that does not exist)."""
     return filing.read_request(session, reference, staff=caller.is_staff,
@@ -266,11 +266,7 @@ def agent_permission(reference: str, body: AgentPermissionIn, work: StaffWorkDep
     received from whom, where it is kept; 422 `reason_required` without one) is recorded and
     the request verified, its confirmation of receipt emailed. Only for an agent's request
     waiting for the consumer's confirmation (409 `not_awaiting_consumer`); staff only."""
-    request = request_service.get_or_404(work.session, reference)
-    mail_ids = agent_requests.record_permission(work, request, body.note)
-    for mail_id in mail_ids:
-        work.outbox.send(mail_id, wait=work.settings.mail_send_wait_seconds)
-    return request
+    return staff.act(work, reference, "record_permission", note=body.note)
 
 
 @router.get("/{reference}/audit", response_model=list[AuditOut])

@@ -5,7 +5,9 @@ status lookup, and reading a request with the assistant's proof of the address.
 An authorized agent's request (`services.agent_requests`) is verified by the agent's own
 address: its code goes there, and a correct code (or a proof for that address) does not
 verify the request but asks the consumer to confirm the agent. The agent's address, as well
-as the consumer's, may look the request up and read it.
+as the consumer's, may look the request up and read it;
+until the consumer confirms the agent, the agent's proof reads nothing of the consumer's
+other requests or of an appeal.
 
 Each function does one API call's work, commits, and sends its email after the commit
 (through the outbox, so a mail relay that is down loses nothing)."""
@@ -30,7 +32,7 @@ from privacy_backend.core.models import (
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail import code_mail
 from privacy_backend.mail.outbox import Outbox
-from privacy_backend.schemas.requests import MailState, RequestCreate
+from privacy_backend.schemas.requests import MailState, RequestCreate, RequestOut
 from privacy_backend.services import agent_requests, verification
 from privacy_backend.services.requests import duplicates, records
 
@@ -241,15 +243,29 @@ def prove_reader(session: Session, request: PrivacyRequest | None,
 
 def read_request(session: Session, reference: str, *, staff: bool,
                  verification_id: str | None, conversation_id: str | None,
-                 settings: Settings, now: datetime) -> PrivacyRequest:
+                 settings: Settings, now: datetime) -> RequestOut:
     """Staff read any request (404 if there is none); the assistant only one whose address
     (the consumer's or the agent's) its `verification_id` proves (else 403
-    `verification_required`, the same for a request that does not exist)."""
+    `verification_required`, the same for a request that does not exist). An agent whom the
+    consumer has not confirmed (nor staff recorded their permission) reads the request
+    without the consumer's earlier request it repeats and without its appeal."""
     if staff:
-        return records.get_or_404(session, reference)
+        return RequestOut.model_validate(records.get_or_404(session, reference))
     request = records.get_by_reference(session, reference[:32])
-    prove_reader(session, request, verification_id, conversation_id=conversation_id,
-                 settings=settings, now=now)
+    proof = prove_reader(session, request, verification_id, conversation_id=conversation_id,
+                         settings=settings, now=now)
     if request is None:  # no confirmed code is for no address: the proof refused already
         raise not_found("request")
-    return request
+    shown = RequestOut.model_validate(request)
+    if unconfirmed_agent(request, proof.email):
+        return shown.model_copy(update={"duplicate_of": None, "duplicate_of_due_at": None,
+                                        "appeal": None})
+    return shown
+
+
+def unconfirmed_agent(request: PrivacyRequest, address: str) -> bool:
+    """Whether `address` is an agent's whom the consumer has not confirmed (and for whom
+    staff recorded no signed permission): they may hear nothing of the consumer's other
+    requests, staff's reasons or an appeal."""
+    return (request.agent_email is not None and address == request.agent_email
+            and address != request.email and request.agent_permission is None)

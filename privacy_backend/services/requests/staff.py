@@ -22,7 +22,7 @@ def act(work: fulfilment.Work, reference: str, action: workbench.Action,
     request = records.get_or_404(work.session, reference)
     done = workbench.act(work, request, action, note=note, denial_reason=denial_reason,
                          partial=partial, duplicate_of=duplicate_of)
-    workbench.send(work.outbox, done, work.settings)
+    workbench.send(work.outbox, done.mail_ids, work.settings)
     return done.request
 
 
