@@ -204,12 +204,23 @@ def test_a_privacy_admin_grants_an_appeal_and_downloads_the_metrics(
     context.close()
 
 
+def _file_unverified(stack: Stack, request_type: str, address: str) -> str:
+    """A request filed as the assistant does, its code not yet typed; its reference."""
+    created = requests.post(
+        f"{stack.env['BACKEND_URL']}/api/v1/requests", timeout=10,
+        headers={"Authorization": f"Bearer {stack.env['PRIVACY_API_TOKEN']}"},
+        json={"type": request_type, "email": address, "region": "California", "channel": "rest"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["reference"])
+
+
 def test_a_privacy_admin_denies_with_grounds_completes_in_part_and_marks_a_duplicate(
         browser: Browser, backend: Stack, admin: str) -> None:
     denied = file_verified_request(backend, "access", "cy.deny@example.com", "California")
     partial = file_verified_request(backend, "access", "di.part@example.com", "California")
-    first = file_verified_request(backend, "know", "ed.first@example.com", "California")
-    second = file_verified_request(backend, "know", "ed.second@example.com", "California")
+    first = file_verified_request(backend, "know", "ed@example.com", "California")
+    # The same person again, by another channel, still awaiting the code: staff see it.
+    second = _file_unverified(backend, "know", "ed@example.com")
     refused: list[str] = []
     page = _log_in(browser, backend, refused)
     page.get_by_role("tab", name="Requests").click()
@@ -247,7 +258,8 @@ def test_a_privacy_admin_denies_with_grounds_completes_in_part_and_marks_a_dupli
     expect(page.locator("#action-done")).to_contain_text("Completed in part")
     expect(facts).to_contain_text("In part")
 
-    # Mark a duplicate of an open request of the same type; its page links to the first.
+    # Mark a duplicate of the same person's open request of the same type; its page links to
+    # the first.
     _open(page, second)
     page.get_by_role("button", name="Mark as duplicate of…").click()
     expect(page.get_by_label("Reference of the first request")).to_be_focused()
