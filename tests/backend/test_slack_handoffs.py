@@ -136,10 +136,10 @@ def _sweep(api: Api) -> None:
 
 def test_a_queued_handoff_is_posted_at_once_without_the_visitors_data(
         api: Api, slack: SlackStandIn) -> None:
-    started = time.monotonic()
     handoff_id = _queue(api)
-    [post] = slack.wait_for(lambda: slack.posts(CHANNEL), timeout=1.0)
-    assert time.monotonic() - started < 1.0
+    # Posted by the queueing itself: no sweep runs in this test (`_sweep` is explicit). How
+    # soon is a matter for benchmarks; the wait is generous so a loaded machine passes.
+    [post] = slack.wait_for(lambda: slack.posts(CHANNEL), timeout=10.0)
     raw = json.dumps(post)
     assert post["text"].startswith(f"Handoff #{handoff_id} from the website chat")
     assert BODY["reason"] in post["text"] and post["text"].endswith(_link(handoff_id))
