@@ -32,11 +32,12 @@ from actions.common import (
     check_lookup_code,
     proof_for,
     reference_of,
-    refuse_code,
     register_verification,
     reset,
     send_lookup_code,
+    start_lookup,
     status_label,
+    validated_reference,
     verified_request,
 )
 from privacy_assistant.api_models.appeals import APPEAL_TEXT_MAX
@@ -64,10 +65,7 @@ class ValidateAppealForm(EmailForm):
     def validate_lookup_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reference = reference_of(str(value or ""))
-        if reference is None:
-            dispatcher.utter_message(response="utter_invalid_reference")
-        return {"lookup_reference": reference}
+        return validated_reference(value, dispatcher)
 
 
 class ActionStartAppeal(Action):
@@ -80,18 +78,8 @@ class ActionStartAppeal(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        try:
-            sent = await send_appeal_code(dispatcher, tracker)
-        except BackendError as error:
-            refuse_code(dispatcher, error)
-            return [SlotSet("backend_outcome", "declined"),
-                    *reset("lookup_reference", "requester_email", *APPEAL_SLOTS)]
-        return [
-            *sent,
-            SlotSet("verification_purpose", APPEAL_FLOW),
-            SlotSet("verification_code", None),
-            SlotSet("backend_outcome", "ok"),
-        ]
+        return await start_lookup(dispatcher, tracker, APPEAL_FLOW, "utter_appeal_code_sent",
+                                  ("lookup_reference", "requester_email", *APPEAL_SLOTS))
 
 
 class ValidateAppealReasonForm(FormValidationAction):

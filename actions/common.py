@@ -147,6 +147,30 @@ async def send_lookup_code(
     return [SlotSet("verification_id", sent.verification_id)]
 
 
+def validated_reference(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    """The `lookup_reference` slot from an answer: the reference as the backend writes it,
+    or None after saying it was not one."""
+    reference = reference_of(str(value or ""))
+    if reference is None:
+        dispatcher.utter_message(response="utter_invalid_reference")
+    return {"lookup_reference": reference}
+
+
+async def start_lookup(dispatcher: CollectingDispatcher, tracker: Tracker, purpose: str,
+                       response: str, forget: tuple[str, ...]) -> list[EventType]:
+    """Send the status-lookup code for `lookup_reference` and `requester_email` (said with
+    `response`; the visitor hears the same whether or not they match) and wait for it under
+    `purpose`. If the backend refuses, say why and forget `forget`: "declined", not
+    "unavailable", since "try again" retries filing a request, not this."""
+    try:
+        sent = await send_lookup_code(dispatcher, tracker, response)
+    except BackendError as error:
+        refuse_code(dispatcher, error)
+        return [SlotSet("backend_outcome", "declined"), *reset(*forget)]
+    return [*sent, SlotSet("verification_purpose", purpose),
+            SlotSet("verification_code", None), SlotSet("backend_outcome", "ok")]
+
+
 async def verified_request(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> PrivacyRequest | None:

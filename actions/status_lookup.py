@@ -16,23 +16,21 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api.errors import BackendError
 from actions.api.requests import PrivacyRequest, RequestStatus
 from actions.common import (
     EmailForm,
     Purpose,
     VerificationFlow,
     check_lookup_code,
-    reference_of,
-    refuse_code,
     register_verification,
-    reset,
     send_lookup_code,
+    start_lookup,
     status_label,
+    validated_reference,
     verified_request,
 )
 from actions.request_types import LABELS
@@ -52,10 +50,7 @@ class ValidateStatusLookupForm(EmailForm):
     def validate_lookup_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reference = reference_of(str(value or ""))
-        if reference is None:
-            dispatcher.utter_message(response="utter_invalid_reference")
-        return {"lookup_reference": reference}
+        return validated_reference(value, dispatcher)
 
 
 class ActionStartStatusLookup(Action):
@@ -68,19 +63,9 @@ class ActionStartStatusLookup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        try:
-            sent = await send_lookup_code(dispatcher, tracker)
-        except BackendError as error:
-            refuse_code(dispatcher, error)
-            # "declined", not "unavailable": "try again" retries filing a request, not this.
-            return [SlotSet("backend_outcome", "declined"),
-                    *reset("lookup_reference", "requester_email")]
-        return [
-            *sent,
-            SlotSet("verification_purpose", Purpose.STATUS_LOOKUP.value),
-            SlotSet("verification_code", None),
-            SlotSet("backend_outcome", "ok"),
-        ]
+        return await start_lookup(dispatcher, tracker, Purpose.STATUS_LOOKUP.value,
+                                  "utter_status_code_sent",
+                                  ("lookup_reference", "requester_email"))
 
 
 # --- what the code of a status lookup does (see actions.common) ------------------------------

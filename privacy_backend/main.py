@@ -39,6 +39,7 @@ from privacy_backend.core.settings import Settings
 from privacy_backend.integrations.rasa import RasaApi
 from privacy_backend.integrations.slack import HandoffNotifier
 from privacy_backend.integrations.tracker_store import TrackerStore
+from privacy_backend.mail import code_mail
 from privacy_backend.mail.mailer import Mailer, make_mailer
 from privacy_backend.mail.outbox import Outbox
 from privacy_backend.services import handoffs as handoff_service
@@ -173,7 +174,8 @@ def create_app(
     app.state.api_tokens = ApiTokens.from_settings(settings)
     app.state.code_secret = settings.code_secret()
     app.state.outbox = Outbox(app.state.sessionmaker, mailer or make_mailer(settings), settings,
-                              app.state.clock, app.state.code_secret)
+                              app.state.clock, app.state.code_secret,
+                              on_sent={code_mail.KIND: code_mail.confirm_receipt})
     app.state.unsubscribe_secret = settings.link_secret()
     app.state.slack = HandoffNotifier(app.state.sessionmaker, settings, app.state.clock)
     # Rasa's tracker store, for exports and erasures (`integrations.tracker_store`).

@@ -4,14 +4,15 @@ transaction, and what the API says of where it is (`mail_status`).
 A request's own code (purpose `request`) is also its confirmation of receipt (CCPA regs
 §7021(a), within 10 business days): the email says when the request was received and when
 it will be answered, and the request notes when that email was first handed over
-(`receipt_confirmed_at`, set by the outbox when it marks the email sent: one dropped unsent,
-its code expired during a relay outage, confirms nothing)."""
+(`receipt_confirmed_at`, set by `confirm_receipt`, which the outbox runs when it marks the
+email sent: one dropped unsent, its code expired during a relay outage, confirms nothing)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from privacy_backend.core.models import (
@@ -88,3 +89,18 @@ def mail_state(status: MailStatus | None) -> MailState:
     if status is MailStatus.QUEUED:
         return "queued"
     return "failed" if status is MailStatus.DROPPED else "none"
+
+
+def confirm_receipt(session: Session, verification_id: str | None, sent_at: datetime) -> None:
+    """A code's email was handed over: if it was a request's own code, it confirmed the
+    request's receipt (CCPA regs §7021(a)), noted the first time only. The outbox runs this
+    for mail of `KIND` (`Outbox(on_sent=...)`)."""
+    if verification_id is None:
+        return
+    request_id = (select(Verification.request_id)
+                  .where(Verification.id == verification_id,
+                         Verification.purpose == VerificationPurpose.REQUEST)
+                  .scalar_subquery())
+    session.execute(update(PrivacyRequest).where(
+        PrivacyRequest.id == request_id, PrivacyRequest.receipt_confirmed_at.is_(None),
+    ).values(receipt_confirmed_at=sent_at))

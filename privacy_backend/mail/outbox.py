@@ -18,9 +18,9 @@ A message may carry a one-time code, so the stored copy is sealed (`core.sealing
 under a key derived from the code secret for the outbox only), and erased once the mail is
 sent or dropped.
 
-A request's own code email is also its confirmation of receipt (`mail.code_mail`): the
-request's `receipt_confirmed_at` is set when that email is handed over, not when it is
-queued (one dropped unsent confirms nothing).
+What a kind of mail means once handed over is its sender's business: `on_sent` maps a kind to
+a function run in the transaction that marks the mail sent (a request's code email confirms
+its receipt: `mail.code_mail.confirm_receipt`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,13 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_backend.core.clock import Clock
 from privacy_backend.core.leases import LeasedWorker, claim, lease_free, write_if_held
-from privacy_backend.core.models import (
-    MailStatus,
-    OutboundMail,
-    PrivacyRequest,
-    Verification,
-    VerificationPurpose,
-)
+from privacy_backend.core.models import MailStatus, OutboundMail, Verification
 from privacy_backend.core.sealing import OUTBOX, InvalidToken, Sealer
 from privacy_backend.core.settings import Settings
 from privacy_backend.mail.mailer import Mailer, MailError
@@ -59,14 +54,21 @@ DUE_BATCH = 100
 NOTICE_WINDOW = timedelta(days=3)
 
 
+# Run when a mail of one kind is handed over, in the transaction that marks it sent: the
+# session, the verification the mail carries a code of (if any), and the time.
+SentHook = Callable[[Session, str | None, datetime], None]
+
+
 class Outbox(LeasedWorker):
     def __init__(self, factory: sessionmaker[Session], mailer: Mailer, settings: Settings,
-                 clock: Clock, secret: bytes, *, workers: int = 4) -> None:
+                 clock: Clock, secret: bytes, *, workers: int = 4,
+                 on_sent: Mapping[str, SentHook] | None = None) -> None:
         super().__init__(factory, clock, workers=workers, thread_name="outbox", log=log,
                          failure="outbox delivery failed")
         self._mailer = mailer
         self._settings = settings
         self._sealer = Sealer(secret, OUTBOX)
+        self._on_sent = dict(on_sent or {})
         # Longer than any one SMTP conversation can take (each step has its own time-out),
         # so a lease runs out only when its holder is gone.
         self._lease = timedelta(seconds=4 * settings.smtp_timeout + 30)
@@ -205,8 +207,9 @@ class Outbox(LeasedWorker):
             session.execute(update(OutboundMail).where(
                 OutboundMail.id == held.id, OutboundMail.status == MailStatus.QUEUED,
             ).values(**values))
-            if held.verification_id is not None:
-                _confirm_receipt(session, held.verification_id, now)
+            hook = self._on_sent.get(held.kind)
+            if hook is not None:
+                hook(session, held.verification_id, now)
             session.commit()
             return status
         values["last_error"] = error
@@ -236,18 +239,6 @@ class Outbox(LeasedWorker):
             session.rollback()
             return current or MailStatus.DROPPED
         return status
-
-
-def _confirm_receipt(session: Session, verification_id: str, sent_at: datetime) -> None:
-    """A request's own code email was handed over: it confirmed the request's receipt
-    (CCPA regs §7021(a)), noted the first time only."""
-    request_id = (select(Verification.request_id)
-                  .where(Verification.id == verification_id,
-                         Verification.purpose == VerificationPurpose.REQUEST)
-                  .scalar_subquery())
-    session.execute(update(PrivacyRequest).where(
-        PrivacyRequest.id == request_id, PrivacyRequest.receipt_confirmed_at.is_(None),
-    ).values(receipt_confirmed_at=sent_at))
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def _load(request: Request, token: str, session: Session, secret: bytes, now: da
     try:
         reference = agent_links.open_token(secret, token, now)
     except agent_links.LinkExpired as expired:
-        answered = records.get_by_reference(session, expired.reference)
+        answered = records.get_by_reference(session, expired.subject)
         if (answered is not None and answered.authorized_agent
                 and answered.status is not RequestStatus.PENDING_VERIFICATION):
             return _answered(request, answered, 410)  # what became of it, not "closed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.utils
 import re
 import time
 import warnings
@@ -162,3 +163,27 @@ def wait_until_healthy(base: str, seconds: float = 30) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
+
+
+def mails_to(api: Api, address: str) -> list[Message]:
+    """The mail written to `address`, oldest first."""
+    return [m for m in api.mails()
+            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
+
+
+def one_mail(api: Api, address: str, subject: str) -> Message:
+    """The one mail to `address` with that subject (mail sent in the background may be
+    written after a later one)."""
+    [found] = [m for m in mails_to(api, address) if m["Subject"] == subject]
+    return found
+
+
+def mail_text(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
+def parse_time(value: str) -> datetime:
+    """A timestamp of the JSON answers (Python 3.10 does not read a trailing `Z`)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -14,10 +14,8 @@ changes nothing; the assistant's token cannot record permission."""
 
 from __future__ import annotations
 
-import email.utils
 import re
 from datetime import datetime, timedelta, timezone
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -26,7 +24,7 @@ from sqlalchemy import select
 from privacy_backend.core.models import AuditEvent, PrivacyRequest
 from privacy_backend.services import agent_links, agent_requests, export_links, unsubscribe
 
-from .support import Api
+from .support import Api, mail_text, mails_to, one_mail
 
 AGENT = "agent@lawfirm.example"
 ADA = "ada@example.com"
@@ -47,32 +45,14 @@ def _file(api: Api, request_type: str = "access", **overrides: Any) -> dict[str,
                          **overrides})
 
 
-def _mails_to(api: Api, address: str) -> list[Message]:
-    return [m for m in api.mails()
-            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
-
-
-def _mail(api: Api, address: str, subject: str) -> Message:
-    """The one mail to `address` with that subject (mail sent in the background may be
-    written after a later one)."""
-    [found] = [m for m in _mails_to(api, address) if m["Subject"] == subject]
-    return found
-
-
 def _subjects(api: Api, address: str) -> list[str]:
-    return [str(m["Subject"]) for m in _mails_to(api, address)]
+    return [str(m["Subject"]) for m in mails_to(api, address)]
 
 
 def _link(api: Api) -> str:
     """The path of the confirmation link in the newest mail to the consumer that has one."""
-    for message in reversed(_mails_to(api, ADA)):
-        found = LINK.search(_text(message))
+    for message in reversed(mails_to(api, ADA)):
+        found = LINK.search(mail_text(message))
         if found:
             return found.group(1)
     raise AssertionError("the consumer was sent no confirmation link")
@@ -144,22 +124,22 @@ def test_the_code_goes_to_the_agent_and_the_request_is_the_consumers(api: Api) -
     assert body["email"] == ADA and body["agent_email"] == AGENT
     assert body["authorized_agent"] is True and body["awaiting_consumer"] is False
     [code_mail] = api.mails()
-    assert code_mail["To"] == AGENT and body["reference"] in _text(code_mail)
-    assert "the access request you made as an authorized agent" in _text(code_mail)
-    assert _mails_to(api, ADA) == []
+    assert code_mail["To"] == AGENT and body["reference"] in mail_text(code_mail)
+    assert "the access request you made as an authorized agent" in mail_text(code_mail)
+    assert mails_to(api, ADA) == []
 
     verified = api.verify(body["reference"])
     assert verified["status"] == "pending_verification"
     assert verified["awaiting_consumer"] is True and verified["agent_permission"] is None
     assert "agent_verified" in _actions(api, body["reference"])
-    [asked] = _mails_to(api, ADA)
-    text = _text(asked)
+    [asked] = mails_to(api, ADA)
+    text = mail_text(asked)
     assert AGENT in text and body["reference"] in text and "access request" in text
     assert "March 10, 2025" in text and LINK_ENDS in text and LINK.search(text)
     notices = _subjects(api, AGENT)
     assert notices == ["Your verification code",
                        f"Privacy request {body['reference']}: we asked the consumer to confirm"]
-    assert "emailed the consumer" in _text(_mails_to(api, AGENT)[-1])
+    assert "emailed the consumer" in mail_text(mails_to(api, AGENT)[-1])
     # No confirmation of receipt yet: the request is not verified.
     assert not any("We received" in s for s in _subjects(api, ADA) + notices)
 
@@ -176,7 +156,7 @@ def test_a_proof_filed_with_the_request_must_be_for_the_agents_address(api: Api)
     agent_proof = api.proof(AGENT, "agent-conv")
     filed = _file(api, verification_id=agent_proof)
     assert filed["status"] == "pending_verification" and filed["awaiting_consumer"] is True
-    assert LINK.search(_text(_mails_to(api, ADA)[-1]))
+    assert LINK.search(mail_text(mails_to(api, ADA)[-1]))
 
 
 # -- the consumer's answer ----------------------------------------------------------------------
@@ -229,12 +209,12 @@ def test_the_consumer_declines_the_request_is_rejected_and_both_are_told(api: Ap
     assert row.status.value == "rejected" and row.agent_permission is None
     assert row.denial_reason is not None and row.denial_reason.value == "agent_not_authorized"
     assert "agent_declined" in _actions(api, reference)
-    closed = _mails_to(api, ADA)[-1]
+    closed = mails_to(api, ADA)[-1]
     assert closed["Subject"] == f"Your privacy request {reference} is closed"
-    assert AGENT in _text(closed)
-    copy = _mail(api, AGENT, f"Privacy request {reference} you made: refused by the consumer")
-    assert "did not authorise you" in _text(copy)
-    assert "could not fulfil" not in _text(copy)  # the consumer refused, not staff
+    assert AGENT in mail_text(closed)
+    copy = one_mail(api, AGENT, f"Privacy request {reference} you made: refused by the consumer")
+    assert "did not authorise you" in mail_text(copy)
+    assert "could not fulfil" not in mail_text(copy)  # the consumer refused, not staff
     # Nothing can be done with it now.
     started = api.staff.patch(f"/api/v1/requests/{reference}", json={"status": "in_progress"})
     assert started.status_code == 409
@@ -325,13 +305,13 @@ def test_the_export_link_goes_to_the_consumer_only(api: Api) -> None:
     for status in ("in_progress", "completed"):
         moved = api.staff.patch(f"/api/v1/requests/{reference}", json={"status": status})
         assert moved.status_code == 200, moved.text
-    done = [m for m in _mails_to(api, ADA) if "is complete" in str(m["Subject"])]
-    assert len(done) == 1 and "/exports/" in _text(done[0])
-    to_agent = _mails_to(api, AGENT)
-    assert not any("/exports/" in _text(m) for m in to_agent)
+    done = [m for m in mails_to(api, ADA) if "is complete" in str(m["Subject"])]
+    assert len(done) == 1 and "/exports/" in mail_text(done[0])
+    to_agent = mails_to(api, AGENT)
+    assert not any("/exports/" in mail_text(m) for m in to_agent)
     copy = [m for m in to_agent if str(m["Subject"]).endswith("you made: complete")]
     assert len(copy) == 1
-    assert "went to the consumer only" in _text(copy[0])
+    assert "went to the consumer only" in mail_text(copy[0])
 
 
 def test_the_agents_copy_never_carries_an_export_link_even_if_given_one(api: Api) -> None:
@@ -346,8 +326,8 @@ def test_the_agents_copy_never_carries_an_export_link_even_if_given_one(api: Api
         session.commit()
     assert mail_id is not None
     app.state.outbox.deliver(mail_id)  # type: ignore[attr-defined]
-    [copy] = [m for m in _mails_to(api, AGENT) if str(m["Subject"]).endswith("made: complete")]
-    text = _text(copy)
+    [copy] = [m for m in mails_to(api, AGENT) if str(m["Subject"]).endswith("made: complete")]
+    text = mail_text(copy)
     assert "went to the consumer only" in text
     assert "SECRET-TOKEN" not in text and "Ada's data" not in text
 
@@ -381,7 +361,7 @@ def test_the_agent_may_look_the_request_up_and_a_stranger_may_not(api: Api) -> N
     stranger = "mallory@example.com"
     api.post("/api/v1/requests/lookup", json={
         "reference": reference, "email": stranger, "conversation_id": "look-mallory"})
-    assert _mails_to(api, stranger) == []  # no code: the address is not the request's
+    assert mails_to(api, stranger) == []  # no code: the address is not the request's
     proof = api.proof(stranger, "look-mallory")
     read = api.get(f"/api/v1/requests/{reference}",
                    params={"verification_id": proof, "conversation_id": "look-mallory"})
@@ -440,7 +420,7 @@ def test_an_expired_link_is_gone_and_changes_nothing(api: Api) -> None:
 def test_a_request_made_by_no_agent_has_no_agent_page(api: Api) -> None:
     reference = api.create()["reference"]
     api.verify(reference)
-    assert not any(LINK.search(_text(m)) for m in api.mails())
+    assert not any(LINK.search(mail_text(m)) for m in api.mails())
     secret: bytes = api.client.app.state.unsubscribe_secret  # type: ignore[attr-defined]
     # Even a link sealed with the right key and purpose for it opens no page.
     token = agent_links.sign(secret, reference, datetime(2025, 3, 17, tzinfo=timezone.utc))
@@ -450,7 +430,6 @@ def test_a_request_made_by_no_agent_has_no_agent_page(api: Api) -> None:
         assert response.status_code == 400 and "<form" not in response.text
     assert _row(api, reference).status.value == "verified"
     assert _row(api, reference).denial_reason is None and api.counts() == before
-
 
 
 # -- before the consumer confirms: the agent is a stranger to them -----------------------------
@@ -464,10 +443,10 @@ def test_an_unconfirmed_agent_hears_nothing_of_the_consumers_other_request(api: 
     marked = api.staff.patch(f"/api/v1/requests/{reference}",
                              json={"status": "duplicate", "duplicate_of": own})
     assert marked.status_code == 200, marked.text
-    copy = _mail(api, AGENT, f"Privacy request {reference} you made: closed")
-    text = _text(copy)
+    copy = one_mail(api, AGENT, f"Privacy request {reference} you made: closed")
+    text = mail_text(copy)
     assert own not in text and "April 24, 2025" not in text and "repeats" not in text
-    assert not any(own in _text(m) for m in _mails_to(api, AGENT))
+    assert not any(own in mail_text(m) for m in mails_to(api, AGENT))
 
     as_agent = _read_as(api, reference, AGENT)
     assert as_agent["status"] == "duplicate"
@@ -485,11 +464,11 @@ def test_an_unconfirmed_agent_hears_no_reason_for_a_denial_nor_the_appeal(api: A
                              json={"status": "rejected", "note": reason,
                                    "denial_reason": "exemption"})
     assert denied.status_code == 200, denied.text
-    copy = _mail(api, AGENT, f"Privacy request {reference} you made: closed")
-    assert "4711" not in _text(copy) and "Reason" not in _text(copy)
+    copy = one_mail(api, AGENT, f"Privacy request {reference} you made: closed")
+    assert "4711" not in mail_text(copy) and "Reason" not in mail_text(copy)
 
     # The consumer appeals by replying (staff file it) and staff deny it in writing.
-    told = len(_mails_to(api, AGENT))
+    told = len(mails_to(api, AGENT))
     filed = api.staff.post(f"/api/v1/requests/{reference}/appeals",
                            json={"reason": "I did ask for this.", "channel": "rest"})
     assert filed.status_code == 201, filed.text
@@ -498,8 +477,8 @@ def test_an_unconfirmed_agent_hears_no_reason_for_a_denial_nor_the_appeal(api: A
     decided = api.staff.post(f"/api/v1/appeals/{appeal}/decision",
                              json={"outcome": "denied", "reason": decision})
     assert decided.status_code == 200, decided.text
-    assert len(_mails_to(api, AGENT)) == told  # no copy of the appeal, filed or decided
-    assert any(decision in _text(m) for m in _mails_to(api, ADA))
+    assert len(mails_to(api, AGENT)) == told  # no copy of the appeal, filed or decided
+    assert any(decision in mail_text(m) for m in mails_to(api, ADA))
 
     as_agent = _read_as(api, reference, AGENT)
     assert as_agent["status"] == "rejected" and as_agent["appeal"] is None
@@ -526,9 +505,9 @@ def test_a_yes_that_makes_a_duplicate_names_the_consumers_first_request(api: Api
     assert f"repeats your earlier request {own}" in done.text
     assert "April 24, 2025" in done.text  # the first request's due date
     assert "We are working on the request and will respond by" not in done.text
-    copy = _mail(api, AGENT, f"Privacy request {reference} you made: already open")
-    assert f"repeats {own}, which is still open" in _text(copy)
-    assert "April 24, 2025" in _text(copy)
+    copy = one_mail(api, AGENT, f"Privacy request {reference} you made: already open")
+    assert f"repeats {own}, which is still open" in mail_text(copy)
+    assert "April 24, 2025" in mail_text(copy)
 
 
 def test_the_agents_copy_of_a_duplicate_of_a_closed_request_says_it_was_answered(
@@ -542,7 +521,7 @@ def test_the_agents_copy_of_a_duplicate_of_a_closed_request_says_it_was_answered
     marked = api.staff.patch(f"/api/v1/requests/{reference}",
                              json={"status": "duplicate", "duplicate_of": own})
     assert marked.status_code == 200, marked.text
-    text = _text(_mail(api, AGENT, f"Privacy request {reference} you made: repeats an "
+    text = mail_text(one_mail(api, AGENT, f"Privacy request {reference} you made: repeats an "
                                     "answered request"))
     assert f"repeats {own}, which we answered already" in text
     assert "still open" not in text
@@ -574,8 +553,8 @@ def test_the_agent_is_told_of_an_appeal_extension(api: Api) -> None:
         session.commit()
     assert mail_id is not None
     app.state.outbox.deliver(mail_id)  # type: ignore[attr-defined]
-    copy = _mail(api, AGENT, f"Privacy request {reference} you made: appeal extended")
-    text = _text(copy)
+    copy = one_mail(api, AGENT, f"Privacy request {reference} you made: appeal extended")
+    text = mail_text(copy)
     assert "more time to decide the appeal AP-TEST-0001" in text
     assert ("Reason: We are still collecting records. We will decide it in writing by "
             "June 9, 2025.") in text

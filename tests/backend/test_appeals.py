@@ -10,7 +10,6 @@ Colorado: within 45 days, extendable once by 60)."""
 
 from __future__ import annotations
 
-import email.utils
 import re
 from datetime import datetime, timezone
 from email.message import Message
@@ -24,7 +23,7 @@ from privacy_backend.core.errors import ApiError
 from privacy_backend.core.models import Appeal, PrivacyRequest
 from privacy_backend.services import appeals, fulfilment
 
-from .support import Api
+from .support import Api, mail_text, mails_to, one_mail, parse_time
 
 ADA, EVE = "ada@example.com", "eve@example.com"
 AGENT = "agent@lawfirm.example"
@@ -35,28 +34,6 @@ LINK = re.compile(r"https?://\S+(/agent-requests/\S+)")
 @pytest.fixture
 def api(store_api: Api) -> Api:
     return store_api
-
-
-def _mails_to(api: Api, address: str) -> list[Message]:
-    return [m for m in api.mails()
-            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
-
-
-def _mail(api: Api, address: str, subject: str) -> Message:
-    """The one mail to `address` with that subject (mail sent in the background may be
-    written after a later one)."""
-    [found] = [m for m in _mails_to(api, address) if m["Subject"] == subject]
-    return found
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _eod(y: int, m: int, d: int) -> datetime:
@@ -105,11 +82,11 @@ def test_the_assistant_files_an_appeal_with_its_proof_once(api: Api) -> None:
     body = filed.json()
     assert body["reference"].startswith("AP-") and body["request_reference"] == ref
     assert (body["status"], body["created"], body["decision"]) == ("open", True, None)
-    assert _dt(body["due_at"]) == _eod(2025, 5, 9)  # 10 March + 60 days
+    assert parse_time(body["due_at"]) == _eod(2025, 5, 9)  # 10 March + 60 days
     assert filed.headers["Location"] == f"/api/v1/appeals/{body['reference']}"
-    [received] = [m for m in _mails_to(api, ADA) if "appeal" in m["Subject"]]
+    [received] = [m for m in mails_to(api, ADA) if "appeal" in m["Subject"]]
     assert received["Subject"] == f"We received your appeal {body['reference']}"
-    assert "May 9, 2025" in _text(received) and ref in _text(received)
+    assert "May 9, 2025" in mail_text(received) and ref in mail_text(received)
     trail = api.staff.get(f"/api/v1/requests/{ref}/audit").json()
     assert (trail[-1]["actor"], trail[-1]["action"]) == ("requester", "appeal_filed")
 
@@ -117,7 +94,7 @@ def test_the_assistant_files_an_appeal_with_its_proof_once(api: Api) -> None:
     assert again.status_code == 200
     assert (again.json()["reference"], again.json()["created"]) == (body["reference"], False)
     assert _appeal_row(api, body["reference"]).reason == "I have an account with you since 2019."
-    assert len([m for m in _mails_to(api, ADA) if "appeal" in m["Subject"]]) == 1
+    assert len([m for m in mails_to(api, ADA) if "appeal" in m["Subject"]]) == 1
     # The request shows its appeal.
     shown = api.staff.get(f"/api/v1/requests/{ref}").json()["appeal"]
     assert (shown["reference"], shown["status"]) == (body["reference"], "open")
@@ -182,10 +159,10 @@ def test_a_denied_appeal_says_where_to_complain(api: Api) -> None:
     assert decided.status_code == 200, decided.text
     body = decided.json()
     assert (body["status"], body["decision"]) == ("denied", reason)
-    assert _dt(body["decided_at"]) == api.clock.now
+    assert parse_time(body["decided_at"]) == api.clock.now
     assert _appeal_row(api, appeal).decided_by == "staff-token"
-    letter = _mail(api, ADA, f"Your appeal {appeal} is denied")
-    text = _text(letter)
+    letter = one_mail(api, ADA, f"Your appeal {appeal} is denied")
+    text = mail_text(letter)
     assert reason in text
     assert ("the California Privacy Protection Agency: "
             "https://cppa.ca.gov/webapplications/complaint") in text
@@ -209,8 +186,8 @@ def test_a_granted_appeal_reopens_the_request(api: Api) -> None:
     trail = api.staff.get(f"/api/v1/requests/{ref}/audit").json()
     assert [e["action"] for e in trail][-2:] == ["reopened_on_appeal", "appeal_decided"]
     assert trail[-2]["after"]["status"] == "in_progress"
-    letter = _mail(api, ADA, f"Your appeal {appeal} is granted")
-    assert "May 9, 2025" in _text(letter)
+    letter = one_mail(api, ADA, f"Your appeal {appeal} is granted")
+    assert "May 9, 2025" in mail_text(letter)
     # The reopened request is worked as any other.
     done = api.staff.patch(f"/api/v1/requests/{ref}", json={"status": "completed"})
     assert done.status_code == 200, done.text
@@ -238,14 +215,14 @@ def test_an_appeal_is_extended_once_where_the_state_allows_it(api: Api) -> None:
 
     co_ref, co_proof = _denied(api, region="Colorado", address=EVE, conversation="conv-eve")
     filed = _appeal(api, co_ref, co_proof, "conv-eve").json()
-    assert _dt(filed["due_at"]) == _eod(2025, 4, 24)  # 10 March + 45 days
+    assert parse_time(filed["due_at"]) == _eod(2025, 4, 24)  # 10 March + 45 days
     reason = "The archive holding the account needs restoring."
     extended = api.staff.post(f"/api/v1/appeals/{filed['reference']}/extend",
                               json={"reason": reason})
     assert extended.status_code == 200, extended.text
-    assert _dt(extended.json()["due_at"]) == _eod(2025, 6, 23)  # + 60 days
-    notice = _mail(api, EVE, f"Your appeal {filed['reference']}: more time needed")
-    assert reason in _text(notice) and "June 23, 2025" in _text(notice)
+    assert parse_time(extended.json()["due_at"]) == _eod(2025, 6, 23)  # + 60 days
+    notice = one_mail(api, EVE, f"Your appeal {filed['reference']}: more time needed")
+    assert reason in mail_text(notice) and "June 23, 2025" in mail_text(notice)
     again = api.staff.post(f"/api/v1/appeals/{filed['reference']}/extend",
                            json={"reason": "still busy"})
     assert again.status_code == 409 and again.json()["error"] == "extension_not_allowed"
@@ -291,9 +268,9 @@ def test_the_persons_export_shows_each_request_with_its_appeal(api: Api) -> None
     for status in ("in_progress", "completed"):
         assert api.staff.patch(f"/api/v1/requests/{access}",
                                json={"status": status}).status_code == 200
-    [notice] = [m for m in _mails_to(api, ADA) if "complete" in m["Subject"]]
-    match = re.search(r"https?://[^/\s]+(/exports/\S+)", _text(notice))
-    assert match, _text(notice)
+    [notice] = [m for m in mails_to(api, ADA) if "complete" in m["Subject"]]
+    match = re.search(r"https?://[^/\s]+(/exports/\S+)", mail_text(notice))
+    assert match, mail_text(notice)
     package = api.client.get(match.group(1), params={"format": "json"}).json()
     by_ref = {r["reference"]: r for r in package["requests"]}
     denied = by_ref[ref]
@@ -303,7 +280,7 @@ def test_the_persons_export_shows_each_request_with_its_appeal(api: Api) -> None
     assert denied["appeal"]["reference"] == appeal
     assert denied["appeal"]["status"] == "open"
     assert denied["appeal"]["reason"] == "I have an account with you since 2019."
-    assert _dt(denied["appeal"]["due_at"]) == _eod(2025, 5, 9)
+    assert parse_time(denied["appeal"]["due_at"]) == _eod(2025, 5, 9)
     assert by_ref[access]["appeal"] is None
 
 
@@ -320,8 +297,8 @@ def _agents_request(api: Api, region: str = "California", request_type: str = "d
 
 def _answer(api: Api, answer: str) -> None:
     """The consumer answers the newest confirmation link they were sent."""
-    [link] = [found.group(1) for m in _mails_to(api, ADA)
-              if (found := LINK.search(_text(m)))][-1:]
+    [link] = [found.group(1) for m in mails_to(api, ADA)
+              if (found := LINK.search(mail_text(m)))][-1:]
     assert api.client.post(link, data={"answer": answer}).status_code == 200
 
 
@@ -338,7 +315,7 @@ def _lookup_proof(api: Api, ref: str, address: str, conversation: str) -> str:
 
 
 def _appeal_mails(api: Api, address: str) -> list[Message]:
-    return [m for m in _mails_to(api, address) if "appeal" in str(m["Subject"]).lower()]
+    return [m for m in mails_to(api, address) if "appeal" in str(m["Subject"]).lower()]
 
 
 def test_an_agent_cannot_appeal_the_consumers_no_and_a_grant_cannot_override_it(
@@ -432,17 +409,17 @@ def test_a_grant_names_an_open_request_filed_meanwhile(api: Api) -> None:
 # -- one appeal per request -----------------------------------------------------------------
 def test_a_second_denial_says_the_appeal_was_decided_and_where_to_complain(api: Api) -> None:
     ref, proof = _denied(api)
-    [first] = [m for m in _mails_to(api, ADA) if m["Subject"] == f"Your privacy request {ref}"]
-    assert "You can appeal this decision" in _text(first)
+    [first] = [m for m in mails_to(api, ADA) if m["Subject"] == f"Your privacy request {ref}"]
+    assert "You can appeal this decision" in mail_text(first)
     appeal = _appeal(api, ref, proof).json()["reference"]
     assert api.staff.post(f"/api/v1/appeals/{appeal}/decision", json={
         "outcome": "granted", "reason": "Look again."}).status_code == 200
     assert api.staff.patch(f"/api/v1/requests/{ref}", json={
         "status": "rejected", "note": "Still nothing under this address."}).status_code == 200
 
-    [_, second] = [m for m in _mails_to(api, ADA)
+    [_, second] = [m for m in mails_to(api, ADA)
                    if m["Subject"] == f"Your privacy request {ref}"]
-    text = _text(second)
+    text = mail_text(second)
     assert "Still nothing under this address." in text
     assert "You can appeal" not in text and "I want to appeal" not in text
     assert f"Your appeal {appeal} of an earlier decision" in text
@@ -491,9 +468,9 @@ def test_the_agent_is_told_of_an_appeals_extension(api: Api) -> None:
         "status": "rejected", "note": "No account."}).status_code == 200
     appeal = api.staff.post(f"/api/v1/requests/{ref}/appeals", json={
         "reason": "By email: I disagree.", "channel": "rest"}).json()["reference"]
-    seen = len(_mails_to(api, AGENT))
+    seen = len(mails_to(api, AGENT))
     extended = api.staff.post(f"/api/v1/appeals/{appeal}/extend",
                               json={"reason": "The archive needs restoring."})
     assert extended.status_code == 200, extended.text
-    [copy] = _mails_to(api, AGENT)[seen:]
+    [copy] = mails_to(api, AGENT)[seen:]
     assert copy["Subject"].startswith(f"Privacy request {ref} you made")

@@ -11,10 +11,9 @@ within 60; Oregon: appeals within 45)."""
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from privacy_backend.main import create_app
 from privacy_backend.services import workbench
 
 from .console_support import Console, logged_in
-from .support import Api, FakeClock, TestClient
+from .support import Api, FakeClock, TestClient, mail_text, mails_to, one_mail
 
 ADA = "ada@example.com"
 ADMIN = "priya.admin@example.com"
@@ -43,24 +42,6 @@ def api(store_api: Api) -> Api:
 @pytest.fixture
 def admin(api: Api) -> Console:
     return logged_in(api, ADMIN, "Priya", AgentRole.PRIVACY_ADMIN)
-
-
-def _mails_to(api: Api, address: str) -> list[Message]:
-    return [m for m in api.mails()
-            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
-
-
-def _mail(api: Api, address: str, subject: str) -> Message:
-    """The one mail to `address` with that subject (mail sent in the background may be
-    written after a later one)."""
-    [found] = [m for m in _mails_to(api, address) if m["Subject"] == subject]
-    return found
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
 
 
 def _row(api: Api, reference: str) -> PrivacyRequest:
@@ -89,7 +70,7 @@ def test_a_denial_records_its_kind_and_tells_how_to_appeal(api: Api) -> None:
     row = _row(api, ref)
     assert (row.status.value, row.denial_reason) == ("rejected", DenialReason.EXEMPTION)
     assert row.closed_at == FILED
-    text = _text(_mail(api, ADA, f"Your privacy request {ref}"))
+    text = mail_text(one_mail(api, ADA, f"Your privacy request {ref}"))
     assert "Reason: The records are kept under a legal obligation." in text
     assert f'"I want to appeal {ref}"' in text
     assert "reply to this email" in text
@@ -99,7 +80,7 @@ def test_a_denial_records_its_kind_and_tells_how_to_appeal(api: Api) -> None:
 def test_the_appeal_window_in_the_denial_is_the_jurisdictions(api: Api) -> None:
     ref = _verified(api, region="Oregon")
     assert _patch(api, ref, status="rejected", note="No account.").status_code == 200
-    assert "within 45 days" in _text(_mail(api, ADA, f"Your privacy request {ref}"))
+    assert "within 45 days" in mail_text(one_mail(api, ADA, f"Your privacy request {ref}"))
 
 
 def test_a_denial_without_a_kind_is_other_and_a_bad_kind_is_refused(api: Api) -> None:
@@ -146,9 +127,9 @@ def test_a_partial_completion_needs_what_was_withheld_and_says_so(api: Api) -> N
     assert done.status_code == 200, done.text
     row = _row(api, ref)
     assert (row.status.value, row.partial) == ("completed", True)
-    answer = _mail(api, ADA, f"Your privacy request {ref} is complete")
-    assert f"We have completed your access request {ref} in part." in _text(answer)
-    assert f"What we did not do, and why: {withheld}" in _text(answer)
+    answer = one_mail(api, ADA, f"Your privacy request {ref} is complete")
+    assert f"We have completed your access request {ref} in part." in mail_text(answer)
+    assert f"What we did not do, and why: {withheld}" in mail_text(answer)
 
 
 def test_a_whole_completion_is_not_partial(api: Api) -> None:
@@ -156,7 +137,8 @@ def test_a_whole_completion_is_not_partial(api: Api) -> None:
     assert _patch(api, ref, status="in_progress").status_code == 200
     assert _patch(api, ref, status="completed").status_code == 200
     assert _row(api, ref).partial is False
-    assert " in part" not in _text(_mail(api, ADA, f"Your privacy request {ref} is complete"))
+    done = one_mail(api, ADA, f"Your privacy request {ref} is complete")
+    assert " in part" not in mail_text(done)
 
 
 # -- the extension --------------------------------------------------------------------------
@@ -180,8 +162,8 @@ def test_the_extension_needs_notice_within_the_first_period(api: Api) -> None:
 def test_the_code_email_at_filing_confirms_receipt(api: Api) -> None:
     filed = api.create(email=ADA)
     ref = filed["reference"]
-    [code_mail] = _mails_to(api, ADA)
-    text = _text(code_mail)
+    [code_mail] = mails_to(api, ADA)
+    text = mail_text(code_mail)
     assert f"We received your access request on March 10, 2025 (reference {ref})" in text
     assert "We will respond by April 24, 2025" in text
     assert _row(api, ref).receipt_confirmed_at == FILED
@@ -226,8 +208,8 @@ def test_receipt_is_confirmed_when_the_code_email_goes_out_not_when_queued(
     api.clock.advance(minutes=2)  # past the first retry, well before the code expires
     relay.down = False
     assert api.client.app.state.outbox.deliver_due() == 1  # type: ignore[attr-defined]
-    [code_mail] = _mails_to(api, ADA)
-    assert "We will respond by April 24, 2025" in _text(code_mail)
+    [code_mail] = mails_to(api, ADA)
+    assert "We will respond by April 24, 2025" in mail_text(code_mail)
     assert _row(api, ref).receipt_confirmed_at == datetime(2025, 3, 10, 14, 32,
                                                            tzinfo=timezone.utc)
 
@@ -239,13 +221,13 @@ def test_a_code_email_dropped_unsent_confirms_no_receipt(relay_api: Api, relay: 
     api.clock.advance(hours=1)  # the code expired while the relay was down
     relay.down = False
     api.client.app.state.outbox.deliver_due()  # type: ignore[attr-defined]
-    assert _mails_to(api, ADA) == []  # dropped unsent
+    assert mails_to(api, ADA) == []  # dropped unsent
     assert _row(api, ref).receipt_confirmed_at is None
     # A status lookup's code, which says nothing of receipt, does not confirm it either.
     started = api.post("/api/v1/requests/lookup", json={"reference": ref, "email": ADA})
     assert started.status_code == 202
-    [lookup_mail] = _mails_to(api, ADA)
-    assert "code is: " in _text(lookup_mail) and "respond by" not in _text(lookup_mail)
+    [lookup_mail] = mails_to(api, ADA)
+    assert "code is: " in mail_text(lookup_mail) and "respond by" not in mail_text(lookup_mail)
     assert _row(api, ref).receipt_confirmed_at is None
     with Session(api.engine) as session:
         row = session.scalar(select(PrivacyRequest).where(PrivacyRequest.reference == ref))
@@ -256,11 +238,11 @@ def test_a_code_email_dropped_unsent_confirms_no_receipt(relay_api: Api, relay: 
 
 def test_a_status_lookups_code_does_not_restate_receipt(api: Api) -> None:
     ref = _verified(api)
-    seen = len(_mails_to(api, ADA))
+    seen = len(mails_to(api, ADA))
     started = api.post("/api/v1/requests/lookup", json={"reference": ref, "email": ADA})
     assert started.status_code == 202
-    [code_mail] = _mails_to(api, ADA)[seen:]
-    assert "code is: " in _text(code_mail) and "respond by" not in _text(code_mail)
+    [code_mail] = mails_to(api, ADA)[seen:]
+    assert "code is: " in mail_text(code_mail) and "respond by" not in mail_text(code_mail)
 
 
 def test_the_page_shows_when_receipt_is_due_until_it_is_confirmed(api: Api) -> None:

@@ -8,9 +8,7 @@ receipt, April 24, 2025)."""
 
 from __future__ import annotations
 
-import email.utils
 from datetime import datetime, timezone
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 from privacy_backend.core.models import AgentRole, AuditEvent, PrivacyRequest
 
 from .console_support import Console, logged_in
-from .support import Api
+from .support import Api, mail_text, mails_to, one_mail
 
 ADA, BOB = "ada@example.com", "bob@example.com"
 ADMIN = "priya.admin@example.com"
@@ -30,24 +28,6 @@ FIRST_DUE = datetime(2025, 4, 24, 23, 59, 59, tzinfo=timezone.utc)
 @pytest.fixture
 def admin(api: Api) -> Console:
     return logged_in(api, ADMIN, "Priya", AgentRole.PRIVACY_ADMIN)
-
-
-def _mails_to(api: Api, address: str) -> list[Message]:
-    return [m for m in api.mails()
-            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
-
-
-def _mail(api: Api, address: str, subject: str) -> Message:
-    """The one mail to `address` with that subject (mail sent in the background may be
-    written after a later one)."""
-    [found] = [m for m in _mails_to(api, address) if m["Subject"] == subject]
-    return found
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
 
 
 def _verified(api: Api, address: str = ADA, request_type: str = "access",
@@ -68,7 +48,7 @@ def test_a_second_request_of_the_same_type_and_address_points_to_the_first(api: 
     first = _verified(api)
     api.clock.advance(days=5)  # the second comes five days later: no clock of its own
     filed = api.create(email=ADA, conversation_id="conv-2")
-    seen = len(_mails_to(api, ADA))
+    seen = len(mails_to(api, ADA))
     second = api.verify(str(filed["reference"]))
 
     assert second["status"] == "duplicate"
@@ -76,10 +56,10 @@ def test_a_second_request_of_the_same_type_and_address_points_to_the_first(api: 
     assert datetime.fromisoformat(second["duplicate_of_due_at"].replace("Z", "+00:00")) \
         == FIRST_DUE
     # The person hears that the first is open and when it is due; no second receipt.
-    [notice] = _mails_to(api, ADA)[seen:]
+    [notice] = mails_to(api, ADA)[seen:]
     assert notice["Subject"] == (f"Your privacy request {second['reference']} repeats "
                                  f"{first['reference']}")
-    assert "April 24, 2025" in _text(notice)
+    assert "April 24, 2025" in mail_text(notice)
     assert "We received" not in notice["Subject"]
     trail = api.staff.get(f"/api/v1/requests/{second['reference']}/audit").json()
     assert [(e["action"], e["after"]) for e in trail][-1] == (
@@ -167,7 +147,7 @@ def test_the_workbench_marks_a_duplicate_and_shows_its_first(api: Api, admin: Co
         [event] = session.scalars(select(AuditEvent).where(
             AuditEvent.action == "marked_duplicate")).all()
         assert event.actor == f"agent:{ADMIN}"
-    _mail(api, ADA, f"Your privacy request {second} repeats {first['reference']}")
+    one_mail(api, ADA, f"Your privacy request {second} repeats {first['reference']}")
 
 
 def _mark(api: Api, ref: str, onto: object) -> Any:
@@ -178,14 +158,14 @@ def _mark(api: Api, ref: str, onto: object) -> Any:
 def test_another_persons_request_is_never_the_first(api: Api) -> None:
     eve = _verified(api, "eve@example.com", conversation="conv-eve")
     ada = str(api.create(email=ADA, conversation_id="conv-ada")["reference"])
-    before, mails = api.counts(), len(_mails_to(api, ADA))
+    before, mails = api.counts(), len(mails_to(api, ADA))
     refused = _mark(api, ada, eve["reference"])  # a typo in the reference, or worse
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == "bad_duplicate"
     assert str(eve["reference"]) not in refused.text  # nothing of Eve's is named
     assert api.counts() == before
-    assert len(_mails_to(api, ADA)) == mails
-    assert not [m for m in api.mails() if str(eve["reference"]) in _text(m)
+    assert len(mails_to(api, ADA)) == mails
+    assert not [m for m in api.mails() if str(eve["reference"]) in mail_text(m)
                 and ADA in str(m["To"])]
     row = _row(api, ada)
     assert (row.status.value, row.duplicate_of_id) == ("pending_verification", None)

@@ -10,11 +10,9 @@ due dates below are written out by hand."""
 
 from __future__ import annotations
 
-import email.utils
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from email.message import Message
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +23,7 @@ from privacy_backend.integrations.tracker_store import TrackerStore
 from privacy_backend.services.handoffs import handle
 
 from .console_support import Console, logged_in
-from .support import Api
+from .support import Api, mail_text, mails_to, parse_time
 from .tracker_support import chat
 
 ADMIN = "priya.admin@example.com"
@@ -51,22 +49,6 @@ def admin(api: Api) -> Console:
 @pytest.fixture
 def agent(api: Api) -> Console:
     return _login(api, AGENT, AgentRole.AGENT)
-
-
-def _mails_to(api: Api, address: str) -> list[Message]:
-    return [m for m in api.mails()
-            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
-
-
-def _dt(value: str) -> datetime:
-    """A timestamp of the JSON answers (Python 3.10 does not read a trailing `Z`)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _page(console: Console, **query: Any) -> dict[str, Any]:
@@ -169,8 +151,8 @@ def test_every_item_shows_its_due_date_and_days_left(admin: Console, filed: dict
             "jurisdiction": case.jurisdiction, "created_at": item["created_at"],
             "due_at": item["due_at"], "days_left": case.days_left, "erased": False,
             "agent": False, "awaiting_consumer": False, "duplicate_of": None, "appeal": None}
-        assert _dt(item["created_at"]) == case.created
-        assert _dt(item["due_at"]) == datetime.combine(
+        assert parse_time(item["created_at"]) == case.created
+        assert parse_time(item["due_at"]) == datetime.combine(
             case.due, time(23, 59, 59), tzinfo=timezone.utc)
     # Nothing about the requesters is in the list.
     assert "@example.com" not in str(body)
@@ -292,7 +274,7 @@ def test_the_page_shows_the_requester_trail_and_linked_conversations(
     assert (body["type"], body["status"], body["jurisdiction"]) == ("access", "verified", "GDPR")
     assert body["details"] == "everything since 2020"
     # GDPR: one month from the day of receipt (10 March), so 10 April, 31 days from today.
-    assert _dt(body["due_at"]).date() == date(2025, 4, 10)
+    assert parse_time(body["due_at"]).date() == date(2025, 4, 10)
     assert (body["days_left"], body["extensions_used"]) == (31, 0)
     assert [(e["action"], e["after"].get("status")) for e in body["audit"]
             if e["action"] in {"created", "status_changed"}] == [
@@ -309,7 +291,7 @@ def test_the_page_shows_the_requester_trail_and_linked_conversations(
 def test_verify_extend_start_and_complete_are_recorded_and_mailed(
         api: Api, admin: Console) -> None:
     ref = str(api.create(email=ADA)["reference"])  # California: US rule, 45 + 45 days
-    seen = len(_mails_to(api, ADA))  # the code's email
+    seen = len(mails_to(api, ADA))  # the code's email
 
     verified = _act(admin, ref, "verify")
     assert verified.status_code == 200, verified.text
@@ -320,28 +302,28 @@ def test_verify_extend_start_and_complete_are_recorded_and_mailed(
     assert (last["actor"], last["action"], last["before"], last["after"]) == (
         f"agent:{ADMIN}", "status_changed", {"status": "pending_verification"},
         {"status": "verified"})
-    [receipt] = _mails_to(api, ADA)[seen:]
+    [receipt] = mails_to(api, ADA)[seen:]
     assert receipt["Subject"] == f"We received your privacy request {ref}"
-    assert "April 24, 2025" in _text(receipt)  # 10 March + 45 days
+    assert "April 24, 2025" in mail_text(receipt)  # 10 March + 45 days
 
     reason = "The records are in an archive that takes three weeks to restore."
     extended = _act(admin, ref, "extend", reason).json()
     assert (extended["extensions_used"], extended["extension_reason"]) == (1, reason)
-    assert _dt(extended["due_at"]).date() == date(2025, 6, 8)
+    assert parse_time(extended["due_at"]).date() == date(2025, 6, 8)
     assert extended["days_left"] == (date(2025, 6, 8) - NOW.date()).days
     assert "extend" not in extended["actions"]  # once only under the US rule
     last = extended["audit"][-1]
     assert (last["actor"], last["action"], last["note"]) == (f"agent:{ADMIN}", "extended", reason)
-    [notice] = _mails_to(api, ADA)[seen + 1:]
+    [notice] = mails_to(api, ADA)[seen + 1:]
     assert notice["Subject"] == f"Your privacy request {ref}: more time needed"
-    assert reason in _text(notice) and "June 8, 2025" in _text(notice)
+    assert reason in mail_text(notice) and "June 8, 2025" in mail_text(notice)
 
     started = _act(admin, ref, "start").json()
     assert started["status"] == "in_progress" and started["actions"] == [
         "complete", "deny", "mark_duplicate"]
     assert (started["audit"][-1]["actor"], started["audit"][-1]["after"]) == (
         f"agent:{ADMIN}", {"status": "in_progress"})
-    assert len(_mails_to(api, ADA)) == seen + 2  # starting emails nobody
+    assert len(mails_to(api, ADA)) == seen + 2  # starting emails nobody
 
     completed = _act(admin, ref, "complete").json()
     assert completed["status"] == "completed" and completed["actions"] == []
@@ -350,10 +332,10 @@ def test_verify_extend_start_and_complete_are_recorded_and_mailed(
         (f"agent:{ADMIN}", "export_created"), (f"agent:{ADMIN}", "status_changed")]
     [export] = completed["exports"]
     assert export["available"] and export["downloads"] == []
-    [answer] = _mails_to(api, ADA)[seen + 2:]
+    [answer] = mails_to(api, ADA)[seen + 2:]
     assert answer["Subject"] == f"Your privacy request {ref} is complete"
-    link = re.search(r"https?://[^/\s]+(/exports/\S+)", _text(answer))
-    assert link, _text(answer)
+    link = re.search(r"https?://[^/\s]+(/exports/\S+)", mail_text(answer))
+    assert link, mail_text(answer)
     assert api.client.get(link.group(1)).status_code == 200  # the requester opens it
     downloads = admin.get(f"/requests/{ref}").json()["exports"][0]["downloads"]
     assert [d["format"] for d in downloads] == ["html"]
@@ -376,9 +358,9 @@ def test_deny_needs_a_reason_and_then_tells_the_requester(api: Api, admin: Conso
     last = denied["audit"][-1]
     assert (last["actor"], last["after"], last["note"]) == (
         f"agent:{ADMIN}", {"status": "rejected"}, reason)
-    answer = _mails_to(api, ADA)[-1]
+    answer = mails_to(api, ADA)[-1]
     assert answer["Subject"] == f"Your privacy request {ref}"
-    assert f"Reason: {reason}" in _text(answer)
+    assert f"Reason: {reason}" in mail_text(answer)
 
 
 def test_a_refused_transition_is_409_and_changes_nothing(api: Api, admin: Console) -> None:
@@ -420,9 +402,9 @@ def test_a_correction_shows_what_was_asked_and_records_what_was_changed(
     last = done["audit"][-1]
     assert (last["actor"], last["after"], last["note"]) == (
         f"agent:{ADMIN}", {"status": "completed"}, changed)
-    answer = _mails_to(api, ADA)[-1]
+    answer = mails_to(api, ADA)[-1]
     assert answer["Subject"] == f"Your privacy request {ref} is complete"
-    assert f"What we corrected: {changed}" in _text(answer)
+    assert f"What we corrected: {changed}" in mail_text(answer)
 
 
 def test_completing_a_deletion_erases_and_the_page_shows_what_is_kept(
@@ -442,7 +424,7 @@ def test_completing_a_deletion_erases_and_the_page_shows_what_is_kept(
         (f"agent:{ADMIN}", "erasure_started"), (f"agent:{ADMIN}", "status_changed"),
         (f"agent:{ADMIN}", "erased")]
     # Earlier mail files to Ada are erased; the answer is what is left.
-    [answer] = _mails_to(api, ADA)
+    [answer] = mails_to(api, ADA)
     assert answer["Subject"] == f"Your privacy request {ref} is complete"
     [item] = _page(admin)["items"]
     assert (item["reference"], item["erased"]) == (ref, True)

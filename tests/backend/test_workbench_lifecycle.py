@@ -10,8 +10,6 @@ and addresses below are written out by hand."""
 
 from __future__ import annotations
 
-import email.utils
-from email.message import Message
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from privacy_backend.core.models import AgentRole
 
 from .console_support import Console, logged_in
-from .support import Api
+from .support import Api, mail_text, mails_to
 
 ADMIN = "priya.admin@example.com"
 AGENT = "sam@example.com"
@@ -41,17 +39,6 @@ def admin(api: Api) -> Console:
 @pytest.fixture
 def agent(api: Api) -> Console:
     return logged_in(api, AGENT, "Sam", AgentRole.AGENT)
-
-
-def _mails_to(api: Api, address: str) -> list[Message]:
-    return [m for m in api.mails()
-            if address in {a for _, a in email.utils.getaddresses([m["To"] or ""])}]
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
 
 
 def _file(api: Api, kind: str = "access", address: str = ADA, region: str = "Virginia",
@@ -114,7 +101,7 @@ def test_a_granted_appeal_reopens_the_request(api: Api, admin: Console, agent: C
     assert blank.status_code == 422
     assert _page(admin, ref)["appeal"]["status"] == "open"
 
-    mails_before = len(_mails_to(api, ADA))
+    mails_before = len(mails_to(api, ADA))
     decided = admin.post(f"/appeals/{appeal}/decision", decision)
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "granted"
@@ -126,9 +113,9 @@ def test_a_granted_appeal_reopens_the_request(api: Api, admin: Console, agent: C
     assert "complete" in page["actions"]
     assert page["appeal"]["decision"] == "The orders were left out: reopened."
     assert [e["action"] for e in page["audit"]][-2:] == ["reopened_on_appeal", "appeal_decided"]
-    mails = _mails_to(api, ADA)[mails_before:]
+    mails = mails_to(api, ADA)[mails_before:]
     assert len(mails) == 1
-    assert "Your appeal is granted" in _text(mails[0])
+    assert "Your appeal is granted" in mail_text(mails[0])
     # Decided once only.
     again = admin.post(f"/appeals/{appeal}/decision", {"outcome": "denied", "reason": "No."})
     assert again.status_code == 409 and again.json()["error"] == "appeal_decided"
@@ -142,7 +129,7 @@ def test_a_denied_appeal_tells_the_person_how_to_complain(
     assert decided.status_code == 200, decided.text
     page = _page(admin, ref)
     assert page["status"] == "rejected" and page["appeal"]["status"] == "denied"
-    text = _text(_mails_to(api, ADA)[-1])
+    text = mail_text(mails_to(api, ADA)[-1])
     assert "Every order was in last week's answer." in text
     assert "the Virginia Attorney General" in text
     assert VA_COMPLAINT in text
@@ -164,7 +151,7 @@ def test_an_appeal_is_extended_once_where_the_state_allows_it(
     assert extended.status_code == 200, extended.text
     assert extended.json()["due_at"].startswith("2025-06-23")
     assert extended.json()["extendable"] is False
-    assert "2025" in _text(_mails_to(api, ADA)[-1])
+    assert "2025" in mail_text(mails_to(api, ADA)[-1])
     again = admin.post(f"/appeals/{appeal}/extend", reason)
     assert again.status_code == 409
 
@@ -247,7 +234,7 @@ def test_a_denial_records_its_grounds(api: Api, admin: Console, agent: Console) 
     assert denied.status_code == 200, denied.text
     assert denied.json()["status"] == "rejected"
     assert denied.json()["denial_reason"] == "exemption"
-    assert "Kept under a legal hold." in _text(_mails_to(api, ADA)[-1])
+    assert "Kept under a legal hold." in mail_text(mails_to(api, ADA)[-1])
 
 
 def test_a_partial_completion_says_what_was_withheld(
@@ -265,7 +252,7 @@ def test_a_partial_completion_says_what_was_withheld(
     done = _act(admin, ref, "complete", partial=True, note=withheld)
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["partial"] is True
-    assert withheld in _text(_mails_to(api, ADA)[-1])
+    assert withheld in mail_text(mails_to(api, ADA)[-1])
 
 
 def test_receipt_is_shown_confirmed(api: Api, admin: Console) -> None:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from privacy_assistant.config import resolve
 from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_assistant.scaled import temporary_database as scaled_database
-from privacy_assistant.stack import Stack, haproxy_binary, scaled_env
+from privacy_assistant.stack import Stack, build_services, haproxy_binary, scaled_env
 from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 from tests.e2e.mail import latest_code
 from tests.slack_standin import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackStandIn
@@ -299,6 +300,24 @@ def create_agent(stack: Stack, email: str, name: str, password: str,
         text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return email
+
+
+@contextmanager
+def backend_alone(var_dir: Path) -> Iterator[Stack]:
+    """The backend alone (`privacy-backend serve`, as the stack starts it) on a free port,
+    with its own state in `var_dir`: for the console's browser tests, which need no bot."""
+    overrides = {
+        "VAR_DIR": str(var_dir), "BACKEND_PORT": str(free_port()),
+        "PRIVACY_API_TOKEN": "", "PRIVACY_STAFF_TOKEN": "", "DATABASE_URL": "",
+        "TRACKER_STORE_DB": "", "MAIL_DIR": "", "SITE_URL": "", "BACKEND_URL": "",
+        "SLACK_BOT_TOKEN": "", "REDIS_URL": "",
+    }
+    base = {k: v for k, v in os.environ.items() if k not in overrides}
+    base.update({k: v for k, v in overrides.items() if v})
+    env = resolve(base)
+    services = [s for s in build_services(env) if s.name == "backend"]
+    with Stack(env, output=sys.stderr, services=services) as running:
+        yield running
 
 
 def file_verified_request(stack: Stack, request_type: str, address: str, region: str) -> str:

@@ -6,18 +6,14 @@ backend runs."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from privacy_assistant.config import resolve
-from privacy_assistant.stack import Stack, build_services
-from tests.conftest import free_port
-from tests.e2e.conftest import create_agent, file_verified_request
+from privacy_assistant.stack import Stack
+from tests.e2e.conftest import backend_alone, create_agent, file_verified_request
 
 from .mail import body, messages_to
 
@@ -33,19 +29,7 @@ ADA, BOB = "ada@example.com", "bob@example.com"
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The backend alone (`privacy-backend serve`, as the stack starts it)."""
-    overrides = {
-        "VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "BACKEND_PORT": str(free_port()),
-        "PRIVACY_API_TOKEN": "", "PRIVACY_STAFF_TOKEN": "", "DATABASE_URL": "",
-        "TRACKER_STORE_DB": "", "MAIL_DIR": "", "SITE_URL": "", "BACKEND_URL": "",
-        "SLACK_BOT_TOKEN": "", "REDIS_URL": "",
-    }
-    base = {k: v for k, v in os.environ.items() if k not in overrides}
-    base.update({k: v for k, v in overrides.items() if v})
-    env = resolve(base)
-    services = [s for s in build_services(env) if s.name == "backend"]
-    with Stack(env, output=sys.stderr, services=services) as running:
+    with backend_alone(tmp_path_factory.mktemp("var")) as running:
         yield running
 
 

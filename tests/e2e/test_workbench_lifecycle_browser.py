@@ -8,9 +8,7 @@ scrolls in its own box). The workbench needs no Rasa, so only the backend runs."
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,11 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from privacy_assistant.config import resolve
-from privacy_assistant.stack import Stack, build_services
-from tests.conftest import free_port
+from privacy_assistant.stack import Stack
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import create_agent, file_verified_request
+from tests.e2e.conftest import backend_alone, create_agent, file_verified_request
 
 from .mail import body, messages_to
 
@@ -40,19 +36,7 @@ NARROW = {"width": 320, "height": 720}
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The backend alone (`privacy-backend serve`, as the stack starts it)."""
-    overrides = {
-        "VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "BACKEND_PORT": str(free_port()),
-        "PRIVACY_API_TOKEN": "", "PRIVACY_STAFF_TOKEN": "", "DATABASE_URL": "",
-        "TRACKER_STORE_DB": "", "MAIL_DIR": "", "SITE_URL": "", "BACKEND_URL": "",
-        "SLACK_BOT_TOKEN": "", "REDIS_URL": "",
-    }
-    base = {k: v for k, v in os.environ.items() if k not in overrides}
-    base.update({k: v for k, v in overrides.items() if v})
-    env = resolve(base)
-    services = [s for s in build_services(env) if s.name == "backend"]
-    with Stack(env, output=sys.stderr, services=services) as running:
+    with backend_alone(tmp_path_factory.mktemp("var")) as running:
         yield running
 
 
