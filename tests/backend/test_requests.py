@@ -67,6 +67,11 @@ def test_list_filters_by_email_type_status_and_due_date(api: Api) -> None:
     assert refs("?due_before=2025-04-11") == {b["reference"]}
     assert refs("?due_before=2025-04-25T00:00:00Z") == {a["reference"], b["reference"]}
     assert api.staff.get("/api/v1/requests?status=bogus").status_code == 422
+    # A bare number is not a date (pydantic alone would read it as a Unix time).
+    for number in ("-1437", "1700000000", "1.5e9"):
+        bad = api.staff.get(f"/api/v1/requests?due_before={number}")
+        assert bad.status_code == 422, (number, bad.text)
+        assert "ISO 8601" in bad.text
 
 
 def test_openapi_and_health_need_no_token(api: Api) -> None:

@@ -4,11 +4,12 @@ function of `services.requests` (`filing` for the requester's side, `staff` for 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response, status
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from privacy_assistant.code_mask import CODE_DIGITS
 from privacy_assistant.settings import normalise_email
@@ -84,6 +85,17 @@ def create_request(body: RequestCreate, response: Response, session: SessionDep,
         mail_status=filed.mail if filed.live else "none")
 
 
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _iso_only(value: object) -> object:
+    """A date or date-time as ISO 8601 only: pydantic would read a bare number as a Unix
+    time, which the schema does not offer and nobody filtering by a due date means."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date or date-time, such as 2026-12-31")
+    return value
+
+
 @router.get("", response_model=list[RequestOut])
 def list_requests(
     session: SessionDep, now: NowDep, _: StaffDep,
@@ -91,7 +103,7 @@ def list_requests(
     type: RequestType | None = None,
     status: RequestStatus | None = None,
     jurisdiction: Annotated[str | None, Query(max_length=16)] = None,
-    due_before: datetime | date | None = None,
+    due_before: Annotated[datetime | date | None, BeforeValidator(_iso_only)] = None,
     due_within_days: Annotated[int | None, Query(
         ge=0, le=366, description="Open requests due by the end of the UTC day that many "
                                   "days from now, overdue ones included")] = None,
