@@ -26,6 +26,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 MAX_LOCAL_KEYS = 50_000
+# The longest chat message a channel hands to Rasa (socket.io and REST). The widget's box
+# takes far less; a 20 kB message would cost the NLU pipeline seconds of CPU.
+MAX_MESSAGE_CHARS = 5000
 
 
 @dataclass(frozen=True)

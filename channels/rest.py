@@ -13,6 +13,10 @@ would pass for a member of the privacy team (`actions/staff.py` trusts the Slack
 word). Here every turn is reported as channel `rest`, and the body's `input_channel` and
 `metadata` are ignored: no action reads a REST caller's metadata.
 
+**A message is at most `MAX_MESSAGE_CHARS` (5,000) characters**, as on the widget's socket:
+a longer one is refused with 413 (`MessageTooLong`) and reaches nothing (20 kB of text would
+cost the NLU pipeline seconds of CPU a turn).
+
 **A busy conversation does not grow without bound:** past `CONVERSATION_TURNS_PER_HOUR`
 turns of one sender within the hour (`channels/limits.py`), a message is refused with 429
 (`TooManyTurns`, `Retry-After`) and reaches nothing.
@@ -59,7 +63,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.claims import ClaimStore
-from channels.limits import ChannelLimits, RateLimiter
+from channels.limits import MAX_MESSAGE_CHARS, ChannelLimits, RateLimiter
 from privacy_assistant import tombstones
 from privacy_assistant.secret_files import REST_CHANNEL_TOKEN
 
@@ -242,6 +246,11 @@ class TokenRestInput(RestInput):
             metadata = None
             input_channel = self.name()
             message_id = body.get("message_id")
+            if isinstance(text, str) and len(text) > MAX_MESSAGE_CHARS:
+                return response.json(
+                    {"status": "failure", "reason": "MessageTooLong",
+                     "message": f"A message is at most {MAX_MESSAGE_CHARS} characters."},
+                    status=413)
             if (not bool_arg(request, "stream", default=False) and isinstance(sender_id, str)
                     and sender_id and isinstance(message_id, str)
                     and MESSAGE_ID.match(message_id)):

@@ -68,7 +68,7 @@ from sanic import Blueprint
 from socketio import exceptions as sio_exceptions
 
 from channels.backend import UNREACHABLE, Backend
-from channels.limits import ChannelLimits, RateLimiter, max_body_bytes
+from channels.limits import MAX_MESSAGE_CHARS, ChannelLimits, RateLimiter, max_body_bytes
 from channels.privacy_signals import GpcRecorder, gpc_signal
 from channels.widget_sessions import (
     MAX_METADATA_CHARS,
@@ -83,7 +83,6 @@ from privacy_assistant.secret_files import WIDGET_SESSION_SECRET
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 5000
 ERASE_TIMEOUT_SECONDS = 10.0
 # The Redis pub/sub channel on which replicas pass each other the messages they emit.
 SOCKETIO_CHANNEL = "privacy-assistant:socketio"

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import requests
 
+from channels.limits import MAX_MESSAGE_CHARS
 from tests.channels.launch import CREDENTIALS, RASA_PYTHON, served
 from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, free_port, unreachable
 
@@ -135,6 +136,21 @@ def test_a_big_body_is_refused_before_the_token_is_checked(url: str) -> None:
     assert _received(url, "big-1") == []
     # A message of ordinary size still goes through.
     assert _post(url, "big-1", {"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_message_longer_than_the_widget_takes_is_refused(url: str) -> None:
+    """A token holder's 20 kB message would cost Rasa's NLU seconds a turn: over
+    MAX_MESSAGE_CHARS it is refused with 413 and reaches nothing; at the limit it is handled."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    long = {"sender": "long-1", "message": "a" * (MAX_MESSAGE_CHARS + 1)}
+    answer = requests.post(f"{url}/webhooks/rest/webhook", json=long, headers=auth, timeout=10)
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["reason"] == "MessageTooLong"
+    assert _received(url, "long-1") == []
+    limit = {"sender": "long-1", "message": "a" * MAX_MESSAGE_CHARS}
+    answer = requests.post(f"{url}/webhooks/rest/webhook", json=limit, headers=auth, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert len(_received(url, "long-1")) == 1
 
 
 def test_a_busy_conversation_stops_growing(url: str) -> None:
