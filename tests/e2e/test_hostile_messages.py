@@ -24,7 +24,7 @@ import socketio
 
 from privacy_assistant.domain import load_domain
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import Chat, stored_events
+from tests.e2e.conftest import Chat, close_socket, stored_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -137,7 +137,7 @@ def test_a_thousand_hostile_messages(stack: Stack, chat: Chat) -> None:
         sent += 1
     time.sleep(3)  # let the socket.io turns finish
     for client in browsers:
-        client.disconnect()
+        close_socket(client)
 
     assert sent >= MESSAGES * 0.9, f"only {sent} messages in {BUDGET_SECONDS} s"
     assert server_errors == []

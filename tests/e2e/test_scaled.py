@@ -41,6 +41,7 @@ from tests.e2e.conftest import (
     MODEL,
     Backend,
     Chat,
+    close_socket,
     isolated_env,
     scaled_profile_missing,
     shared_stores,
@@ -191,7 +192,7 @@ def test_an_agent_reply_through_replica_b_reaches_the_socket_on_replica_a(
                      json={"text": reply}, timeout=20).raise_for_status()
         _wait_for(lambda: [m for m in bot if m.get("text") == reply])
     finally:
-        visitor.disconnect()
+        close_socket(visitor)
 
 
 def test_a_replica_killed_mid_conversation_the_other_carries_it_on(scaled: Stack) -> None:

@@ -20,7 +20,7 @@ import pytest
 import socketio
 
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import stored_events
+from tests.e2e.conftest import close_socket, stored_events
 from tests.e2e.mail import latest_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,7 +60,7 @@ class Browser:
         return [m.get("text", "") for m in self.bot if "text" in m]
 
     def close(self) -> None:
-        self.client.disconnect()
+        close_socket(self.client)
 
 
 def _wait(condition: Any, timeout: float = 30.0) -> None:
