@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from privacy_assistant.stack import free_port, unreachable
 
-__all__ = ["PROJECT_ROOT", "TEST_REDIS_URL", "free_port", "unreachable"]
+__all__ = ["PROJECT_ROOT", "TEST_REDIS_URL", "close_socket", "free_port", "unreachable"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Database 15 of the machine's Redis: tests use their own keys and never flush it.
@@ -19,3 +20,16 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+def close_socket(client: Any) -> None:
+    """Disconnect a python-socketio client without waiting for the long-poll request the
+    server holds open (up to its ping interval, 25 s): the disconnect packets are sent as
+    `Client.disconnect` sends them, then Engine.IO is closed with `abort`, which skips only
+    the wait for the client's read loop."""
+    from socketio import packet
+
+    if client.connected:
+        for namespace in list(client.namespaces):
+            client._send_packet(client.packet_class(packet.DISCONNECT, namespace=namespace))
+    client.eio.disconnect(abort=True)

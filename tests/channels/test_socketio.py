@@ -25,6 +25,7 @@ import socketio
 from socketio.exceptions import ConnectionError as Refused
 
 from tests.channels.launch import served
+from tests.conftest import close_socket
 
 SERVER = Path(__file__).with_name("socketio_channel_server.py")
 SESSIONS_PER_MINUTE = 4
@@ -85,7 +86,7 @@ class Widget:
         return self.errors[-1]
 
     def close(self) -> None:
-        self.client.disconnect()
+        close_socket(self.client)
 
 
 def _received(url: str, session_id: str) -> list[str]:

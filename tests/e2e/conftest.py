@@ -59,19 +59,6 @@ def slack() -> Iterator[SlackStandIn]:
         yield running
 
 
-def close_socket(client: Any) -> None:
-    """Disconnect a python-socketio client without waiting for the long-poll request the
-    server holds open (up to its ping interval, 25 s): the disconnect packets are sent as
-    `Client.disconnect` sends them, then Engine.IO is closed with `abort`, which skips only
-    the wait for the client's read loop."""
-    from socketio import packet
-
-    if client.connected:
-        for namespace in list(client.namespaces):
-            client._send_packet(client.packet_class(packet.DISCONNECT, namespace=namespace))
-    client.eio.disconnect(abort=True)
-
-
 def isolated_env(var_dir: Path, **given: str) -> dict[str, str]:
     """The stack's environment on free loopback ports with its state in `var_dir`: what the
     machine's environment or `.env` says about ports, stores, URLs and secrets is set aside

@@ -28,7 +28,7 @@ import requests
 import socketio
 
 from privacy_assistant.stack import Stack
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, close_socket
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import Backend, create_agent, file_verified_request
 
@@ -100,7 +100,7 @@ class Visitor:
             raise AssertionError(f"the visitor never heard {fragment!r}: {self.heard}") from None
 
     def close(self) -> None:
-        self.client.disconnect()
+        close_socket(self.client)
 
 
 def shot(page: Page, name: str, full_page: bool = True) -> None:

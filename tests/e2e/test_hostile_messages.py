@@ -24,7 +24,8 @@ import socketio
 
 from privacy_assistant.domain import load_domain
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import Chat, close_socket, stored_events
+from tests.conftest import close_socket
+from tests.e2e.conftest import Chat, stored_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

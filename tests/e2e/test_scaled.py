@@ -36,12 +36,11 @@ import socketio
 
 from privacy_assistant.rasa_auth import rasa_api_headers
 from privacy_assistant.stack import Stack, build_services, scaled_env
-from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL
+from tests.conftest import PROJECT_ROOT, TEST_REDIS_URL, close_socket
 from tests.e2e.conftest import (
     MODEL,
     Backend,
     Chat,
-    close_socket,
     isolated_env,
     scaled_profile_missing,
     shared_stores,

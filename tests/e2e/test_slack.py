@@ -25,7 +25,7 @@ import socketio
 
 from privacy_assistant.stack import Stack
 from privacy_kb.document import load_document
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, close_socket
 from tests.e2e.conftest import COLLEAGUE, PRIVACY_CHANNEL, TEAM_MEMBER, Chat, rasa_tracker
 from tests.slack_standin import (
     BOT_USER_ID,
@@ -198,7 +198,7 @@ def test_the_handbook_is_never_quoted_on_the_website_or_over_rest(
             time.sleep(0.05)
         time.sleep(1)
     finally:
-        widget.disconnect()
+        close_socket(widget)
     over_widget = json.dumps(said)
     sent = [e for e in rasa_tracker(stack, confirmed[-1]["session_id"])["events"]
             if e["event"] == "user"]
@@ -303,4 +303,4 @@ def test_a_website_handoff_reaches_the_privacy_channel_at_once(
         assert "handoff-visitor@example.com" not in json.dumps(posted)
         assert conversation not in json.dumps(posted)
     finally:
-        widget.disconnect()
+        close_socket(widget)

@@ -20,7 +20,8 @@ import pytest
 import socketio
 
 from privacy_assistant.stack import Stack
-from tests.e2e.conftest import close_socket, stored_events
+from tests.conftest import close_socket
+from tests.e2e.conftest import stored_events
 from tests.e2e.mail import latest_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
