@@ -16,9 +16,7 @@ cookies and advertising: the OPP-115 categories, `TOPICS`), for the question as 
 the unit as written, and which topic labelled example questions near this one were about
 (`ExampleBank`, which also says how near the question is to example questions the statement
 does not answer). None of these depends on one statement's wording: another company's
-statement dropped into `data/knowledge/` is scored the same way. Two more features say which
-section and which sentence answered the example questions near this one; they hold for the
-document the examples were labelled against (by its id), and are 0 in any other.
+statement dropped into `data/knowledge/` is scored the same way.
 
 A linear model over these features ranks the units; a logistic model over the best unit's
 features gives the probability that its quote answers the question, and below a threshold
@@ -77,9 +75,6 @@ TOPIC_NAMES = tuple(TOPICS)
 _QUESTION_TOPICS = [re.compile(q) for q, _ in TOPICS.values()]
 _UNIT_TOPICS = [re.compile(u) for _, u in TOPICS.values()]
 SILENT = "silent"  # the example bank's label of a question the statement does not answer
-# The cosine from which an example question counts as a paraphrase of the question asked, for
-# the section and sentence that answered it (chosen in cross-validation among 0, 0.6, 0.75).
-CLOSE_PARAPHRASE = 0.75
 
 RANK_FEATURES = ("cos", "cos_sentence", "passage_bm25", "unit_bm25", "unit_bm25_exact",
                  "coverage", "supported", *(f"topic_{t}" for t in TOPIC_NAMES),
@@ -118,7 +113,7 @@ def _unit_scale(x: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Neighbours:
     """A question's nearest example questions: their rows in the bank, softmax weights that
-    sum to 1, and the cosine of the nearest (0 when the bank has none)."""
+    sum to 1, and the cosine of the nearest."""
 
     rows: np.ndarray
     weights: np.ndarray
@@ -127,20 +122,17 @@ class Neighbours:
 
 class ExampleBank:
     """Labelled example questions (`question_examples.yml`): each with the practice topics
-    of the sentence that answers it, or `silent`, and for an answered one the document it
-    was labelled against (`document`, its id), the headings under which it is answered
-    (`sections`, lower-case fragments as the development sets give them) and that document's
-    words that answer it (`quote`). A question's nearest examples (cosine of embeddings,
-    softmax-weighted) say which topic it is probably about, how likely the statement is
-    silent on it, and which sections and sentences answered questions like it. Topics serve
-    any statement; sections and quotes serve only the document named (`KnowledgeBase` maps
-    them to its own units). An answered example given without a quote has no topics, and
-    counts only for sections."""
+    of the sentence that answers it, or `silent`, and for an answered one the headings under
+    which it is answered (`sections`, fragments as the development sets give them) and the
+    statement's words that answer it (`quote`). A question's nearest examples (cosine of
+    embeddings, softmax-weighted) say which topic it is probably about, how likely the
+    statement is silent on it, and which sections and sentences answered questions like it.
+    Topics serve any statement; sections and quotes serve the statement they were written
+    for, and match nothing in another one (`KnowledgeBase` maps them to its own units)."""
 
     def __init__(self, questions: Sequence[str], labels: Sequence[Sequence[str]],
                  vectors: np.ndarray, sections: Sequence[Sequence[str]] = (),
-                 quotes: Sequence[str] = (), documents: Sequence[str] = (), k: int = 8,
-                 temperature: float = 0.05) -> None:
+                 quotes: Sequence[str] = (), k: int = 8, temperature: float = 0.05) -> None:
         self.questions = list(questions)
         names = [*TOPIC_NAMES, SILENT]
         self.labels = np.zeros((len(labels), len(names)), dtype=np.float32)
@@ -148,11 +140,8 @@ class ExampleBank:
             for name in label:
                 self.labels[row, names.index(name)] = 1.0
         self.labels /= np.maximum(self.labels.sum(1, keepdims=True), 1.0)
-        self.sections = [tuple(f.lower() for f in s) for s in sections] or \
-            [()] * len(self.questions)
+        self.sections = [tuple(s) for s in sections] or [()] * len(self.questions)
         self.quotes = list(quotes) or [""] * len(self.questions)
-        self.documents = list(documents) or [""] * len(self.questions)
-        self._labelled = self.labels.sum(1) > 0
         self.vectors = vectors
         self.k = k
         self.temperature = temperature
@@ -170,39 +159,26 @@ class ExampleBank:
         vectors = encode(questions) if questions else np.zeros((0, 384), dtype=np.float32)
         return cls(questions, [e["topics"] for e in examples], vectors,
                    [e.get("sections") or () for e in examples],
-                   [e.get("quote") or "" for e in examples],
-                   [e.get("document") or "" for e in examples])
+                   [e.get("quote") or "" for e in examples])
 
-    def similarities(self, vector: np.ndarray, skip: Collection[str] = ()) -> np.ndarray:
-        """The cosine of `vector` to every example; -1 for those in `skip` (left out when
-        fitting on the bank itself)."""
+    def near(self, vector: np.ndarray, skip: Collection[str] = (),
+             labelled: bool = False) -> Neighbours:
+        """The examples nearest `vector`, only those with topics if `labelled`; `skip`
+        leaves examples out (when fitting on the bank itself)."""
+        if not self.questions:
+            return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
         sims = self.vectors @ vector
         if skip:
             sims = np.where([q in skip for q in self.questions], -1.0, sims)
-        return sims
-
-    def near(self, similarities: np.ndarray, labelled: bool = False) -> Neighbours:
-        """The nearest examples by `similarities`, only those with topics if `labelled`."""
-        if not self.questions:
-            return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
-        sims = np.where(self._labelled, similarities, -1.0) if labelled else similarities
+        if labelled:
+            sims = np.where(self.labels.sum(1) > 0, sims, -1.0)
         rows = np.argsort(-sims)[:self.k]
         weights = np.exp((sims[rows] - sims[rows[0]]) / self.temperature)
         return Neighbours(rows, weights / weights.sum(), float(sims[rows[0]]))
 
-    def closeness(self, near: Neighbours, similarities: np.ndarray) -> np.ndarray:
-        """The neighbours' weights, each scaled by how close a paraphrase it is: 0 at a cosine
-        of CLOSE_PARAPHRASE or less, rising to 1 at identity. Which section answered an
-        example says little about a question that is merely on the same topic (in
-        cross-validation, ungated it cost as many answers as it gained)."""
-        if not len(near.rows):
-            return near.weights
-        closeness = (similarities[near.rows] - CLOSE_PARAPHRASE) / (1.0 - CLOSE_PARAPHRASE)
-        return near.weights * np.clip(closeness, 0.0, 1.0)
-
     def topics(self, near: Neighbours) -> np.ndarray:
-        """The topic distribution (TOPIC_NAMES then SILENT) of neighbours found with
-        `labelled`."""
+        """The topic distribution (TOPIC_NAMES then SILENT) of the neighbours (found with
+        `labelled`: an answered example whose quote is not given has no topics)."""
         if not len(near.rows):
             return np.zeros(len(TOPIC_NAMES) + 1, dtype=np.float32)
         return (near.weights[:, None] * self.labels[near.rows]).sum(0)
@@ -217,8 +193,8 @@ class UnitScores:
     cos_best: float
     privacy_evidence: float
     foreign_words: float
-    example_silent: float  # the share of silent examples among the labelled neighbours
-    example_nearest: float  # the cosine of the nearest labelled example
+    example_silent: float
+    example_nearest: float
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ fitted without a fold (and the bank without that fold's examples) scores that fo
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -67,18 +67,17 @@ def write_examples(kb: KnowledgeBase, items: Sequence[Item], sources: Sequence[s
         if not item.answerable:
             examples.append({"q": item.question, "topics": [SILENT]})
             continue
-        quoted = kb.units_quoting(item.why) if item.why else []
-        under = quoted or kb.units_under(item.accept)
-        example: dict[str, object] = {
-            "q": item.question,
-            # The practice topics of the first sentence holding the quote.
-            "topics": [t for t, on in zip(TOPIC_NAMES, kb.unit_topics[quoted[0]], strict=True)
-                       if on] if quoted else [],
-            "sections": list(item.accept)}
-        if under:
-            example["document"] = kb.passages[kb.units[under[0]].passage].document_id
-        if quoted:
+        example: dict[str, object] = {"q": item.question, "topics": [],
+                                      "sections": list(item.accept)}
+        if item.why:
             example["quote"] = item.why
+            for k, unit in enumerate(kb.units):
+                text = kb.passages[unit.passage].plain
+                if item.why in text[unit.start:unit.end] or (
+                        unit.lead and item.why in text[unit.lead[0]:unit.lead[1]]):
+                    example["topics"] = [t for t, on in zip(TOPIC_NAMES, kb.unit_topics[k],
+                                                            strict=True) if on]
+                    break
         examples.append(example)
     header = ("# Example questions for the answer engine's nearest-example signal, written by "
               "`privacy-kb calibrate`\n# from: " + ", ".join(sources) + ".\n# Each is labelled "
@@ -91,12 +90,11 @@ def write_examples(kb: KnowledgeBase, items: Sequence[Item], sources: Sequence[s
 
 
 def score_cases(kb: KnowledgeBase, items: Sequence[Item],
-                skip: Collection[str] = ()) -> list[Case]:
-    """Each item scored with its own example, and those in `skip`, left out of the bank."""
+                skip: set[str] | None = None) -> list[Case]:
     chains = headings_above(kb)
     cases = []
     for item in items:
-        scored = kb.unit_scores(item.question, skip_examples={*skip, item.question})
+        scored = kb.unit_scores(item.question, skip_examples=skip or {item.question})
         good = np.array([item.answerable and accepted(
             item, chains[kb.passages[u.passage].passage_id]) for u in kb.units])
         cases.append(Case(item, scored, good))
@@ -211,8 +209,7 @@ def cross_validate(kb: KnowledgeBase, items: Sequence[Item], folds: int
         test = [items[i] for i in order[f::folds]]
         train = [items[i] for i in order if i not in set(order[f::folds])]
         held = {t.question for t in test}
-        # The fold's examples are out of the bank while fitting and while scoring it.
-        cal = fit(kb, score_cases(kb, train, skip=held), 0.5)
+        cal = fit(kb, [*score_cases(kb, train)], 0.5)
         test_cases = score_cases(kb, test, skip=held)
         out.extend(zip(test, outcomes(kb, test_cases, cal), strict=True))
     return out

@@ -75,8 +75,8 @@ def _answers(args: argparse.Namespace) -> int:
 
     kb = KnowledgeBase.from_directory(args.dir, audiences=AUDIENCE_SCOPES["public"])
     for path in args.sets:
-        report = evaluate(kb, load_items(Path(path)), unseen=args.unseen)
-        print(f"{path}{' (unseen)' if args.unseen else ''}: {report.summary()}")
+        report = evaluate(kb, load_items(Path(path)))
+        print(f"{path}: {report.summary()}")
         if args.misses:
             for miss in report.misses:
                 print("   ", json.dumps(miss, ensure_ascii=False))
@@ -110,8 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sets", nargs="+")
     p.add_argument("--misses", action="store_true", help="list the wrong and missing quotes")
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="knowledge directory")
-    p.add_argument("--unseen", action="store_true",
-                   help="answer each question with its own example out of the bank")
     p.set_defaults(func=_answers)
 
     p = sub.add_parser("bench", help="retrieval benchmarks")

@@ -111,12 +111,9 @@ def accepted(item: Item, headings: Sequence[str]) -> bool:
 
 
 def evaluate(kb: KnowledgeBase, items: Sequence[Item],
-             answer: Callable[[str], Answer | None] | None = None,
-             unseen: bool = False) -> Report:
-    """Ask every question (through `answer`, by default `kb.answer`) and count. With `unseen`,
-    each question is answered with its own example out of the bank, as a question the engine
-    has not seen (a development question is in the bank, and would find itself there)."""
-    ask = answer or ((lambda q: kb.answer(q, skip_examples={q})) if unseen else kb.answer)
+             answer: Callable[[str], Answer | None] | None = None) -> Report:
+    """Ask every question (through `answer`, by default `kb.answer`) and count."""
+    ask = answer or kb.answer
     chains = headings_above(kb)
     report = Report()
     for item in items:

@@ -155,47 +155,30 @@ class KnowledgeBase:
                           for name, scope in AUDIENCE_SCOPES.items()}
         self.examples = ExampleBank.load(examples, encoder.encode) if examples else \
             ExampleBank([], [], np.zeros((0, 384), dtype=np.float32))
-        self._example_section, self._example_sentence = self._example_answers()
+        self._example_section, self._example_sentence = self._example_answers(sentences)
 
-    def units_quoting(self, quote: str, document_id: str | None = None) -> list[int]:
-        """The units that hold `quote` (the sentence or its list's lead-in holds it, or it
-        holds the sentence), in the document `document_id` if given."""
-        found = []
-        for k, unit in enumerate(self.units):
-            passage = self.passages[unit.passage]
-            if document_id is not None and passage.document_id != document_id:
-                continue
-            text = passage.plain[unit.start:unit.end]
-            lead = passage.plain[unit.lead[0]:unit.lead[1]] if unit.lead else ""
-            if quote in text or (lead and quote in lead) or \
-                    (len(text) >= MIN_QUOTED_SENTENCE and text in quote):
-                found.append(k)
-        return found
-
-    def units_under(self, fragments: Collection[str], document_id: str | None = None
-                    ) -> list[int]:
-        """The units whose heading, or a heading above it, holds one of the lower-case
-        `fragments`, in the document `document_id` if given."""
-        chains = [" / ".join([*p.parents, p.heading]).lower() for p in self.passages]
-        return [k for k, unit in enumerate(self.units)
-                if (document_id is None or self.passages[unit.passage].document_id == document_id)
-                and any(f in chains[unit.passage] for f in fragments)]
-
-    def _example_answers(self) -> tuple[np.ndarray, np.ndarray]:
+    def _example_answers(self, sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Which units answered each example question, as this knowledge base's own units:
-        [examples, units] matrices of the units under one of the example's sections and of
-        the units holding its quote, both in the document the example names. An example
-        labelled against a document this knowledge base does not hold matches nothing."""
+        [examples, units] matrices of the units under one of the example's sections (its
+        heading fragments, in the unit's heading or a heading above it) and of the units
+        holding its quote (the sentence or its list's lead-in holds the quote, or the quote
+        holds the sentence). An example written for another statement matches nothing."""
         bank = self.examples
         section = np.zeros((len(bank.questions), len(self.units)), dtype=np.float32)
         sentence = np.zeros_like(section)
-        for row, (fragments, quote, document) in enumerate(
-                zip(bank.sections, bank.quotes, bank.documents, strict=True)):
-            if document not in self.documents:
-                continue
-            section[row, self.units_under(fragments, document)] = 1.0
-            if quote:
-                sentence[row, self.units_quoting(quote, document)] = 1.0
+        chains = [" / ".join([*p.parents, p.heading]).lower() for p in self.passages]
+        for row, (fragments, quote) in enumerate(zip(bank.sections, bank.quotes, strict=True)):
+            for k, unit in enumerate(self.units):
+                if any(f in chains[unit.passage] for f in fragments):
+                    section[row, k] = 1.0
+                if not quote:
+                    continue
+                plain = self.passages[unit.passage].plain
+                lead = plain[unit.lead[0]:unit.lead[1]] if unit.lead else ""
+                text = sentences[k]
+                if quote in text or (lead and quote in lead) or \
+                        (len(text) >= MIN_QUOTED_SENTENCE and text in quote):
+                    sentence[row, k] = 1.0
         return section, sentence
 
     @classmethod
@@ -270,16 +253,14 @@ class KnowledgeBase:
         vector = self.encoder.encode([question])[0]
         cos = self.unit_vectors @ vector
         cos_sentence = self.sentence_vectors @ vector
-        similarities = self.examples.similarities(vector, skip=skip_examples)
-        near = self.examples.near(similarities)
-        labelled = self.examples.near(similarities, labelled=True)
-        example_topics = self.examples.topics(labelled)
-        close = self.examples.closeness(near, similarities)
+        near = self.examples.near(vector, skip=skip_examples)
+        example_topics = self.examples.topics(
+            self.examples.near(vector, skip=skip_examples, labelled=True))
         features = rank_features(cos, cos_sentence, passage_bm25[self._unit_passage], unit_bm25,
                                  unit_exact, coverage, supported, question_topics(question),
                                  self.unit_topics, example_topics,
-                                 close @ self._example_section[near.rows],
-                                 close @ self._example_sentence[near.rows])
+                                 near.weights @ self._example_section[near.rows],
+                                 near.weights @ self._example_sentence[near.rows])
         allowed = self._in_scope[audience]
         if exclude:
             allowed = allowed & np.array([self.passages[u.passage].passage_id not in exclude
@@ -287,7 +268,7 @@ class KnowledgeBase:
         first = checks[0] if checks else Support(0, 0, 0)
         return UnitScores(features, allowed, float(cos[allowed].max()) if allowed.any() else 0.0,
                           first.privacy_evidence, float(first.foreign_keys),
-                          float(example_topics[-1]), labelled.nearest)
+                          float(example_topics[-1]), near.nearest)
 
     def decide(self, scored: UnitScores, prefer: Collection[str] = (),
                calibration: Calibration | None = None) -> Decision:
@@ -311,8 +292,8 @@ class KnowledgeBase:
         return Decision(best, cal.probability(row), row, scores, preferred)
 
     def answer(self, question: str, audience: str = "public",
-               exclude: Collection[str] = (), prefer: Collection[str] = (),
-               skip_examples: Collection[str] = ()) -> Answer | None:
+               exclude: Collection[str] = (), prefer: Collection[str] = ()
+               ) -> Answer | None:
         """The sentence that answers `question`, quoted with its heading, from a passage not
         in `exclude`; None when the calibrated probability that it answers is below the
         threshold (the statement is silent, or nothing relevant is left).
@@ -321,12 +302,10 @@ class KnowledgeBase:
         PREFER_CANDIDATES wins, and needs PREFERRED_THRESHOLD_SHARE of the threshold: the
         caller has evidence of its own that the question is about, say, exercising a right
         (the classifier's intent and the words naming the right), which the calibrated
-        probability does not include. `skip_examples` leaves those example questions out of
-        the bank (to score a development question as one the engine has not seen)."""
+        probability does not include."""
         if not question.strip():
             return None
-        decision = self.decide(self.unit_scores(question, audience, exclude, skip_examples),
-                               prefer)
+        decision = self.decide(self.unit_scores(question, audience, exclude), prefer)
         threshold = self.calibration.threshold * (
             PREFERRED_THRESHOLD_SHARE if decision.preferred else 1.0)
         if decision.unit < 0 or decision.probability < threshold:

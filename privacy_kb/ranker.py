@@ -257,7 +257,7 @@ class Ranker:
     def sentence_match(self, query: Query, i: int) -> float:
         """Share of the question's idf-weighted keys that passage i's best sentence covers
         (a key counts when the sentence has it or a word of its synonym group)."""
-        return float(self.sentence_matches(query, [i])[0])
+        return self.sentence_matches(query, [i])[0]
 
     def sentence_matches(self, query: Query, passages: Sequence[int] | None = None
                          ) -> np.ndarray:

@@ -6,8 +6,6 @@ engine works on another company's statement; and the development sets keep today
 # ruff: noqa: E501 (the sample statement's paragraphs are one line each, as in data/knowledge/)
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -117,28 +115,27 @@ def test_another_companys_statement_declines_what_it_does_not_say(
 @pytest.mark.skipif(not PRIVACYQA_DEV.exists(), reason="../shared/data is not beside the repo")
 def test_real_users_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
     """Scores of the fitted engine on PrivacyQA's development questions, which it was
-    calibrated on, each asked as unseen (its own example out of the bank; the cross-validated
-    figures are in docs/benchmarks.md): a floor."""
-    report = evaluate(kb, load_items(PRIVACYQA_DEV), unseen=True)
-    assert report.cited_right >= 32, report.summary()
-    assert report.declined >= 43, report.summary()
-    assert report.precision >= 0.75, report.summary()
+    calibrated on (the cross-validated figures are in docs/benchmarks.md): a floor."""
+    report = evaluate(kb, load_items(PRIVACYQA_DEV))
+    assert report.cited_right >= 46, report.summary()
+    assert report.declined >= 46, report.summary()
+    assert report.precision >= 0.9, report.summary()
 
 
 def test_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
-    report = evaluate(kb, load_items(DEV_SETS / "answerability_dev.yml"), unseen=True)
-    assert report.cited_right >= 52, report.summary()
-    assert report.declined >= 72, report.summary()
-    assert report.precision >= 0.85, report.summary()
+    report = evaluate(kb, load_items(DEV_SETS / "answerability_dev.yml"))
+    assert report.cited_right >= 66, report.summary()
+    assert report.declined >= 76, report.summary()
+    assert report.precision >= 0.95, report.summary()
 
 
 def test_users_style_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
-    """Vague questions in users' style, neither fitted on nor added to the example bank (three
-    happen to equal questions of other sets), asked as unseen: a floor."""
-    report = evaluate(kb, load_items(DEV_SETS / "answerability_users_dev.yml"), unseen=True)
-    assert report.cited_right >= 78, report.summary()
+    """Vague questions in users' style, not fitted on and not in the example bank: what the
+    engine does on questions it has not seen (docs/benchmarks.md), as a floor."""
+    report = evaluate(kb, load_items(DEV_SETS / "answerability_users_dev.yml"))
+    assert report.cited_right >= 84, report.summary()
     assert report.declined >= 70, report.summary()
-    assert report.precision >= 0.58, report.summary()
+    assert report.precision >= 0.6, report.summary()
 
 
 def test_an_example_question_points_to_the_sentence_that_answered_it(kb: KnowledgeBase
@@ -158,42 +155,11 @@ def test_an_example_question_points_to_the_sentence_that_answered_it(kb: Knowled
     assert headings <= {"Information We Collect", "Information We Collect About You"}, headings
 
 
-# Another company's statement under the headings this statement uses too.
-COMMON_HEADINGS = """---
-id: globex-privacy
-title: Globex Privacy Policy
-audience: public
-source: https://globex.example/privacy
----
-
-# Globex Privacy Policy {#globex-privacy-policy}
-
-Globex Corporation explains how it handles the personal data of its customers.
-
-## Information We Collect {#information-we-collect}
-
-We collect your name, email address, passwords and the products you order.
-
-## Children {#children}
-
-Our services are not directed to children under 13.
-
-## Contact Us {#contact-us}
-
-Write to privacy@globex.example with any question about this policy.
-"""
-
-
 def test_the_example_bank_points_nowhere_in_another_companys_statement(
-        tmp_path: Path) -> None:
-    """The bank's sections and quotes belong to the statement they were labelled against
-    (by its id): in another company's statement, even under the same headings ("Information
-    We Collect", "Contact Us"), they match no unit, and only its topics (which serve any
-    statement) remain."""
-    (tmp_path / "globex.md").write_text(COMMON_HEADINGS, encoding="utf-8")
-    other = KnowledgeBase.from_directory(tmp_path, audiences={"public"})
-    assert other.units_under(["information we collect", "contact us"])  # the headings match
-    for question in ("do u collect my password", "how do i contact you", "who sees my data"):
-        scored = other.unit_scores(question)
+        other_kb: KnowledgeBase) -> None:
+    """The bank's sections and quotes are the statement's: in another statement they match
+    no unit, and only its topics (which serve any statement) remain."""
+    for question in ("do u collect my password", "do you sell my data", "who sees my data"):
+        scored = other_kb.unit_scores(question)
         for name in ("example_section", "example_sentence"):
             assert not scored.features[:, RANK_FEATURES.index(name)].any(), (question, name)

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from actions.knowledge import internal_anchors
 from privacy_kb.document import Document, load_document
 from privacy_kb.kb import MAX_QUOTE_CHARS, KnowledgeBase
 from tests.knowledge.conftest import KNOWLEDGE_DIR, STATEMENT
@@ -94,7 +93,8 @@ def test_staff_questions_are_answered_from_the_handbook(kb: KnowledgeBase, quest
     (`actions.knowledge.internal_anchors`). The answer model and its example questions are
     visitors' and about the statement, so without the preference a staff question about
     retention is answered from the statement's retention sentence."""
-    answer = kb.answer(question, audience="internal", prefer=internal_anchors(kb))
+    handbook = frozenset(p.anchor for p in kb.passages if p.audience == "internal")
+    answer = kb.answer(question, audience="internal", prefer=handbook)
     assert answer is not None
     assert answer.passage_id.startswith(f"{HANDBOOK_ID}#"), answer.passage_id
     assert answer.anchor == anchor
