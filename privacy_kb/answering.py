@@ -78,11 +78,10 @@ SILENT = "silent"  # the example bank's label of a question the statement does n
 
 RANK_FEATURES = ("cos", "cos_sentence", "passage_bm25", "unit_bm25", "unit_bm25_exact",
                  "coverage", "supported", *(f"topic_{t}" for t in TOPIC_NAMES),
-                 "topic_mismatch", "example_topic", "example_topic_low", "example_section",
-                 "example_sentence")
+                 "topic_mismatch", "example_topic", "example_topic_low")
 ANSWER_FEATURES = ("score", "margin", "cos", "cos_best", "coverage", "supported",
                    "topic_mismatch", "privacy_evidence", "foreign_words", "example_silent",
-                   "example_nearest", "example_topic", "example_section")
+                   "example_nearest", "example_topic")
 
 
 def question_topics(question: str) -> np.ndarray:
@@ -110,29 +109,15 @@ def _unit_scale(x: np.ndarray) -> np.ndarray:
     return x / top if top > 0 else x
 
 
-@dataclass(frozen=True)
-class Neighbours:
-    """A question's nearest example questions: their rows in the bank, softmax weights that
-    sum to 1, and the cosine of the nearest."""
-
-    rows: np.ndarray
-    weights: np.ndarray
-    nearest: float
-
-
 class ExampleBank:
     """Labelled example questions (`question_examples.yml`): each with the practice topics
-    of the sentence that answers it, or `silent`, and for an answered one the headings under
-    which it is answered (`sections`, fragments as the development sets give them) and the
-    statement's words that answer it (`quote`). A question's nearest examples (cosine of
-    embeddings, softmax-weighted) say which topic it is probably about, how likely the
-    statement is silent on it, and which sections and sentences answered questions like it.
-    Topics serve any statement; sections and quotes serve the statement they were written
-    for, and match nothing in another one (`KnowledgeBase` maps them to its own units)."""
+    of the sentence that answers it, or `silent`. A question's nearest examples (cosine of
+    embeddings, softmax-weighted) say which topic it is probably about, and how likely the
+    statement is silent on it. The labels are topics, not headings, so the bank serves any
+    statement."""
 
     def __init__(self, questions: Sequence[str], labels: Sequence[Sequence[str]],
-                 vectors: np.ndarray, sections: Sequence[Sequence[str]] = (),
-                 quotes: Sequence[str] = (), k: int = 8, temperature: float = 0.05) -> None:
+                 vectors: np.ndarray, k: int = 8, temperature: float = 0.05) -> None:
         self.questions = list(questions)
         names = [*TOPIC_NAMES, SILENT]
         self.labels = np.zeros((len(labels), len(names)), dtype=np.float32)
@@ -140,8 +125,6 @@ class ExampleBank:
             for name in label:
                 self.labels[row, names.index(name)] = 1.0
         self.labels /= np.maximum(self.labels.sum(1, keepdims=True), 1.0)
-        self.sections = [tuple(s) for s in sections] or [()] * len(self.questions)
-        self.quotes = list(quotes) or [""] * len(self.questions)
         self.vectors = vectors
         self.k = k
         self.temperature = temperature
@@ -156,32 +139,23 @@ class ExampleBank:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
         examples = (data or {}).get("examples") or []
         questions = [e["q"] for e in examples]
+        labels = [e["topics"] for e in examples]
         vectors = encode(questions) if questions else np.zeros((0, 384), dtype=np.float32)
-        return cls(questions, [e["topics"] for e in examples], vectors,
-                   [e.get("sections") or () for e in examples],
-                   [e.get("quote") or "" for e in examples])
+        return cls(questions, labels, vectors)
 
-    def near(self, vector: np.ndarray, skip: Collection[str] = (),
-             labelled: bool = False) -> Neighbours:
-        """The examples nearest `vector`, only those with topics if `labelled`; `skip`
-        leaves examples out (when fitting on the bank itself)."""
+    def topics(self, vector: np.ndarray, skip: Collection[str] = ()
+               ) -> tuple[np.ndarray, float]:
+        """The topic distribution (TOPIC_NAMES then SILENT) near `vector`, and the cosine of
+        the nearest example; `skip` leaves examples out (when fitting on the bank itself)."""
         if not self.questions:
-            return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0.0)
+            return np.zeros(len(TOPIC_NAMES) + 1, dtype=np.float32), 0.0
         sims = self.vectors @ vector
         if skip:
             sims = np.where([q in skip for q in self.questions], -1.0, sims)
-        if labelled:
-            sims = np.where(self.labels.sum(1) > 0, sims, -1.0)
-        rows = np.argsort(-sims)[:self.k]
-        weights = np.exp((sims[rows] - sims[rows[0]]) / self.temperature)
-        return Neighbours(rows, weights / weights.sum(), float(sims[rows[0]]))
-
-    def topics(self, near: Neighbours) -> np.ndarray:
-        """The topic distribution (TOPIC_NAMES then SILENT) of the neighbours (found with
-        `labelled`: an answered example whose quote is not given has no topics)."""
-        if not len(near.rows):
-            return np.zeros(len(TOPIC_NAMES) + 1, dtype=np.float32)
-        return (near.weights[:, None] * self.labels[near.rows]).sum(0)
+        near = np.argsort(-sims)[:self.k]
+        weights = np.exp((sims[near] - sims[near[0]]) / self.temperature)
+        return ((weights[:, None] * self.labels[near]).sum(0) / weights.sum(),
+                float(sims[near[0]]))
 
 
 @dataclass(frozen=True)
@@ -243,8 +217,7 @@ class Calibration:
 def rank_features(cos: np.ndarray, cos_sentence: np.ndarray, passage_bm25: np.ndarray,
                   unit_bm25: np.ndarray, unit_bm25_exact: np.ndarray, coverage: np.ndarray,
                   supported: np.ndarray, asked: np.ndarray, unit_topic: np.ndarray,
-                  example_topics: np.ndarray, example_section: np.ndarray,
-                  example_sentence: np.ndarray) -> np.ndarray:
+                  example_topics: np.ndarray) -> np.ndarray:
     """The rows of RANK_FEATURES, one per unit."""
     both = asked[None, :] * unit_topic
     mismatch = (asked.sum() > 0) & (both.sum(1) == 0)
@@ -252,8 +225,7 @@ def rank_features(cos: np.ndarray, cos_sentence: np.ndarray, passage_bm25: np.nd
     return np.column_stack([
         cos, cos_sentence, _unit_scale(passage_bm25), _unit_scale(unit_bm25),
         _unit_scale(unit_bm25_exact), coverage, supported, both, mismatch.astype(np.float32),
-        example_topic, (example_topic < 0.05).astype(np.float32), example_section,
-        example_sentence,
+        example_topic, (example_topic < 0.05).astype(np.float32),
     ]).astype(np.float32)
 
 
@@ -269,5 +241,5 @@ def answer_features(features: np.ndarray, scores: np.ndarray, best: int, cos_bes
         ranked[0], margin, row[names.index("cos")], cos_best,
         row[names.index("coverage")], row[names.index("supported")],
         row[names.index("topic_mismatch")], privacy_evidence, foreign_words, example_silent,
-        example_nearest, row[names.index("example_topic")], row[names.index("example_section")],
+        example_nearest, row[names.index("example_topic")],
     ], dtype=np.float64)

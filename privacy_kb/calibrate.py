@@ -1,8 +1,7 @@
 """Fit the answer engine on development sets: `privacy-kb calibrate SET.yml ...`.
 
 1. The example bank (`question_examples.yml`): every development question, labelled with the
-   practice topics of the statement sentence its `why` quotes, the sections it is accepted
-   under and its `why` itself, or `silent`.
+   practice topics of the statement sentence its `why` quotes, or `silent`.
 2. The ranking weights: a linear model over RANK_FEATURES that puts a unit under an accepted
    heading first (softmax over the units, cross-entropy on the accepted ones, L2-penalised).
 3. The answerability model: logistic regression over ANSWER_FEATURES of the best unit, the
@@ -62,28 +61,23 @@ def write_examples(kb: KnowledgeBase, items: Sequence[Item], sources: Sequence[s
     """The bank: each question with `why` labelled by the topics of the unit holding it."""
     import yaml
 
-    examples: list[dict[str, object]] = []
+    examples = []
     for item in items:
         if not item.answerable:
             examples.append({"q": item.question, "topics": [SILENT]})
             continue
-        example: dict[str, object] = {"q": item.question, "topics": [],
-                                      "sections": list(item.accept)}
-        if item.why:
-            example["quote"] = item.why
-            for k, unit in enumerate(kb.units):
-                text = kb.passages[unit.passage].plain
-                if item.why in text[unit.start:unit.end] or (
-                        unit.lead and item.why in text[unit.lead[0]:unit.lead[1]]):
-                    example["topics"] = [t for t, on in zip(TOPIC_NAMES, kb.unit_topics[k],
-                                                            strict=True) if on]
-                    break
-        examples.append(example)
+        if not item.why:
+            continue
+        for k, unit in enumerate(kb.units):
+            text = kb.passages[unit.passage].plain
+            if item.why in text[unit.start:unit.end] or (
+                    unit.lead and item.why in text[unit.lead[0]:unit.lead[1]]):
+                topics = [t for t, on in zip(TOPIC_NAMES, kb.unit_topics[k], strict=True) if on]
+                examples.append({"q": item.question, "topics": topics})
+                break
     header = ("# Example questions for the answer engine's nearest-example signal, written by "
               "`privacy-kb calibrate`\n# from: " + ", ".join(sources) + ".\n# Each is labelled "
-              "with the practice topics of the statement sentence that answers it, the "
-              "sections\n# it is accepted under and the statement's words that answer it "
-              "(quote), or silent.\n")
+              "with the practice topics of the statement sentence that answers it, or silent.\n")
     path.write_text(header + yaml.safe_dump({"examples": examples}, sort_keys=False,
                                             allow_unicode=True, width=100), encoding="utf-8")
     return len(examples)

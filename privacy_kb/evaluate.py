@@ -81,8 +81,7 @@ def load_items(path: Path) -> list[Item]:
             [Item(e["text"], ()) for e in data["items"] if e["expect"] == "decline"]
     if "answered" in data:  # tests/knowledge/questions.yml: whole headings, declined list
         return [Item(e["q"], tuple(h.lower() for h in (
-                    e["heading"] if isinstance(e["heading"], list) else [e["heading"]])),
-                     e.get("why", ""))
+                    e["heading"] if isinstance(e["heading"], list) else [e["heading"]])))
                 for e in data["answered"]] + \
             [Item(e if isinstance(e, str) else e["q"], ()) for e in data["declined"]]
     items = [Item(e["q"], tuple(str(a).lower() for a in e["accept"]), e.get("why", ""))

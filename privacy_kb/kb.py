@@ -64,8 +64,6 @@ MAX_QUOTE_CHARS = 600  # longer passages are trimmed to their most relevant sent
 # wins, and is answered at this share of the threshold.
 PREFERRED_THRESHOLD_SHARE = 0.4
 ELISION = "\n…\n"  # joins a list's lead-in to a quoted item that does not follow it
-# A sentence this long, found inside an example's quote, is one of the sentences it quotes.
-MIN_QUOTED_SENTENCE = 20
 SHORT_PASSAGE_CHARS = 160  # a passage this short is quoted whole: it is one answer
 LIST_MARGIN = 1.0  # a lead-in this close to its best item's score: the list is the answer
 
@@ -155,31 +153,6 @@ class KnowledgeBase:
                           for name, scope in AUDIENCE_SCOPES.items()}
         self.examples = ExampleBank.load(examples, encoder.encode) if examples else \
             ExampleBank([], [], np.zeros((0, 384), dtype=np.float32))
-        self._example_section, self._example_sentence = self._example_answers(sentences)
-
-    def _example_answers(self, sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Which units answered each example question, as this knowledge base's own units:
-        [examples, units] matrices of the units under one of the example's sections (its
-        heading fragments, in the unit's heading or a heading above it) and of the units
-        holding its quote (the sentence or its list's lead-in holds the quote, or the quote
-        holds the sentence). An example written for another statement matches nothing."""
-        bank = self.examples
-        section = np.zeros((len(bank.questions), len(self.units)), dtype=np.float32)
-        sentence = np.zeros_like(section)
-        chains = [" / ".join([*p.parents, p.heading]).lower() for p in self.passages]
-        for row, (fragments, quote) in enumerate(zip(bank.sections, bank.quotes, strict=True)):
-            for k, unit in enumerate(self.units):
-                if any(f in chains[unit.passage] for f in fragments):
-                    section[row, k] = 1.0
-                if not quote:
-                    continue
-                plain = self.passages[unit.passage].plain
-                lead = plain[unit.lead[0]:unit.lead[1]] if unit.lead else ""
-                text = sentences[k]
-                if quote in text or (lead and quote in lead) or \
-                        (len(text) >= MIN_QUOTED_SENTENCE and text in quote):
-                    sentence[row, k] = 1.0
-        return section, sentence
 
     @classmethod
     def from_directory(cls, path: str | Path, config: RankerConfig | None = None,
@@ -247,20 +220,17 @@ class KnowledgeBase:
         # The exact view indexes the same texts: the same keys, each at weight 1, no cues.
         unit_exact = self.unit_exact.scores(
             Query(question, unit_query.keys, dict.fromkeys(unit_query.keys, 1.0)))
-        coverage = self.unit_ranker.sentence_matches(unit_query)
+        coverage = np.array([self.unit_ranker.sentence_match(unit_query, k)
+                             for k in range(len(self.units))], dtype=np.float32)
         checks = [self.support.check(query.keys, keys) for keys in self._keys]
         supported = np.array([checks[u.passage].supported for u in self.units], dtype=np.float32)
         vector = self.encoder.encode([question])[0]
         cos = self.unit_vectors @ vector
         cos_sentence = self.sentence_vectors @ vector
-        near = self.examples.near(vector, skip=skip_examples)
-        example_topics = self.examples.topics(
-            self.examples.near(vector, skip=skip_examples, labelled=True))
+        example_topics, nearest = self.examples.topics(vector, skip=skip_examples)
         features = rank_features(cos, cos_sentence, passage_bm25[self._unit_passage], unit_bm25,
                                  unit_exact, coverage, supported, question_topics(question),
-                                 self.unit_topics, example_topics,
-                                 near.weights @ self._example_section[near.rows],
-                                 near.weights @ self._example_sentence[near.rows])
+                                 self.unit_topics, example_topics)
         allowed = self._in_scope[audience]
         if exclude:
             allowed = allowed & np.array([self.passages[u.passage].passage_id not in exclude
@@ -268,7 +238,7 @@ class KnowledgeBase:
         first = checks[0] if checks else Support(0, 0, 0)
         return UnitScores(features, allowed, float(cos[allowed].max()) if allowed.any() else 0.0,
                           first.privacy_evidence, float(first.foreign_keys),
-                          float(example_topics[-1]), near.nearest)
+                          float(example_topics[-1]), nearest)
 
     def decide(self, scored: UnitScores, prefer: Collection[str] = (),
                calibration: Calibration | None = None) -> Decision:

@@ -257,27 +257,19 @@ class Ranker:
     def sentence_match(self, query: Query, i: int) -> float:
         """Share of the question's idf-weighted keys that passage i's best sentence covers
         (a key counts when the sentence has it or a word of its synonym group)."""
-        return self.sentence_matches(query, [i])[0]
-
-    def sentence_matches(self, query: Query, passages: Sequence[int] | None = None
-                         ) -> np.ndarray:
-        """`sentence_match` for each of `passages` (default: all), the question's weighted
-        keys worked out once."""
-        indices = range(len(self.sentences)) if passages is None else passages
-        out = np.zeros(len(indices), dtype=np.float32)
-        wanted = [(k, tuple(self.groups.get(k, ())), w * self.idf[k])
-                  for k, w in query.weights.items() if k in self.idf]
+        wanted = []
+        for k, w in query.weights.items():
+            if k in self.idf:
+                wanted.append((k, tuple(self.groups.get(k, ())), w * self.idf[k]))
         total = sum(w for _, _, w in wanted)
         if total <= 0:
-            return out
-        for row, i in enumerate(indices):
-            best = 0.0
-            for sentence in self.sentences[i]:
-                got = sum(w for k, groups, w in wanted
-                          if k in sentence or any(g in sentence for g in groups))
-                best = max(best, got)
-            out[row] = best / total
-        return out
+            return 0.0
+        best = 0.0
+        for sentence in self.sentences[i]:
+            got = sum(w for k, groups, w in wanted
+                      if k in sentence or any(g in sentence for g in groups))
+            best = max(best, got)
+        return best / total
 
     def _rerank(self, query: Query, scores: np.ndarray, offset: int) -> None:
         depth = min(self.config.rerank_depth, len(scores))
