@@ -99,7 +99,8 @@ bench: install $(MODEL)
 	@# tune half), and answer quality on the development sets (docs/benchmarks.md, "Answers").
 	$(VENV)/bin/python -m privacy_kb.cli bench policyqa ../shared/data/policyqa_dev.json --semantic 1.0
 	$(VENV)/bin/python -m privacy_kb.cli answers ../shared/data/privacyqa_dev_questions.yml \
-		tests/dev/answerability_dev.yml tests/knowledge/questions.yml
+		tests/dev/answerability_dev.yml tests/knowledge/questions.yml \
+		tests/dev/answerability_users_dev.yml
 	$(VENV)/bin/python scripts/bench_turns.py
 	@# Where a statement question's time goes, then the stock `rasa init` bot beside this
 	@# assistant under the same load (one replica, then two behind HAProxy when PostgreSQL

@@ -18,7 +18,7 @@ fitted without a fold (and the bank without that fold's examples) scores that fo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -84,11 +84,12 @@ def write_examples(kb: KnowledgeBase, items: Sequence[Item], sources: Sequence[s
 
 
 def score_cases(kb: KnowledgeBase, items: Sequence[Item],
-                skip: set[str] | None = None) -> list[Case]:
+                skip: Collection[str] = ()) -> list[Case]:
+    """Each item scored with its own example, and those in `skip`, left out of the bank."""
     chains = headings_above(kb)
     cases = []
     for item in items:
-        scored = kb.unit_scores(item.question, skip_examples=skip or {item.question})
+        scored = kb.unit_scores(item.question, skip_examples={*skip, item.question})
         good = np.array([item.answerable and accepted(
             item, chains[kb.passages[u.passage].passage_id]) for u in kb.units])
         cases.append(Case(item, scored, good))
@@ -203,7 +204,8 @@ def cross_validate(kb: KnowledgeBase, items: Sequence[Item], folds: int
         test = [items[i] for i in order[f::folds]]
         train = [items[i] for i in order if i not in set(order[f::folds])]
         held = {t.question for t in test}
-        cal = fit(kb, [*score_cases(kb, train)], 0.5)
+        # The fold's examples are out of the bank while fitting and while scoring it.
+        cal = fit(kb, score_cases(kb, train, skip=held), 0.5)
         test_cases = score_cases(kb, test, skip=held)
         out.extend(zip(test, outcomes(kb, test_cases, cal), strict=True))
     return out
