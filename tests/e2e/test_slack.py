@@ -298,7 +298,9 @@ def test_a_website_handoff_reaches_the_privacy_channel_at_once(
         posted = slack.wait_for(lambda: slack.posts(PRIVACY_CHANNEL)[before:], timeout=5)[0]
         [call] = [c for c in slack.calls("chat.postMessage")
                   if c.args.get("channel") == PRIVACY_CHANNEL and c.ok][before:before + 1]
-        assert call.at - answered < 1.0
+        # Posted when the handoff is queued, not by the sweep (every 30 s in this stack): 3 s
+        # leaves room for a loaded machine, and a sweep would fall inside it one time in ten.
+        assert call.at - answered < 3.0
         assert "/console#handoff-" in json.dumps(posted)
         assert "handoff-visitor@example.com" not in json.dumps(posted)
         assert conversation not in json.dumps(posted)
