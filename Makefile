@@ -69,7 +69,19 @@ run: install $(MODEL)
 run-scaled: install $(MODEL)
 	$(VENV)/bin/privacy-assistant run --replicas $(REPLICAS)
 
-test: install $(MODEL) test-conversations test-python
+# Training holds one core (TensorFlow on one thread, above), so the tests that need no model
+# (`-m "not model"`) run on the other meanwhile; training's output goes to var/train.log (its
+# end is printed if it fails). Then the conversation tests and the tests that need the model.
+# Every part runs even when an earlier one failed; the exit status says if any did.
+test: install $(AXE)
+	@mkdir -p var
+	@echo ">> Training the model if needed (var/train.log) while the tests that need none run"
+	@$(MAKE) --no-print-directory $(MODEL) > var/train.log 2>&1 & trainer=$$!; \
+	$(VENV)/bin/python -m pytest -m "not model"; unit=$$?; \
+	if ! wait $$trainer; then tail -n 60 var/train.log; echo ">> Training failed: var/train.log"; exit 1; fi; \
+	$(MAKE) --no-print-directory test-conversations; conversations=$$?; \
+	$(VENV)/bin/python -m pytest -m model; model=$$?; \
+	exit $$(( unit || conversations || model ))
 
 test-conversations: install $(MODEL)
 	$(RASA_VENV)/bin/rasa data validate --domain domain --quiet

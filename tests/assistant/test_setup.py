@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 
+@pytest.mark.model  # the model must be trained before make can call it up to date
 def test_second_run_reinstalls_and_retrains_nothing() -> None:
     # `make test` has just installed both environments and trained the model: with nothing
     # changed since, make must consider every step up to date (`-q` exits 0 only then).
