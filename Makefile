@@ -6,6 +6,9 @@ PYTHON310 ?= $(shell scripts/find-python310)
 VENV := .venv
 RASA_VENV := .venv-rasa
 MODEL := models/privacy-assistant.tar.gz
+# axe-core, for the browser tests' accessibility checks (defined before the rules that need it:
+# make reads a rule's prerequisites as it meets the rule).
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 TRAINING_DATA := config.yml $(shell find domain data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 PIP_QUIET ?= --quiet --disable-pip-version-check
 # TensorFlow on one thread with deterministic kernels: with DIET's fixed seed, the same data
@@ -90,7 +93,6 @@ test-conversations: install $(MODEL)
 
 # axe-core for the browser tests' accessibility checks (tests/e2e/axe.py), from the npm registry
 # at the version the lock file pins; only the tests need it.
-AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 $(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed for the accessibility checks: apt-get install -y npm"; exit 1; }
 	@echo ">> Installing axe-core for the browser tests' accessibility checks"
