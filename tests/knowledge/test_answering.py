@@ -125,3 +125,13 @@ def test_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
     assert report.cited_right >= 58, report.summary()
     assert report.declined >= 76, report.summary()
     assert report.precision >= 0.9, report.summary()
+
+
+def test_users_style_development_set_keeps_its_scores(kb: KnowledgeBase) -> None:
+    """Vague questions in users' style that the engine was neither fitted on nor holds in its
+    example bank, so this floor measures unseen questions (docs/benchmarks.md: 82/160 cited
+    right, 76/100 declined, precision 65% when it was written; a little room below)."""
+    report = evaluate(kb, load_items(DEV_SETS / "answerability_users_dev.yml"))
+    assert report.cited_right >= 80, report.summary()
+    assert report.declined >= 74, report.summary()
+    assert report.precision >= 0.63, report.summary()
