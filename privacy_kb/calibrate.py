@@ -201,8 +201,9 @@ def cross_validate(kb: KnowledgeBase, items: Sequence[Item], folds: int
     order = np.random.default_rng(7).permutation(len(items))
     out: list[tuple[Item, Outcome]] = []
     for f in range(folds):
+        in_fold = set(order[f::folds].tolist())
         test = [items[i] for i in order[f::folds]]
-        train = [items[i] for i in order if i not in set(order[f::folds])]
+        train = [items[i] for i in order if i not in in_fold]
         held = {t.question for t in test}
         # The fold's examples are out of the bank while fitting and while scoring it.
         cal = fit(kb, score_cases(kb, train, skip=held), 0.5)
