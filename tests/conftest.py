@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from privacy_assistant.stack import free_port, unreachable
 
-__all__ = ["PROJECT_ROOT", "TEST_REDIS_URL", "close_socket", "free_port", "unreachable"]
+__all__ = ["PROJECT_ROOT", "TEST_REDIS_URL", "close_socket", "free_port", "unreachable",
+           "wait_until"]
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Database 15 of the machine's Redis: tests use their own keys and never flush it.
@@ -42,3 +47,15 @@ def close_socket(client: Any) -> None:
         for namespace in list(client.namespaces):
             client._send_packet(client.packet_class(packet.DISCONNECT, namespace=namespace))
     client.eio.disconnect(abort=True)
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """The first truthy value `condition` returns, asked every `interval` seconds; an
+    AssertionError if none comes within `timeout` (for what another process does after the
+    test has seen something else: a save, a post, a reply)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
+        time.sleep(interval)
+    return value

@@ -19,7 +19,6 @@ The visitor is a socket.io client, as the widget is. Screenshots go to docs/scre
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,7 @@ import requests
 import socketio
 
 from privacy_assistant.stack import Stack
-from tests.conftest import PROJECT_ROOT, close_socket
+from tests.conftest import PROJECT_ROOT, close_socket, wait_until
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import Backend, create_agent, file_verified_request
 
@@ -59,14 +58,6 @@ def _context(browser: Browser, **options: Any) -> BrowserContext:
     return context
 
 
-def _wait(condition: Callable[[], Any], timeout: float = REPLY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
-
-
 class Visitor:
     """The website's chat, as the widget speaks to Rasa: a socket.io connection."""
 
@@ -80,7 +71,7 @@ class Visitor:
         self.client.connect(rasa_url, socketio_path="/socket.io", transports=["polling"],
                             wait_timeout=20)
         self.client.emit("session_request", {})
-        _wait(lambda: confirmed)
+        wait_until(lambda: confirmed, REPLY_TIMEOUT)
         self.session_id: str = confirmed[0]["session_id"]
 
     def _uttered(self, message: dict[str, Any]) -> None:
@@ -95,7 +86,7 @@ class Visitor:
             with self.lock:
                 return any(fragment.lower() in said.lower() for said in self.heard)
         try:
-            _wait(heard)
+            wait_until(heard, REPLY_TIMEOUT)
         except AssertionError:
             raise AssertionError(f"the visitor never heard {fragment!r}: {self.heard}") from None
 

@@ -7,12 +7,11 @@ docs/screenshots/."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from privacy_assistant.stack import Stack
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, wait_until
 from tests.e2e.conftest import create_agent, stored_events
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -168,15 +167,6 @@ def _stored_events(stack: Stack, sender_id: str) -> int:
     return len(stored_events(stack, sender_id))
 
 
-def _saved_events(stack: Stack, sender_id: str, timeout: float = 10.0) -> int:
-    """The conversation's stored events once Rasa has saved the turn: the widget shows the
-    answer as soon as it is sent, and Rasa saves the tracker after the turn's last action."""
-    deadline = time.monotonic() + timeout
-    while not (count := _stored_events(stack, sender_id)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return count
-
-
 def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(
         browser: Browser, stack: Stack) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -197,7 +187,8 @@ def test_the_chat_says_it_is_recorded_and_can_be_deleted_at_once(
     visitor.bot_said(r"child|13|16")
     session_id = page.evaluate(
         "JSON.parse(sessionStorage.getItem('privacy-assistant-chat')).sessionId")
-    assert _saved_events(stack, session_id) > 0
+    # The widget shows the answer as it is sent; Rasa saves the turn after its last action.
+    assert wait_until(lambda: _stored_events(stack, session_id)) > 0
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete chat").click()
