@@ -7,7 +7,9 @@ after the classifier, `QuestionRouter` (`rasa_server/question_router.py`) looks 
 message's form, and a question classified into a flow is answered from the statement
 instead (the answer then offers that flow as a button). What stays a flow:
 
-- an imperative or a wish ("delete my data", "I want a copy", "please stop texting me");
+- an imperative or a wish ("delete my data", "I want a copy", "please stop texting me"); one
+  that names a right, or says to stop marketing, is that flow even when the classifier took
+  it for a question ("give me my data as a csv", "unsubscribe me from marketing emails");
 - a polite request ("can you delete my data?", "could you send me my data") — "can you" +
   an action is a request in English, "can I" / "do you" / "would you ever" is a question;
 - a status question that refers to a filed request (a reference, or status words:
@@ -73,6 +75,16 @@ _INSTRUCTION = re.compile(
     r"i need(?! to (?:know|understand|find out|ask))|i demand|i request|request to|"
     rf"i am requesting|i'm requesting|{_ACTION_VERBS}|show(?! me how)|make me|provide|"
     r"do not|don't|dont|have my)\b")
+# An instruction to stop marketing ("unsubscribe me from marketing emails", "opt me out",
+# "stop sending me newsletters"). Said so, it is that flow even when the classifier took it
+# for a question about marketing: such a message shares nearly every word with questions the
+# statement answers ("do you send marketing emails?"), and a person asking to be left alone
+# is owed the opt-out, not a quote.
+_OPT_OUT = re.compile(
+    rf"^{_LEAD}(?:(?:i want|i wanna|i'd like|id like|i would like|i need) (?:you )?to )?"
+    r"(?:unsubscribe\b|opt (?:me )?out\b|take me off\b|remove me from\b|"
+    r"stop (?:sending|emailing|e-mailing|texting|calling|mailing|spamming)\b|"
+    r"no more (?:marketing|emails|newsletters|promotional|promotions|texts)\b)")
 # A message about a request already filed: its reference (PR-7KQ2-M9XD, not a word that
 # begins with "pr"), or words about its progress.
 _REFERS_TO_FILED = re.compile(
@@ -161,7 +173,8 @@ def route(intent: str, text: str) -> str | None:
     understood for keyboard mashing; a handoff for a wish for a person; the statement
     question intent for a question classified into a flow; a request for an instruction that
     names a right but was taken for a question, or for a "status" that names no filed
-    request ("I am submitting an access request"); else None."""
+    request ("I am submitting an access request"); the marketing opt-out for an instruction
+    to stop marketing taken for a question; else None."""
     t = normalise(text)
     if intent != NOT_UNDERSTOOD and is_gibberish(t):
         return NOT_UNDERSTOOD
@@ -173,6 +186,8 @@ def route(intent: str, text: str) -> str | None:
         if (not is_question(text) and _INSTRUCTION.search(t)
                 and detect_request_type(t) is not None):
             return "request_right"
+        if not is_question(text) and _OPT_OUT.search(t):
+            return "opt_out_marketing"
         return None
     if intent not in FLOW_INTENTS:
         return None

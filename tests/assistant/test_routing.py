@@ -107,6 +107,23 @@ def test_an_instruction_naming_a_right_is_that_request(intent: str, text: str,
 
 
 @pytest.mark.parametrize(("intent", "text", "routed"), [
+    ("ask_privacy", "unsubscribe me from marketing emails", "opt_out_marketing"),
+    ("ask_privacy", "please opt me out of your newsletters", "opt_out_marketing"),
+    ("nlu_fallback", "stop sending me promotional emails!", "opt_out_marketing"),
+    ("ask_privacy", "I'd like to unsubscribe from everything", "opt_out_marketing"),
+    ("ask_privacy", "no more marketing emails please", "opt_out_marketing"),
+    # Questions about opting out are answered (the answer offers the flow).
+    ("ask_privacy", "how do I unsubscribe from marketing emails?", None),
+    ("ask_privacy", "can i opt out of marketing?", None),
+    ("ask_privacy", "do you stop sending emails if I ask?", None),
+    ("ask_privacy", "tell me about marketing emails", None),
+])
+def test_an_instruction_to_stop_marketing_is_the_opt_out(intent: str, text: str,
+                                                        routed: str | None) -> None:
+    assert route(intent, text) == routed
+
+
+@pytest.mark.parametrize(("intent", "text", "routed"), [
     # Instructions that begin like a question.
     ("opt_out_marketing", "Do not sell my personal information", None),
     ("opt_out_marketing", "do not contact me again", None),
