@@ -97,9 +97,11 @@ def score_cases(kb: KnowledgeBase, items: Sequence[Item],
 
 
 def fit_rank(cases: Sequence[Case], l2: float = RANK_L2, steps: int = 500,
-             rate: float = 0.5) -> np.ndarray:
+             rate: float = 0.5, start: np.ndarray | None = None) -> np.ndarray:
+    """The ranking weights, by gradient descent from `start` (the neutral weights unless
+    given: an experiment with more features starts from its own)."""
     usable = [c for c in cases if c.good.any()]
-    w = Calibration.neutral().rank_weights.astype(np.float64)
+    w = (Calibration.neutral().rank_weights if start is None else start).astype(np.float64)
     for _ in range(steps):
         grad = l2 * w
         for c in usable:

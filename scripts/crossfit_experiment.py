@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 from pathlib import Path
@@ -94,28 +95,9 @@ def quadratic(kb: KnowledgeBase) -> None:
         return dataclasses.replace(s, features=np.hstack([f, products]).astype(np.float32))
 
     kb.unit_scores = expanded  # type: ignore[method-assign]
-    neutral = Calibration.neutral().rank_weights
-
-    def fit_rank(cases: Any, l2: float = C.RANK_L2, steps: int = 500,
-                 rate: float = 0.5) -> np.ndarray:
-        usable = [c for c in cases if c.good.any()]
-        w = np.zeros(usable[0].scored.features.shape[1])
-        w[:n] = neutral
-        for _ in range(steps):
-            grad = l2 * w
-            for c in usable:
-                x = c.scored.features[c.scored.allowed].astype(np.float64)
-                g = c.good[c.scored.allowed]
-                z = x @ w
-                p = np.exp(z - z.max())
-                p /= p.sum()
-                pg = p * g
-                pg /= pg.sum()
-                grad += (x.T @ p - x.T @ pg) / len(usable)
-            w -= rate * grad
-        return w.astype(np.float32)
-
-    C.fit_rank = fit_rank  # type: ignore[assignment]
+    start = np.zeros(n + len(upper[0]), dtype=np.float32)
+    start[:n] = Calibration.neutral().rank_weights
+    C.fit_rank = functools.partial(C.fit_rank, start=start)  # type: ignore[assignment]
 
 
 def evaluate(encoders: str, quad: bool) -> None:
