@@ -80,11 +80,19 @@ _INSTRUCTION = re.compile(
 # for a question about marketing: such a message shares nearly every word with questions the
 # statement answers ("do you send marketing emails?"), and a person asking to be left alone
 # is owed the opt-out, not a quote.
+_MARKETING_WORDS = (r"(?:marketing|e-?mails?|newsletters?|promotional|promotions?|offers?|"
+                    r"ads|adverts?|texts?|sms|mail|mailings?|calls?|spam)")
 _OPT_OUT = re.compile(
     rf"^{_LEAD}(?:(?:i want|i wanna|i'd like|id like|i would like|i need) (?:you )?to )?"
-    r"(?:unsubscribe\b|opt (?:me )?out\b|take me off\b|remove me from\b|"
-    r"stop (?:sending|emailing|e-mailing|texting|calling|mailing|spamming)\b|"
-    r"no more (?:marketing|emails|newsletters|promotional|promotions|texts)\b)")
+    r"(?:unsubscribe\b|opt (?:me )?out\b|"
+    rf"(?:take|remove) me (?:off|from)\b.{{0,30}}\b(?:lists?|{_MARKETING_WORDS})\b|"
+    r"stop (?:emailing|e-mailing|texting|calling|mailing|spamming) me\b|"
+    rf"stop sending (?:me )?(?:\w+ )?{_MARKETING_WORDS}\b|"
+    rf"no more {_MARKETING_WORDS}\b)")
+# An opt-out of the sale or sharing of data, or of the use of sensitive data, is another
+# flow: the rule above leaves such a message to the classifier and the question route.
+_NOT_MARKETING = re.compile(r"\b(?:sell\w*|sale|sold|shar\w*|sensitive|profil\w*|"
+                            r"data|information|info|details)\b")
 # A message about a request already filed: its reference (PR-7KQ2-M9XD, not a word that
 # begins with "pr"), or words about its progress.
 _REFERS_TO_FILED = re.compile(
@@ -186,7 +194,7 @@ def route(intent: str, text: str) -> str | None:
         if (not is_question(text) and _INSTRUCTION.search(t)
                 and detect_request_type(t) is not None):
             return "request_right"
-        if not is_question(text) and _OPT_OUT.search(t):
+        if not is_question(text) and _OPT_OUT.search(t) and not _NOT_MARKETING.search(t):
             return "opt_out_marketing"
         return None
     if intent not in FLOW_INTENTS:

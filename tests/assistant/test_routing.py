@@ -117,6 +117,13 @@ def test_an_instruction_naming_a_right_is_that_request(intent: str, text: str,
     ("ask_privacy", "can i opt out of marketing?", None),
     ("ask_privacy", "do you stop sending emails if I ask?", None),
     ("ask_privacy", "tell me about marketing emails", None),
+    ("ask_privacy", "take me off your mailing list", "opt_out_marketing"),
+    ("ask_privacy", "stop texting me", "opt_out_marketing"),
+    # Other opt-outs are other flows: left to the classifier and the question route.
+    ("ask_privacy", "opt me out of the sale of my data", None),
+    ("ask_privacy", "opt out of sharing my information", None),
+    ("ask_privacy", "remove me from your systems", "request_right"),  # a deletion
+    ("ask_privacy", "stop sending my data to partners", None),
 ])
 def test_an_instruction_to_stop_marketing_is_the_opt_out(intent: str, text: str,
                                                         routed: str | None) -> None:
