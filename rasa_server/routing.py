@@ -75,24 +75,40 @@ _INSTRUCTION = re.compile(
     r"i need(?! to (?:know|understand|find out|ask))|i demand|i request|request to|"
     rf"i am requesting|i'm requesting|{_ACTION_VERBS}|show(?! me how)|make me|provide|"
     r"do not|don't|dont|have my)\b")
-# An instruction to stop marketing ("unsubscribe me from marketing emails", "opt me out",
-# "stop sending me newsletters"). Said so, it is that flow even when the classifier took it
-# for a question about marketing: such a message shares nearly every word with questions the
-# statement answers ("do you send marketing emails?"), and a person asking to be left alone
-# is owed the opt-out, not a quote.
+# An instruction to stop marketing ("unsubscribe me from marketing emails", "opt me out of
+# your newsletters", "stop sending me promotional emails"). Said so, it is that flow even when
+# the classifier took it for a question about marketing: such a message shares nearly every
+# word with questions the statement answers ("do you send marketing emails?"), and a person
+# asking to be left alone is owed the opt-out, not a quote. The verb must have marketing as
+# its object, or none ("unsubscribe me", "opt me out"): "opt out" alone is a topic to answer,
+# and "unsubscribe requests: how long do we have?" is a question about them.
 _MARKETING_WORDS = (r"(?:marketing|e-?mails?|newsletters?|promotional|promotions?|offers?|"
-                    r"ads|adverts?|texts?|sms|mail|mailings?|calls?|spam)")
+                    r"texts?|sms|mail|mailings?|mailing list|calls?|spam|communications?|"
+                    r"everything|all of it)")
+_OBJECT = (rf"(?:(?:all|any|your|the|these|those|of|such|future)\s+)*(?:(?!my\b)\w+\s+)?"
+           rf"{_MARKETING_WORDS}\b")
+_END = r"\s*[.!]*$"
 _OPT_OUT = re.compile(
     rf"^{_LEAD}(?:(?:i want|i wanna|i'd like|id like|i would like|i need) (?:you )?to )?"
-    r"(?:unsubscribe\b|opt (?:me )?out\b|"
-    rf"(?:take|remove) me (?:off|from)\b.{{0,30}}\b(?:lists?|{_MARKETING_WORDS})\b|"
+    rf"(?:unsubscribe(?:{_END}|\s+me\b(?:{_END}|\s+(?:from|of)\s+{_OBJECT})|"
+    rf"\s+(?:from|of)\s+{_OBJECT})|"
+    rf"opt me out(?:{_END}|\s+(?:of|from)\s+{_OBJECT})|"
+    rf"opt out (?:of|from)\s+{_OBJECT}|"
+    rf"(?:take|remove) me (?:off|from)\s+(?:\w+\s+){{0,3}}(?:lists?|{_MARKETING_WORDS})\b|"
     r"stop (?:emailing|e-mailing|texting|calling|mailing|spamming) me\b|"
-    rf"stop sending (?:me )?(?:\w+ )?{_MARKETING_WORDS}\b|"
-    rf"no more {_MARKETING_WORDS}\b)")
-# An opt-out of the sale or sharing of data, or of the use of sensitive data, is another
-# flow: the rule above leaves such a message to the classifier and the question route.
-_NOT_MARKETING = re.compile(r"\b(?:sell\w*|sale|sold|shar\w*|sensitive|profil\w*|"
-                            r"data|information|info|details)\b")
+    rf"stop sending (?:me\s+)?(?:any\s+more\s+|more\s+|your\s+)?{_OBJECT}|"
+    rf"no more {_OBJECT})")
+# What makes an opt-out another flow, or a message more than an opt-out: the sale or sharing
+# of data and the advertising it feeds (do_not_sell), sensitive data (limit_sensitive_use),
+# one's data or account (a rights request). Such a message is left to the classifier and the
+# question route.
+_NOT_MARKETING = re.compile(
+    r"\b(?:sell\w*|sale|sold|shar\w*|sensitive|profil\w*|data|information|info|details|"
+    r"advertis\w*|ads|adverts?|target\w*|behaviou?r\w*|cross-context|cookies?|track\w*|"
+    r"retarget\w*|pixels?|ccpa|cpra|gpc|geolocation|location|biometric\w*|facial|health|"
+    r"medical|race|ethnic\w*|religio\w*|genetic|sexual|third|partners?|advertisers?|"
+    r"vendors?|affiliates?|account|close|cancel|deactivate|delete|erase|wipe|purge|forget|"
+    r"correct|copy|access|export|download)\b")
 # A message about a request already filed: its reference (PR-7KQ2-M9XD, not a word that
 # begins with "pr"), or words about its progress.
 _REFERS_TO_FILED = re.compile(
@@ -191,11 +207,13 @@ def route(intent: str, text: str) -> str | None:
             and not _NEGATED.search(t[:wish.start()])):
         return "request_human"
     if intent in (QUESTION_INTENT, "nlu_fallback"):
-        if (not is_question(text) and _INSTRUCTION.search(t)
-                and detect_request_type(t) is not None):
-            return "request_right"
-        if not is_question(text) and _OPT_OUT.search(t) and not _NOT_MARKETING.search(t):
+        if is_question(text):
+            return None
+        # First: "remove me from your mailing list" names marketing, not a deletion.
+        if _OPT_OUT.search(t) and not _NOT_MARKETING.search(t):
             return "opt_out_marketing"
+        if _INSTRUCTION.search(t) and detect_request_type(t) is not None:
+            return "request_right"
         return None
     if intent not in FLOW_INTENTS:
         return None

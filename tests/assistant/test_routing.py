@@ -119,11 +119,27 @@ def test_an_instruction_naming_a_right_is_that_request(intent: str, text: str,
     ("ask_privacy", "tell me about marketing emails", None),
     ("ask_privacy", "take me off your mailing list", "opt_out_marketing"),
     ("ask_privacy", "stop texting me", "opt_out_marketing"),
-    # Other opt-outs are other flows: left to the classifier and the question route.
+    ("ask_privacy", "unsubscribe", "opt_out_marketing"),
+    ("ask_privacy", "opt me out of sms marketing", "opt_out_marketing"),
+    ("ask_privacy", "remove me from your newsletter", "opt_out_marketing"),  # not a deletion
+    # Other opt-outs are other flows, and a message naming more than marketing is more than
+    # an opt-out: left to the classifier (a request that names a right stays that request).
     ("ask_privacy", "opt me out of the sale of my data", None),
     ("ask_privacy", "opt out of sharing my information", None),
-    ("ask_privacy", "remove me from your systems", "request_right"),  # a deletion
+    ("ask_privacy", "opt me out of targeted advertising", None),
+    ("ask_privacy", "opt out of cross-context behavioral advertising", None),
+    ("ask_privacy", "opt me out of the use of my precise geolocation", None),
+    ("ask_privacy", "opt me out of the arbitration agreement", None),
     ("ask_privacy", "stop sending my data to partners", None),
+    ("ask_privacy", "stop sending my email address to third parties", None),
+    ("ask_privacy", "no more emails, delete me", None),
+    ("ask_privacy", "unsubscribe me and cancel my account", None),
+    ("ask_privacy", "remove me from your systems", "request_right"),  # a deletion
+    # A topic, or a question about opt-outs (a staff one in Slack), is answered.
+    ("ask_privacy", "opt out", None),
+    ("ask_privacy", "opt out options", None),
+    ("ask_privacy", "unsubscribe requests - how long do we have", None),
+    ("ask_privacy", "unsubscribe link - where is it?", None),
 ])
 def test_an_instruction_to_stop_marketing_is_the_opt_out(intent: str, text: str,
                                                         routed: str | None) -> None:
