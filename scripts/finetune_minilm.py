@@ -4,7 +4,12 @@ scripts/crossfit_experiment.py (issue #20's "fine-tune the bi-encoder" experimen
 Runs in a venv of its own with PyTorch (the engine's venv has none):
 
   python3.11 -m venv var/tune
-  var/tune/bin/pip install torch==2.13.0 transformers safetensors tokenizers
+  var/tune/bin/pip install torch==2.13.0 transformers==5.25.0 safetensors==0.8.0 \
+      tokenizers==0.23.3
+
+(On the project's machines `torch==2.13.0` is a CPU wheel on local disk; elsewhere add
+`--index-url https://download.pytorch.org/whl/cpu` for torch, or pip fetches a multi-GB CUDA
+build.)
   .venv/bin/python scripts/crossfit_experiment.py dump
   var/tune/bin/python scripts/finetune_minilm.py MODEL_DIR var/experiments/finetune
   .venv/bin/python scripts/crossfit_experiment.py evaluate --encoders var/experiments/finetune
