@@ -98,17 +98,16 @@ _OPT_OUT = re.compile(
     r"stop (?:emailing|e-mailing|texting|calling|mailing|spamming) me\b|"
     rf"stop sending (?:me\s+)?(?:any\s+more\s+|more\s+|your\s+)?{_OBJECT}|"
     rf"no more {_OBJECT})")
-# What makes an opt-out another flow, or a message more than an opt-out: the sale or sharing
-# of data and the advertising it feeds (do_not_sell), sensitive data (limit_sensitive_use),
-# one's data or account (a rights request). Such a message is left to the classifier and the
-# question route.
+# What makes an opt-out another flow: the sale or sharing of data and the advertising it
+# feeds (do_not_sell), sensitive data (limit_sensitive_use), or one's data or account. Such
+# a message is left to the classifier and the question route; so is one that goes on to
+# name a right after the opt-out ("no more emails, delete me": `detect_request_type`).
 _NOT_MARKETING = re.compile(
     r"\b(?:sell\w*|sale|sold|shar\w*|sensitive|profil\w*|data|information|info|details|"
     r"advertis\w*|ads|adverts?|target\w*|behaviou?r\w*|cross-context|cookies?|track\w*|"
     r"retarget\w*|pixels?|ccpa|cpra|gpc|geolocation|location|biometric\w*|facial|health|"
     r"medical|race|ethnic\w*|religio\w*|genetic|sexual|third|partners?|advertisers?|"
-    r"vendors?|affiliates?|account|close|cancel|deactivate|delete|erase|wipe|purge|forget|"
-    r"correct|copy|access|export|download)\b")
+    r"vendors?|affiliates?|account|close|cancel|deactivate)\b")
 # A message about a request already filed: its reference (PR-7KQ2-M9XD, not a word that
 # begins with "pr"), or words about its progress.
 _REFERS_TO_FILED = re.compile(
@@ -210,7 +209,9 @@ def route(intent: str, text: str) -> str | None:
         if is_question(text):
             return None
         # First: "remove me from your mailing list" names marketing, not a deletion.
-        if _OPT_OUT.search(t) and not _NOT_MARKETING.search(t):
+        opt_out = _OPT_OUT.search(t)
+        if (opt_out and not _NOT_MARKETING.search(t)
+                and detect_request_type(t[opt_out.end():]) is None):
             return "opt_out_marketing"
         if _INSTRUCTION.search(t) and detect_request_type(t) is not None:
             return "request_right"
