@@ -83,17 +83,21 @@ def write_examples(kb: KnowledgeBase, items: Sequence[Item], sources: Sequence[s
     return len(examples)
 
 
+def accepted_units(kb: KnowledgeBase, item: Item,
+                   chains: dict[str, list[str]] | None = None) -> np.ndarray:
+    """Which units are under a heading `item` accepts (none, for a silent question);
+    `chains` is `headings_above(kb)`, passed in when called for many items."""
+    chains = headings_above(kb) if chains is None else chains
+    return np.array([item.answerable and accepted(item, chains[kb.passages[u.passage].passage_id])
+                     for u in kb.units], dtype=bool)
+
+
 def score_cases(kb: KnowledgeBase, items: Sequence[Item],
                 skip: Collection[str] = ()) -> list[Case]:
     """Each item scored with its own example, and those in `skip`, left out of the bank."""
     chains = headings_above(kb)
-    cases = []
-    for item in items:
-        scored = kb.unit_scores(item.question, skip_examples={*skip, item.question})
-        good = np.array([item.answerable and accepted(
-            item, chains[kb.passages[u.passage].passage_id]) for u in kb.units])
-        cases.append(Case(item, scored, good))
-    return cases
+    return [Case(item, kb.unit_scores(item.question, skip_examples={*skip, item.question}),
+                 accepted_units(kb, item, chains)) for item in items]
 
 
 def fit_rank(cases: Sequence[Case], l2: float = RANK_L2, steps: int = 500,

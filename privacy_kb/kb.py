@@ -123,22 +123,19 @@ class KnowledgeBase:
         """Every sentence as an answer unit, indexed lexically and embedded."""
         self.encoder = encoder
         self.units: list[Unit] = []
-        contexts, sentences, headings = [], [], []
-        for i, passage in enumerate(self.passages):
+        for i in range(len(self.passages)):
             for s in self._sentences[i]:
                 lead = self._sentences[i][s.lead] if s.lead is not None else None
                 self.units.append(Unit(i, s.start, s.end,
                                        (lead.start, lead.end) if lead else None))
-                lead_text = passage.plain[lead.start:lead.end] if lead else ""
-                sentence = passage.plain[s.start:s.end]
-                sentences.append(sentence)
-                contexts.append(f"{lead_text} {sentence}".strip())
-                headings.append(passage.heading)
+        contexts = [self.unit_context(k) for k in range(len(self.units))]
+        headings = [self.passages[u.passage].heading for u in self.units]
         self.unit_ranker = Ranker(contexts, headings, self.analyzer, self.ranker.config)
         self.unit_exact = Ranker(contexts, headings, self.analyzer, EXACT_CONFIG)
-        with_heading = [f"{h}. {c}" for h, c in zip(headings, contexts, strict=True)]
+        with_heading = [self.unit_text(k) for k in range(len(self.units))]
         self.unit_vectors = encoder.encode(with_heading)
-        self.sentence_vectors = encoder.encode(sentences)
+        self.sentence_vectors = encoder.encode(
+            [self.passages[u.passage].plain[u.start:u.end] for u in self.units])
         self.unit_topics = np.array([unit_topics(t) for t in with_heading],
                                     dtype=np.float32).reshape(len(self.units), len(TOPIC_NAMES))
         self._unit_passage = np.array([u.passage for u in self.units], dtype=np.int64)
@@ -154,11 +151,24 @@ class KnowledgeBase:
         self.examples = ExampleBank.load(examples, encoder.encode) if examples else \
             ExampleBank([], [], np.zeros((0, 384), dtype=np.float32))
 
+    def unit_context(self, k: int) -> str:
+        """Unit `k`'s sentence after its list's lead-in, if it has one: what the unit rankers
+        index."""
+        unit = self.units[k]
+        plain = self.passages[unit.passage].plain
+        lead = plain[unit.lead[0]:unit.lead[1]] if unit.lead else ""
+        return f"{lead} {plain[unit.start:unit.end]}".strip()
+
+    def unit_text(self, k: int) -> str:
+        """Unit `k` as the encoder embeds it: its heading, then its context."""
+        return f"{self.passages[self.units[k].passage].heading}. {self.unit_context(k)}"
+
     @classmethod
     def from_directory(cls, path: str | Path, config: RankerConfig | None = None,
                        audiences: Collection[str] | None = None,
                        calibration: Calibration | None = None,
-                       examples: Path | None = EXAMPLES) -> KnowledgeBase:
+                       examples: Path | None = EXAMPLES,
+                       encoder: SentenceEncoder | None = None) -> KnowledgeBase:
         """The documents under `path` (recursively), only those for `audiences` if given."""
         files = sorted(Path(path).rglob("*.md"))
         if not files:
@@ -166,7 +176,8 @@ class KnowledgeBase:
         documents = [load_document(f) for f in files]
         if audiences is not None:
             documents = [d for d in documents if d.audience in audiences]
-        return cls(documents, config, calibration=calibration, examples=examples)
+        return cls(documents, config, encoder=encoder, calibration=calibration,
+                   examples=examples)
 
     def source_of(self, document_id: str) -> str:
         """Where a document is published (its front matter's `source`)."""

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from privacy_kb import calibrate as C  # noqa: E402
 from privacy_kb.answering import RANK_FEATURES, Calibration, UnitScores  # noqa: E402
 from privacy_kb.encoder import SentenceEncoder  # noqa: E402
-from privacy_kb.evaluate import Item, accepted, headings_above, load_items  # noqa: E402
-from privacy_kb.kb import AUDIENCE_SCOPES, EXAMPLES, KnowledgeBase  # noqa: E402
+from privacy_kb.evaluate import Item, headings_above, load_items  # noqa: E402
+from privacy_kb.kb import AUDIENCE_SCOPES, KnowledgeBase  # noqa: E402
 
 SETS = [Path("../shared/data/privacyqa_dev_questions.yml"), Path("tests/dev/answerability_dev.yml"),
         Path("tests/knowledge/questions.yml")]
@@ -52,27 +52,18 @@ def items_and_folds() -> tuple[list[Item], list[list[int]]]:
 
 
 def knowledge_base(encoder: SentenceEncoder | None = None) -> KnowledgeBase:
-    kb = KnowledgeBase.from_directory("data/knowledge", audiences=AUDIENCE_SCOPES["public"],
-                                      calibration=Calibration.neutral())
-    if encoder is not None:
-        kb._build_units(encoder, EXAMPLES)
-    return kb
+    return KnowledgeBase.from_directory("data/knowledge", audiences=AUDIENCE_SCOPES["public"],
+                                        calibration=Calibration.neutral(), encoder=encoder)
 
 
 def dump(out: Path) -> None:
     items, folds = items_and_folds()
     kb = knowledge_base()
     chains = headings_above(kb)
-    units, rows = [], []
-    for u in kb.units:
-        passage = kb.passages[u.passage]
-        lead = passage.plain[u.lead[0]:u.lead[1]] if u.lead else ""
-        sentence = passage.plain[u.start:u.end]
-        units.append(f"{passage.heading}. {(lead + ' ' + sentence).strip()}")
-    for item in items:
-        good = [k for k, u in enumerate(kb.units) if item.answerable
-                and accepted(item, chains[kb.passages[u.passage].passage_id])]
-        rows.append({"q": item.question, "answerable": item.answerable, "good": good})
+    units = [kb.unit_text(k) for k in range(len(kb.units))]
+    rows = [{"q": item.question, "answerable": item.answerable,
+             "good": np.flatnonzero(C.accepted_units(kb, item, chains)).tolist()}
+            for item in items]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"units": units, "items": rows, "folds": folds}),
                    encoding="utf-8")
@@ -81,8 +72,8 @@ def dump(out: Path) -> None:
 
 
 def quadratic(kb: KnowledgeBase) -> None:
-    """Score with the features and their pairwise products; rank fitting starts from the
-    neutral weights on the plain features and zero on the products."""
+    """Score with the features and their pairwise products (rank fitting then starts from
+    `quadratic_start`)."""
     n = len(RANK_FEATURES)
     upper = np.triu_indices(n)
     plain = kb.unit_scores
@@ -95,9 +86,15 @@ def quadratic(kb: KnowledgeBase) -> None:
         return dataclasses.replace(s, features=np.hstack([f, products]).astype(np.float32))
 
     kb.unit_scores = expanded  # type: ignore[method-assign]
-    start = np.zeros(n + len(upper[0]), dtype=np.float32)
+
+
+def quadratic_start() -> np.ndarray:
+    """Rank fitting's start over the expanded features: the neutral weights on the plain
+    features, zero on the products."""
+    n = len(RANK_FEATURES)
+    start = np.zeros(n + len(np.triu_indices(n)[0]), dtype=np.float32)
     start[:n] = Calibration.neutral().rank_weights
-    C.fit_rank = functools.partial(C.fit_rank, start=start)  # type: ignore[assignment]
+    return start
 
 
 def evaluate(encoders: str, quad: bool) -> None:
@@ -110,6 +107,8 @@ def evaluate(encoders: str, quad: bool) -> None:
     if quad:
         for kb in {id(k): k for k in kbs}.values():
             quadratic(kb)
+        C.fit_rank = functools.partial(C.fit_rank,  # type: ignore[assignment]
+                                       start=quadratic_start())
     results: list[tuple[Item, C.Outcome]] = []
     cosine_right = 0  # answerable test items whose nearest unit by cosine alone is right
     for f in range(FOLDS):
@@ -118,9 +117,8 @@ def evaluate(encoders: str, quad: bool) -> None:
         chains = headings_above(kbs[f])
         for item, vector in zip(test, kbs[f].encoder.encode([t.question for t in test]),
                                 strict=True):
-            unit = kbs[f].units[int(np.argmax(kbs[f].unit_vectors @ vector))]
-            cosine_right += item.answerable and accepted(
-                item, chains[kbs[f].passages[unit.passage].passage_id])
+            nearest = int(np.argmax(kbs[f].unit_vectors @ vector))
+            cosine_right += bool(C.accepted_units(kbs[f], item, chains)[nearest])
         train = [c for g in range(FOLDS) if g != f
                  for c in C.score_cases(kbs[g], [items[i] for i in folds[g]], skip=held)]
         cal = C.fit(kbs[f], train, 0.5)
